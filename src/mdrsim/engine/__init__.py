@@ -1,0 +1,17 @@
+"""Compiled, batched simulation: code generation, the Rosenbrock engine, events, results."""
+
+from mdrsim.engine.compiled import CompiledModel, cache_dir, compile_model
+from mdrsim.engine.events import EventTable
+from mdrsim.engine.result import Result
+from mdrsim.engine.solve import SolverOptions, run_batch, simulate
+
+__all__ = [
+    "CompiledModel",
+    "EventTable",
+    "Result",
+    "SolverOptions",
+    "cache_dir",
+    "compile_model",
+    "run_batch",
+    "simulate",
+]

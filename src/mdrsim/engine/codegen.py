@@ -1,0 +1,381 @@
+"""Turn a :class:`~mdrsim.model.ir.Model` into the source of a numba-compiled module.
+
+The model is flattened into an ODE system ``dy/dt = f(t, y, p)``:
+
+- ``y`` holds the states (:meth:`Model.state_names`), ``p`` the parameters
+  (:meth:`Model.parameter_names`); one compiled module serves every patient because both are
+  plain arrays.
+- Assignment rules are substituted into every expression (in dependency order), so the
+  generated code is straight-line arithmetic that sympy's common-subexpression elimination
+  (CSE) can share between the right-hand side and the analytic Jacobian.
+
+The generated module is pure arithmetic on array elements. Symbols are renamed to ``y_3`` /
+``p_7`` before printing, so no name or text from the model file ever reaches the source:
+what is compiled is built from sympy trees that the safe parser produced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numba
+import sympy
+from sympy.printing.pycode import PythonCodePrinter
+
+from mdrsim import __version__
+from mdrsim.errors import UnsupportedFeatureError
+from mdrsim.model.expressions import TIME
+from mdrsim.model.ir import Model
+from mdrsim.model.validation import rule_order
+
+#: Bump when the generated code's layout changes, so old cache entries are not reused.
+CODEGEN_VERSION = "3"
+
+
+class _Printer(PythonCodePrinter):
+    """Python printer with exact float literals and numba-friendly booleans."""
+
+    def _print_Float(self, expr: sympy.Float) -> str:
+        return repr(float(expr))
+
+    def _print_Rational(self, expr: sympy.Rational) -> str:
+        return repr(float(expr))
+
+    def _print_Half(self, expr: sympy.Rational) -> str:
+        return "0.5"
+
+    def _print_BooleanTrue(self, expr: sympy.Basic) -> str:
+        return "True"
+
+    def _print_BooleanFalse(self, expr: sympy.Basic) -> str:
+        return "False"
+
+    def _print_Exp1(self, expr: sympy.Basic) -> str:
+        return "math.e"
+
+    def _print_Pi(self, expr: sympy.Basic) -> str:
+        return "math.pi"
+
+
+_PRINTER = _Printer({"standard": "python3", "fully_qualified_modules": True})
+
+
+def _code(expr: sympy.Basic) -> str:
+    return str(_PRINTER.doprint(expr))
+
+
+@dataclass
+class EventPlan:
+    """How the engine treats each model event."""
+
+    names: list[str]
+    timed: list[bool]  # True: fires at a time known from parameters
+    timed_index: list[int]  # index into timed_event_times() output, or -1
+    state_index: list[int]  # index into triggers() output, or -1
+    initial_value: list[bool]
+
+
+@dataclass
+class FlatModel:
+    """The model reduced to what the generated code computes, with symbol indices."""
+
+    model: Model
+    state_names: list[str]
+    parameter_names: list[str]
+    output_names: list[str]  # assignment-rule variables, then observables
+    rhs: list[sympy.Expr]
+    outputs: list[sympy.Expr]
+    initial: list[tuple[str, int, sympy.Expr]]  # (kind 'y'|'p', index, expr) in order
+    events: EventPlan
+    timed_times: list[sympy.Expr] = field(default_factory=list)
+    triggers: list[sympy.Basic] = field(default_factory=list)
+    assignments: list[list[tuple[str, int, sympy.Expr]]] = field(default_factory=list)
+    uses_time: bool = False
+
+
+def _timed_threshold(trigger: sympy.Basic, event_assigned: set[str]) -> sympy.Expr | None:
+    """``c`` when ``trigger`` is ``time >= c`` (or ``time > c``) with ``c`` fixed for a run."""
+    if isinstance(trigger, sympy.Ge | sympy.Gt):
+        lhs, rhs = trigger.lhs, trigger.rhs
+    elif isinstance(trigger, sympy.Le | sympy.Lt):
+        lhs, rhs = trigger.rhs, trigger.lhs
+    else:
+        return None
+    if lhs != TIME or TIME in rhs.free_symbols:
+        return None
+    if {s.name for s in rhs.free_symbols} & event_assigned:
+        return None
+    return rhs
+
+
+def flatten(model: Model) -> FlatModel:
+    """Substitute rules and index every symbol, ready for code generation."""
+    model.validate()
+    states = model.state_names()
+    params = model.parameter_names()
+    order = rule_order(model)
+
+    rule_subs: dict[sympy.Symbol, sympy.Expr] = {}
+    for var in order:
+        rule_subs[sympy.Symbol(var)] = model.assignment_rules[var].expression.xreplace(rule_subs)
+
+    def sub(expr: sympy.Basic) -> sympy.Basic:
+        return expr.xreplace(rule_subs) if rule_subs else expr
+
+    state_index = {n: i for i, n in enumerate(states)}
+    param_index = {n: i for i, n in enumerate(params)}
+
+    # Right-hand side: reactions (amount/time, divided by the compartment size for
+    # concentration species), then rate rules.
+    derivs: dict[str, sympy.Expr] = {n: sympy.Integer(0) for n in states}
+    for reaction in model.reactions.values():
+        rate = sub(reaction.rate)
+        for sp_name, coeff in reaction.net_stoichiometry().items():
+            if sp_name not in state_index:
+                continue  # boundary or constant species
+            species = model.species[sp_name]
+            term = sympy.Float(coeff) * rate if coeff not in (1.0, -1.0) else int(coeff) * rate
+            if not species.amount_based:
+                term = term / sympy.Symbol(species.compartment)
+            derivs[sp_name] = derivs[sp_name] + term
+    for var, rr in model.rate_rules.items():
+        derivs[var] = sub(rr.expression)
+    rhs = [derivs[n] for n in states]
+
+    output_names = list(order) + list(model.observables)
+    outputs = [rule_subs[sympy.Symbol(v)] for v in order]
+    outputs += [sub(o.expression) for o in model.observables.values()]
+
+    # Initial assignments, in dependency order among themselves.
+    ia = model.initial_assignments
+    ia_deps = {v: {s.name for s in sub(a.expression).free_symbols} & set(ia) for v, a in ia.items()}
+    ia_order: list[str] = []
+    pending = dict(ia_deps)
+    while pending:
+        ready = [v for v, d in pending.items() if not (d - set(ia_order))]
+        if not ready:
+            raise UnsupportedFeatureError(
+                f"initial assignments depend on each other in a cycle: {sorted(pending)}"
+            )
+        for v in ready:
+            ia_order.append(v)
+            pending.pop(v)
+    initial: list[tuple[str, int, sympy.Expr]] = []
+    for var in ia_order:
+        expr = sub(ia[var].expression)
+        if var in state_index:
+            initial.append(("y", state_index[var], expr))
+        elif var in param_index:
+            initial.append(("p", param_index[var], expr))
+        else:
+            raise UnsupportedFeatureError(
+                f"initial assignment to {var!r}, which an assignment rule defines"
+            )
+
+    # Events.
+    event_assigned = {a.variable for e in model.events.values() for a in e.assignments}
+    plan = EventPlan([], [], [], [], [])
+    timed_times: list[sympy.Expr] = []
+    triggers: list[sympy.Basic] = []
+    assignments: list[list[tuple[str, int, sympy.Expr]]] = []
+    for event in model.events.values():
+        threshold = _timed_threshold(sub(event.trigger), event_assigned)
+        plan.names.append(event.name)
+        plan.initial_value.append(event.initial_value)
+        if threshold is not None:
+            plan.timed.append(True)
+            plan.timed_index.append(len(timed_times))
+            plan.state_index.append(-1)
+            timed_times.append(threshold)
+        else:
+            if isinstance(sub(event.trigger), sympy.Eq | sympy.Ne):
+                raise UnsupportedFeatureError(
+                    f"event {event.name!r}: triggers using == or != cannot be located in time; "
+                    "use <, <=, > or >="
+                )
+            plan.timed.append(False)
+            plan.timed_index.append(-1)
+            plan.state_index.append(len(triggers))
+            triggers.append(sub(event.trigger))
+        targets: list[tuple[str, int, sympy.Expr]] = []
+        for a in event.assignments:
+            expr = sub(a.expression)
+            if a.variable in state_index:
+                targets.append(("y", state_index[a.variable], expr))
+            else:
+                targets.append(("p", param_index[a.variable], expr))
+        assignments.append(targets)
+
+    return FlatModel(
+        model=model,
+        state_names=states,
+        parameter_names=params,
+        output_names=output_names,
+        rhs=rhs,
+        outputs=outputs,
+        initial=initial,
+        events=plan,
+        timed_times=timed_times,
+        triggers=triggers,
+        assignments=assignments,
+        uses_time=any(TIME in e.free_symbols for e in rhs),
+    )
+
+
+class _Indexer:
+    def __init__(self, flat: FlatModel) -> None:
+        self.mapping: dict[sympy.Symbol, sympy.Symbol] = {TIME: sympy.Symbol("t")}
+        self.loads: dict[str, str] = {}
+        for i, n in enumerate(flat.state_names):
+            self.mapping[sympy.Symbol(n)] = sympy.Symbol(f"y_{i}")
+            self.loads[f"y_{i}"] = f"y[{i}]"
+        for i, n in enumerate(flat.parameter_names):
+            self.mapping[sympy.Symbol(n)] = sympy.Symbol(f"p_{i}")
+            self.loads[f"p_{i}"] = f"p[{i}]"
+
+    def __call__(self, expr: sympy.Basic) -> sympy.Basic:
+        return expr.xreplace(self.mapping)
+
+
+def _function(
+    name: str, args: str, exprs: list[sympy.Basic], targets: list[str], loads: dict[str, str],
+    *, prologue: str = "", as_float: bool = False,
+) -> str:
+    """Source of one njit function that stores each expression (after CSE) into its target."""
+    lines = ["@cfunc(SIG, cache=True, nogil=True)", f"def {name}({args}):"]
+    if prologue:
+        lines.append(f"    {prologue}")
+    if exprs:
+        replacements, reduced = sympy.cse(
+            exprs, symbols=sympy.numbered_symbols("c_"), order="none"
+        )
+        used: set[str] = set()
+        for _, e in replacements:
+            used |= {s.name for s in e.free_symbols}
+        for e in reduced:
+            used |= {s.name for s in e.free_symbols}
+        for sym in sorted(used & set(loads), key=lambda s: (s[0], int(s[2:]))):
+            lines.append(f"    {sym} = {loads[sym]}")
+        for sym, e in replacements:
+            lines.append(f"    {sym.name} = {_code(e)}")
+        for target, e in zip(targets, reduced, strict=True):
+            value = _code(e)
+            if as_float:
+                value = f"1.0 if ({value}) else 0.0"
+            lines.append(f"    {target} = {value}")
+    lines.append("    return")
+    return "\n".join(lines) + "\n"
+
+
+def generate_source(flat: FlatModel) -> str:
+    """Source of the model module: one numba ``cfunc`` per model function (see rodas.py)."""
+    idx = _Indexer(flat)
+    loads = dict(idx.loads)
+    n_y = len(flat.state_names)
+    y_syms = [sympy.Symbol(f"y_{i}") for i in range(n_y)]
+    rhs = [idx(e) for e in flat.rhs]
+
+    jac_exprs: list[sympy.Basic] = []
+    jac_targets: list[str] = []
+    for i, f in enumerate(rhs):
+        for j, yj in enumerate(y_syms):
+            d = sympy.diff(f, yj)
+            if d != 0:
+                jac_exprs.append(d)
+                jac_targets.append(f"out[{i * n_y + j}]")
+    dfdt_exprs = [sympy.diff(f, sympy.Symbol("t")) for f in rhs] if flat.uses_time else []
+
+    parts = [
+        f"# Generated by mdrsim {__version__} (codegen {CODEGEN_VERSION}) for model structure "
+        f"{flat.model.structure_hash()}; do not edit.\n",
+        "import math\n\nfrom numba import cfunc, types\n\n",
+        "_PTR = types.CPointer(types.float64)\n",
+        "SIG = types.void(types.float64, _PTR, _PTR, _PTR)\n",
+        "EVENT_SIG = types.void(types.int64, types.float64, _PTR, _PTR)\n\n\n",
+        _function("rhs", "t, y, p, out", rhs, [f"out[{i}]" for i in range(n_y)], loads),
+        "\n\n",
+        _function(
+            "jac", "t, y, p, out", jac_exprs, jac_targets, loads,
+            prologue=f"for k in range({n_y * n_y}):\n        out[k] = 0.0",
+        ),
+        "\n\n",
+        _function(
+            "dfdt", "t, y, p, out", dfdt_exprs, [f"out[{i}]" for i in range(len(dfdt_exprs))],
+            loads, prologue=f"for k in range({n_y}):\n        out[k] = 0.0",
+        ),
+        "\n\n",
+        _function(
+            "outputs", "t, y, p, out", [idx(e) for e in flat.outputs],
+            [f"out[{i}]" for i in range(len(flat.outputs))], loads,
+        ),
+        "\n\n",
+        _function(
+            "timed_event_times", "t, y, p, out", [idx(e) for e in flat.timed_times],
+            [f"out[{i}]" for i in range(len(flat.timed_times))], loads,
+        ),
+        "\n\n",
+        _function(
+            "triggers", "t, y, p, out", [idx(e) for e in flat.triggers],
+            [f"out[{i}]" for i in range(len(flat.triggers))], loads, as_float=True,
+        ),
+        "\n\n",
+    ]
+
+    # Initial assignments run one after another, each seeing the previous ones' results,
+    # unless the caller set that value explicitly (skip[k]).
+    init_lines = ["@cfunc(SIG, cache=True, nogil=True)", "def initial_assignments(t, y, p, skip):"]
+    for k, (kind, index, expr) in enumerate(flat.initial):
+        body = _inline(idx(expr), loads)
+        init_lines.append(f"    if skip[{k}] == 0.0:")
+        for line in body[:-1]:
+            init_lines.append(f"        {line}")
+        init_lines.append(f"        {kind}[{index}] = {body[-1]}")
+    init_lines.append("    return\n")
+    parts.append("\n".join(init_lines) + "\n\n")
+
+    # Event assignments: all right-hand sides are computed from the pre-event values
+    # before any target is written (SBML semantics).
+    ev_lines = ["@cfunc(EVENT_SIG, cache=True, nogil=True)", "def apply_event(k, t, y, p):"]
+    for k, targets in enumerate(flat.assignments):
+        ev_lines.append(f"    {'if' if k == 0 else 'elif'} k == {k}:")
+        values = []
+        for m, (_kind, _index, expr) in enumerate(targets):
+            body = _inline(idx(expr), loads, prefix=f"e{m}_")
+            ev_lines += [f"        {line}" for line in body[:-1]]
+            ev_lines.append(f"        v_{m} = {body[-1]}")
+            values.append(m)
+        for m, (kind, index, _expr) in enumerate(targets):
+            ev_lines.append(f"        {kind}[{index}] = v_{m}")
+    ev_lines.append("    return\n")
+    parts.append("\n".join(ev_lines) + "\n")
+    return "".join(parts)
+
+
+def _inline(expr: sympy.Basic, loads: dict[str, str], prefix: str = "") -> list[str]:
+    """Statements computing ``expr``: loads, CSE temporaries, and the final expression last."""
+    replacements, reduced = sympy.cse([expr], symbols=sympy.numbered_symbols(f"{prefix}c_"))
+    lines: list[str] = []
+    used = {s.name for s in reduced[0].free_symbols}
+    for _, e in replacements:
+        used |= {s.name for s in e.free_symbols}
+    for sym in sorted(used & set(loads)):
+        lines.append(f"{sym} = {loads[sym]}")
+    for sym, e in replacements:
+        lines.append(f"{sym.name} = {_code(e)}")
+    lines.append(_code(reduced[0]))
+    return lines
+
+
+def source_key(flat: FlatModel) -> str:
+    """Cache key: model structure, codegen, mdrsim and numba versions."""
+    h = hashlib.sha256()
+    for piece in (
+        flat.model.structure_hash(),
+        CODEGEN_VERSION,
+        __version__,
+        numba.__version__,
+    ):
+        h.update(piece.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:24]

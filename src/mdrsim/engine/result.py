@@ -1,0 +1,139 @@
+"""Simulation results: arrays, per-patient status, tidy/xarray conversion and provenance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mdrsim.errors import SimulationError, SimulationInputError
+
+STATUS_MESSAGES = {
+    0: "ok",
+    1: "step size underflow (the problem may be too stiff or discontinuous for rtol/atol)",
+    2: "non-finite state (NaN or infinity in the right-hand side; check parameters)",
+    3: "maximum number of steps reached (raise max_steps or check the model)",
+    4: "singular iteration matrix (check the Jacobian / parameters)",
+}
+
+
+@dataclass
+class Result:
+    """Trajectories of a batch of patients on a common time grid.
+
+    ``states[patient, time, state]`` and ``outputs[patient, time, output]`` (assignment-rule
+    variables and observables). ``status[patient]`` is 0 when the patient finished; otherwise
+    ``failures()`` says why and at which time. Failed patients' values after the failure are
+    NaN *and* flagged — never silently.
+    """
+
+    times: np.ndarray
+    states: np.ndarray
+    outputs: np.ndarray
+    state_names: list[str]
+    output_names: list[str]
+    parameters: np.ndarray
+    parameter_names: list[str]
+    status: np.ndarray
+    failure_time: np.ndarray
+    stats: np.ndarray
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_patients(self) -> int:
+        return int(self.states.shape[0])
+
+    @property
+    def variable_names(self) -> list[str]:
+        return [*self.state_names, *self.output_names]
+
+    @property
+    def ok(self) -> bool:
+        return bool(np.all(self.status == 0))
+
+    def failures(self) -> dict[int, str]:
+        """Patient index → readable reason, for every patient that did not finish."""
+        out = {}
+        for i in np.flatnonzero(self.status != 0):
+            code = int(self.status[i])
+            out[int(i)] = f"{STATUS_MESSAGES.get(code, f'status {code}')} at t={self.failure_time[i]:.6g}"
+        return out
+
+    def raise_on_failure(self) -> Result:
+        """Raise :class:`SimulationError` naming each failed patient; return self otherwise."""
+        if not self.ok:
+            raise SimulationError(self.failures())
+        return self
+
+    def values(self, name: str) -> np.ndarray:
+        """Trajectory of one variable for every patient: array [patient, time]."""
+        if name in self.state_names:
+            return self.states[:, :, self.state_names.index(name)]
+        if name in self.output_names:
+            return self.outputs[:, :, self.output_names.index(name)]
+        from mdrsim.model.expressions import did_you_mean
+
+        raise SimulationInputError(
+            f"unknown variable {name!r}" + did_you_mean(name, self.variable_names)
+            + f"; variables: {', '.join(self.variable_names)}"
+        )
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.values(name)
+
+    def final(self, name: str) -> np.ndarray:
+        """Value of ``name`` at the last time point, one per patient."""
+        return self.values(name)[:, -1]
+
+    def to_wide(self, patient: int = 0) -> pd.DataFrame:
+        """One patient as a wide table: ``time`` then one column per variable."""
+        data = {"time": self.times}
+        for j, name in enumerate(self.state_names):
+            data[name] = self.states[patient, :, j]
+        for j, name in enumerate(self.output_names):
+            data[name] = self.outputs[patient, :, j]
+        return pd.DataFrame(data)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """Tidy (long) table with columns ``patient, time, variable, value``."""
+        n_p, n_t = self.states.shape[:2]
+        names = self.variable_names
+        values = np.concatenate([self.states, self.outputs], axis=2)  # [p, t, v]
+        return pd.DataFrame(
+            {
+                "patient": np.repeat(np.arange(n_p), n_t * len(names)),
+                "time": np.tile(np.repeat(self.times, len(names)), n_p),
+                "variable": pd.Categorical(np.tile(names, n_p * n_t), categories=names),
+                "value": values.reshape(-1),
+            }
+        )
+
+    def to_xarray(self) -> Any:
+        """An ``xarray.Dataset`` with one variable per state/output over (patient, time)."""
+        import xarray as xr
+
+        coords = {"patient": np.arange(self.n_patients), "time": self.times}
+        data_vars = {
+            name: (("patient", "time"), self.values(name)) for name in self.variable_names
+        }
+        data_vars["status"] = (("patient",), self.status)
+        attrs = {k: str(v) for k, v in self.provenance.items()}
+        return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+    def summary_table(self) -> pd.DataFrame:
+        """Initial, final, min and max of each variable for patient 0 (what the CLI prints)."""
+        rows = []
+        for name in self.variable_names:
+            v = self.values(name)[0]
+            rows.append(
+                {
+                    "variable": name,
+                    "initial": float(v[0]),
+                    "final": float(v[-1]),
+                    "min": float(np.nanmin(v)) if np.any(np.isfinite(v)) else float("nan"),
+                    "max": float(np.nanmax(v)) if np.any(np.isfinite(v)) else float("nan"),
+                }
+            )
+        return pd.DataFrame(rows)

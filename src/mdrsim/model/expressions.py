@@ -1,0 +1,255 @@
+"""Safe parsing of formulas into sympy expressions.
+
+Formulas come from users and files, so they are never handed to ``eval``, ``exec`` or
+``sympify``. The text is parsed by :func:`ast.parse` (which only builds a syntax tree and runs
+nothing) and the tree is walked against a whitelist: numbers, names, arithmetic, comparisons,
+boolean logic and a fixed set of mathematical functions. Anything else — attribute access,
+subscripts, strings, lambdas, keyword arguments, unknown functions — is rejected with an
+:class:`~mdrsim.errors.ExpressionError` that says what was found and what is allowed.
+
+Conventions (the same as Antimony and SBML's L3 infix syntax where they agree):
+
+- ``^`` and ``**`` are powers; ``&&``/``||``/``!`` may be used for and/or/not.
+- ``log(x)`` and ``ln(x)`` are the natural logarithm; ``log10(x)`` is base 10.
+- ``time`` is the simulation time (days in mdrsim's own models).
+- ``piecewise(v1, c1, v2, c2, ..., otherwise)`` chooses the first ``v`` whose ``c`` holds.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import keyword
+import math
+import re
+from collections.abc import Callable, Iterable
+
+import sympy
+
+from mdrsim.errors import ExpressionError
+
+#: The symbol that stands for simulation time in every mdrsim expression.
+TIME = sympy.Symbol("time")
+
+#: Names that cannot be used for model components.
+RESERVED_NAMES = frozenset({"time"})
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MAX_FORMULA_LENGTH = 100_000
+
+
+def _log(*args: sympy.Expr) -> sympy.Expr:
+    if len(args) == 1:
+        return sympy.log(args[0])
+    if len(args) == 2:  # log(base, x), as in SBML's two-argument log
+        return sympy.log(args[1]) / sympy.log(args[0])
+    raise ExpressionError(f"log takes 1 or 2 arguments, got {len(args)}")
+
+
+def _piecewise(*args: sympy.Basic) -> sympy.Expr:
+    if len(args) < 1:
+        raise ExpressionError("piecewise needs at least one argument")
+    pieces: list[tuple[sympy.Basic, sympy.Basic]] = []
+    for i in range(0, len(args) - 1, 2):
+        pieces.append((args[i], args[i + 1]))
+    if len(args) % 2 == 1:
+        pieces.append((args[-1], sympy.true))
+    return sympy.Piecewise(*pieces)
+
+
+def _fixed(name: str, n: int, fn: Callable[..., sympy.Basic]) -> Callable[..., sympy.Basic]:
+    def call(*args: sympy.Basic) -> sympy.Basic:
+        if len(args) != n:
+            raise ExpressionError(f"{name} takes {n} argument(s), got {len(args)}")
+        return fn(*args)
+
+    return call
+
+
+def _at_least(name: str, n: int, fn: Callable[..., sympy.Basic]) -> Callable[..., sympy.Basic]:
+    def call(*args: sympy.Basic) -> sympy.Basic:
+        if len(args) < n:
+            raise ExpressionError(f"{name} takes at least {n} argument(s), got {len(args)}")
+        return fn(*args)
+
+    return call
+
+
+#: Functions a formula may call, by name.
+FUNCTIONS: dict[str, Callable[..., sympy.Basic]] = {
+    "exp": _fixed("exp", 1, sympy.exp),
+    "log": _log,
+    "ln": _fixed("ln", 1, sympy.log),
+    "log10": _fixed("log10", 1, lambda x: sympy.log(x, 10)),
+    "sqrt": _fixed("sqrt", 1, sympy.sqrt),
+    "abs": _fixed("abs", 1, sympy.Abs),
+    "pow": _fixed("pow", 2, sympy.Pow),
+    "sin": _fixed("sin", 1, sympy.sin),
+    "cos": _fixed("cos", 1, sympy.cos),
+    "tan": _fixed("tan", 1, sympy.tan),
+    "sinh": _fixed("sinh", 1, sympy.sinh),
+    "cosh": _fixed("cosh", 1, sympy.cosh),
+    "tanh": _fixed("tanh", 1, sympy.tanh),
+    "asin": _fixed("asin", 1, sympy.asin),
+    "acos": _fixed("acos", 1, sympy.acos),
+    "atan": _fixed("atan", 1, sympy.atan),
+    "floor": _fixed("floor", 1, sympy.floor),
+    "ceil": _fixed("ceil", 1, sympy.ceiling),
+    "ceiling": _fixed("ceiling", 1, sympy.ceiling),
+    "min": _at_least("min", 1, sympy.Min),
+    "max": _at_least("max", 1, sympy.Max),
+    "piecewise": _piecewise,
+}
+
+_BINOPS: dict[type[ast.operator], Callable[[sympy.Basic, sympy.Basic], sympy.Basic]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: a**b,
+}
+
+_COMPARE: dict[type[ast.cmpop], Callable[[sympy.Basic, sympy.Basic], sympy.Basic]] = {
+    ast.Lt: sympy.Lt,
+    ast.LtE: sympy.Le,
+    ast.Gt: sympy.Gt,
+    ast.GtE: sympy.Ge,
+    ast.Eq: sympy.Eq,
+    ast.NotEq: sympy.Ne,
+}
+
+
+def is_valid_identifier(name: str) -> bool:
+    """True when ``name`` can name a model component (SBML SId rules, not a Python keyword)."""
+    return bool(_IDENTIFIER.match(name)) and not keyword.iskeyword(name)
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """A ' (did you mean: a, b?)' suffix listing close matches, or an empty string."""
+    close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
+    return f" (did you mean: {', '.join(close)}?)" if close else ""
+
+
+def _normalise(text: str) -> str:
+    # SBML/Antimony infix spellings onto Python's. There are no string literals in a formula,
+    # so plain text substitution cannot change the meaning of anything quoted.
+    text = text.replace("^", "**").replace("&&", " and ").replace("||", " or ")
+    text = re.sub(r"!(?!=)", " not ", text)
+    return text
+
+
+class _Converter:
+    def __init__(self, context: str) -> None:
+        self.context = context
+
+    def fail(self, node: ast.AST, what: str) -> ExpressionError:
+        col = getattr(node, "col_offset", None)
+        where = f" (at column {col + 1})" if col is not None else ""
+        return ExpressionError(f"{self.context}: {what}{where}")
+
+    def convert(self, node: ast.AST) -> sympy.Basic:
+        if isinstance(node, ast.Expression):
+            return self.convert(node.body)
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise self.fail(node, f"only numbers are allowed as constants, found {value!r}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise self.fail(node, f"non-finite number {value!r}")
+            return sympy.Integer(value) if isinstance(value, int) else sympy.Float(value)
+        if isinstance(node, ast.Name):
+            if node.id in ("true", "True"):
+                return sympy.true
+            if node.id in ("false", "False"):
+                return sympy.false
+            if node.id.startswith("__"):
+                raise self.fail(node, f"name {node.id!r} is not allowed")
+            return TIME if node.id == "time" else sympy.Symbol(node.id)
+        if isinstance(node, ast.BinOp):
+            op = _BINOPS.get(type(node.op))
+            if op is None:
+                raise self.fail(
+                    node, f"operator {type(node.op).__name__} is not allowed; use + - * / ^"
+                )
+            return op(self.convert(node.left), self.convert(node.right))
+        if isinstance(node, ast.UnaryOp):
+            operand = self.convert(node.operand)
+            if isinstance(node.op, ast.USub):
+                return -operand
+            if isinstance(node.op, ast.UAdd):
+                return operand
+            if isinstance(node.op, ast.Not):
+                return sympy.Not(operand)
+            raise self.fail(node, f"unary operator {type(node.op).__name__} is not allowed")
+        if isinstance(node, ast.BoolOp):
+            values = [self.convert(v) for v in node.values]
+            return sympy.And(*values) if isinstance(node.op, ast.And) else sympy.Or(*values)
+        if isinstance(node, ast.Compare):
+            parts = []
+            left = self.convert(node.left)
+            for op, right_node in zip(node.ops, node.comparators, strict=True):
+                cmp = _COMPARE.get(type(op))
+                if cmp is None:
+                    raise self.fail(node, f"comparison {type(op).__name__} is not allowed")
+                right = self.convert(right_node)
+                parts.append(cmp(left, right))
+                left = right
+            return parts[0] if len(parts) == 1 else sympy.And(*parts)
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name):
+                raise self.fail(node, "only calls of named mathematical functions are allowed")
+            name = node.func.id
+            fn = FUNCTIONS.get(name)
+            if fn is None:
+                raise self.fail(
+                    node,
+                    f"function {name!r} is not allowed{did_you_mean(name, FUNCTIONS)}; "
+                    f"allowed functions: {', '.join(sorted(FUNCTIONS))}",
+                )
+            if node.keywords:
+                raise self.fail(node, f"keyword arguments are not allowed in {name}()")
+            args = [self.convert(a) for a in node.args]
+            try:
+                return fn(*args)
+            except ExpressionError as exc:
+                raise self.fail(node, str(exc)) from None
+        raise self.fail(node, f"{type(node).__name__} is not allowed in a formula")
+
+
+def parse_expression(text: str, *, context: str = "formula") -> sympy.Basic:
+    """Parse a formula into a sympy expression without evaluating any of it as Python.
+
+    ``context`` names where the formula came from (``"rate of reaction 'R1'"``) so that
+    errors point at the right place.
+    """
+    if not isinstance(text, str):
+        raise ExpressionError(f"{context}: expected a formula as text, got {type(text).__name__}")
+    if not text.strip():
+        raise ExpressionError(f"{context}: the formula is empty")
+    if len(text) > _MAX_FORMULA_LENGTH:
+        raise ExpressionError(f"{context}: formula longer than {_MAX_FORMULA_LENGTH} characters")
+    try:
+        tree = ast.parse(_normalise(text).strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"{context}: cannot parse {text!r}: {exc.msg}") from None
+    return _Converter(context).convert(tree)
+
+
+def as_expression(value: str | float | int | sympy.Basic, *, context: str) -> sympy.Basic:
+    """Accept a formula as text, a number or an already-built sympy expression."""
+    if isinstance(value, sympy.Basic):
+        return value
+    if isinstance(value, bool):
+        return sympy.true if value else sympy.false
+    if isinstance(value, int):
+        return sympy.Integer(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ExpressionError(f"{context}: non-finite number {value!r}")
+        return sympy.Float(value)
+    return parse_expression(value, context=context)
+
+
+def free_names(expr: sympy.Basic) -> set[str]:
+    """Names of the symbols an expression depends on (``time`` included when used)."""
+    return {s.name for s in expr.free_symbols if isinstance(s, sympy.Symbol)}

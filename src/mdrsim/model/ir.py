@@ -1,0 +1,337 @@
+"""The model intermediate representation (IR): plain, immutable data.
+
+A :class:`Model` is what biology modules build, what Antimony/SBML import produces, what SBML
+export writes and what the compiler turns into fast code. It holds no behaviour beyond
+validation and hashing; simulation lives in :mod:`mdrsim.engine`.
+
+Semantics follow SBML Level 3 where the two overlap, so that export and import are faithful:
+
+- A species' symbol means its concentration (amount / compartment size) unless
+  ``amount_based`` is true. A reaction's rate is an amount per unit time, so for a
+  concentration-based species ``d[S]/dt = sum(stoichiometry * rate) / compartment size``.
+- Assignment rules define a variable at every instant; rate rules give its time derivative.
+- Events fire when their trigger goes from false to true and assign new values at once
+  (no delays).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import sympy
+
+from mdrsim.model.expressions import TIME, free_names
+
+_EMPTY_SOURCE = ""
+
+
+@dataclass(frozen=True)
+class Compartment:
+    """A well-mixed volume of constant size."""
+
+    name: str
+    size: float = 1.0
+    unit: str = "L"
+    description: str = ""
+    source: str = _EMPTY_SOURCE
+
+
+@dataclass(frozen=True)
+class Species:
+    """A quantity that reactions, rate rules or events change.
+
+    ``initial`` is a concentration, or an amount when ``amount_based`` is true.
+    ``non_negative`` documents that the quantity cannot go below zero (the solver reports it).
+    A ``boundary`` species is not changed by reactions (it may still have rules or events).
+    """
+
+    name: str
+    initial: float
+    compartment: str
+    unit: str = "dimensionless"
+    non_negative: bool = True
+    amount_based: bool = False
+    boundary: bool = False
+    constant: bool = False
+    description: str = ""
+    source: str = _EMPTY_SOURCE
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A named number with a unit, optional bounds and where it comes from.
+
+    ``constant`` is false when a rule or event changes it during a simulation.
+    """
+
+    name: str
+    value: float
+    unit: str = "dimensionless"
+    bounds: tuple[float, float] | None = None
+    source: str = _EMPTY_SOURCE
+    description: str = ""
+    constant: bool = True
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """A reaction with a rate law (amount per time) and stoichiometries by species name."""
+
+    name: str
+    rate: sympy.Expr
+    reactants: Mapping[str, float] = field(default_factory=dict)
+    products: Mapping[str, float] = field(default_factory=dict)
+    reversible: bool = False
+    description: str = ""
+
+    def net_stoichiometry(self) -> dict[str, float]:
+        """Net change of each species per unit of reaction extent."""
+        net: dict[str, float] = {}
+        for name, coeff in self.reactants.items():
+            net[name] = net.get(name, 0.0) - float(coeff)
+        for name, coeff in self.products.items():
+            net[name] = net.get(name, 0.0) + float(coeff)
+        return {k: v for k, v in net.items() if v != 0.0}
+
+
+@dataclass(frozen=True)
+class AssignmentRule:
+    """``variable = expression`` at every instant."""
+
+    variable: str
+    expression: sympy.Expr
+
+
+@dataclass(frozen=True)
+class RateRule:
+    """``d variable / dt = expression``."""
+
+    variable: str
+    expression: sympy.Expr
+
+
+@dataclass(frozen=True)
+class InitialAssignment:
+    """``variable = expression`` evaluated once, at the start of a simulation."""
+
+    variable: str
+    expression: sympy.Expr
+
+
+@dataclass(frozen=True)
+class Observable:
+    """A named quantity computed from the state, reported alongside it."""
+
+    name: str
+    expression: sympy.Expr
+    unit: str = "dimensionless"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class EventAssignment:
+    variable: str
+    expression: sympy.Expr
+
+
+@dataclass(frozen=True)
+class Event:
+    """Assignments carried out at the instant ``trigger`` becomes true.
+
+    A trigger of the form ``time >= c`` (``c`` built from constant parameters) is a *timed*
+    event: the engine stops exactly at ``c``. Any other trigger is *state-triggered* and located
+    by root-finding. ``initial_value`` is the trigger's value assumed just before the start, so
+    a trigger already true at the start fires only when ``initial_value`` is false.
+    """
+
+    name: str
+    trigger: sympy.Basic
+    assignments: tuple[EventAssignment, ...]
+    initial_value: bool = True
+    persistent: bool = True
+    description: str = ""
+
+
+def _freeze(mapping: Mapping[str, object]) -> Mapping[str, object]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True)
+class Model:
+    """A complete model. Build one with :class:`mdrsim.model.ModelBuilder` or an importer."""
+
+    name: str
+    compartments: Mapping[str, Compartment]
+    species: Mapping[str, Species]
+    parameters: Mapping[str, Parameter]
+    reactions: Mapping[str, Reaction] = field(default_factory=dict)
+    assignment_rules: Mapping[str, AssignmentRule] = field(default_factory=dict)
+    rate_rules: Mapping[str, RateRule] = field(default_factory=dict)
+    initial_assignments: Mapping[str, InitialAssignment] = field(default_factory=dict)
+    observables: Mapping[str, Observable] = field(default_factory=dict)
+    events: Mapping[str, Event] = field(default_factory=dict)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        for attr in (
+            "compartments",
+            "species",
+            "parameters",
+            "reactions",
+            "assignment_rules",
+            "rate_rules",
+            "initial_assignments",
+            "observables",
+            "events",
+        ):
+            object.__setattr__(self, attr, _freeze(getattr(self, attr)))
+
+    # -- structure -----------------------------------------------------------------------
+
+    def state_names(self) -> list[str]:
+        """Names integrated by the ODE engine, in state-vector order.
+
+        Species changed by reactions or rate rules come first (model order), then
+        parameters and compartments with rate rules.
+        """
+        changed_by_reaction = {s for r in self.reactions.values() for s in r.net_stoichiometry()}
+        states = [
+            s.name
+            for s in self.species.values()
+            if s.name not in self.assignment_rules
+            and (
+                s.name in self.rate_rules
+                or (s.name in changed_by_reaction and not s.boundary and not s.constant)
+            )
+        ]
+        states += [p for p in self.parameters if p in self.rate_rules]
+        states += [c for c in self.compartments if c in self.rate_rules]
+        return states
+
+    def parameter_names(self) -> list[str]:
+        """Names in the engine's parameter vector, in order.
+
+        All parameters without rules, then compartments, then species that are neither
+        states nor rule targets (constant or boundary species held at their value).
+        """
+        states = set(self.state_names())
+        ruled = set(self.assignment_rules) | states
+        names = [p for p in self.parameters if p not in ruled]
+        names += [c for c in self.compartments if c not in ruled]
+        names += [s for s in self.species if s not in ruled]
+        return names
+
+    def defined_names(self) -> set[str]:
+        return set(self.compartments) | set(self.species) | set(self.parameters)
+
+    def value_of(self, name: str) -> float:
+        """The declared (initial) number of a compartment, species or parameter."""
+        if name in self.parameters:
+            return self.parameters[name].value
+        if name in self.species:
+            return self.species[name].initial
+        if name in self.compartments:
+            return self.compartments[name].size
+        raise KeyError(name)
+
+    def unit_of(self, name: str) -> str:
+        for group in (self.parameters, self.species, self.compartments, self.observables):
+            if name in group:
+                return str(group[name].unit)  # type: ignore[attr-defined]
+        return "dimensionless"
+
+    def uses_time(self) -> bool:
+        exprs: list[sympy.Basic] = [r.rate for r in self.reactions.values()]
+        exprs += [r.expression for r in self.assignment_rules.values()]
+        exprs += [r.expression for r in self.rate_rules.values()]
+        return any(TIME in e.free_symbols for e in exprs)
+
+    def validate(self) -> Model:
+        """Raise :class:`~mdrsim.errors.ModelValidationError` listing every problem."""
+        from mdrsim.model.validation import validate_model
+
+        validate_model(self)
+        return self
+
+    # -- identity ------------------------------------------------------------------------
+
+    def canonical(self) -> dict[str, object]:
+        """A JSON-able description from which the model hash is computed."""
+
+        def expr(e: sympy.Basic) -> str:
+            return sympy.srepr(e)
+
+        return {
+            "name": self.name,
+            "compartments": [[c.name, _num(c.size)] for c in self.compartments.values()],
+            "species": [
+                [s.name, _num(s.initial), s.compartment, s.amount_based, s.boundary, s.constant]
+                for s in self.species.values()
+            ],
+            "parameters": [[p.name, _num(p.value), p.constant] for p in self.parameters.values()],
+            "reactions": [
+                [r.name, expr(r.rate), sorted(r.reactants.items()), sorted(r.products.items())]
+                for r in self.reactions.values()
+            ],
+            "assignment_rules": [[r.variable, expr(r.expression)] for r in self.assignment_rules.values()],
+            "rate_rules": [[r.variable, expr(r.expression)] for r in self.rate_rules.values()],
+            "initial_assignments": [
+                [r.variable, expr(r.expression)] for r in self.initial_assignments.values()
+            ],
+            "observables": [[o.name, expr(o.expression)] for o in self.observables.values()],
+            "events": [
+                [
+                    e.name,
+                    expr(e.trigger),
+                    [[a.variable, expr(a.expression)] for a in e.assignments],
+                    e.initial_value,
+                ]
+                for e in self.events.values()
+            ],
+        }
+
+    def structure_hash(self) -> str:
+        """Hash of what the compiled code depends on (structure, not numbers).
+
+        Values of parameters and initial states are inputs of the compiled code, so changing
+        them does not require a recompile; everything else does.
+        """
+        canon = self.canonical()
+        canon["compartments"] = [c[0] for c in canon["compartments"]]  # type: ignore[union-attr]
+        canon["species"] = [s[:1] + s[2:] for s in canon["species"]]  # type: ignore[union-attr]
+        canon["parameters"] = [[p[0], p[2]] for p in canon["parameters"]]  # type: ignore[union-attr]
+        canon.pop("name")
+        return _sha(canon)
+
+    def content_hash(self) -> str:
+        """Hash of the whole model, numbers included (for provenance)."""
+        return _sha(self.canonical())
+
+    def referenced_names(self) -> set[str]:
+        names: set[str] = set()
+        for r in self.reactions.values():
+            names |= free_names(r.rate)
+        for group in (self.assignment_rules, self.rate_rules, self.initial_assignments):
+            for rule in group.values():
+                names |= free_names(rule.expression)  # type: ignore[attr-defined]
+        for o in self.observables.values():
+            names |= free_names(o.expression)
+        for e in self.events.values():
+            names |= free_names(e.trigger)
+            for a in e.assignments:
+                names |= free_names(a.expression)
+        return names
+
+
+def _num(x: float) -> str:
+    return repr(float(x)) if math.isfinite(x) else str(x)
+
+
+def _sha(obj: object) -> str:
+    blob = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()[:20]
