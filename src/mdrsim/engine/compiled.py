@@ -98,8 +98,11 @@ class CompiledModel:
         ev = self.flat.events
         return (
             (m.rhs, m.jac, m.dfdt, m.outputs, m.timed_event_times, m.triggers,
-             m.initial_assignments),
+             m.initial_assignments, m.jac_sparse, m.lu_factor, m.lu_solve),
             m.apply_event,
+            int(m.N_JAC),
+            int(m.N_LU),
+            bool(m.SPARSE_LU),
             np.array(ev.timed_index, dtype=np.int64),
             np.array(ev.state_index, dtype=np.int64),
             np.array(ev.initial_value, dtype=np.bool_),
@@ -138,7 +141,10 @@ def compile_model(model: Model, *, cache: Path | None = None, warm: bool = True)
         root = (cache or cache_dir()) / "models"
         path = root / f"model_{key}.py"
         if module is None:
-            _write_once(path, generate_source(flat))
+            # The file name is the hash of everything the source depends on, so an existing
+            # file is the right one and the (sympy-heavy) generation can be skipped.
+            if not path.exists():
+                _write_once(path, generate_source(flat))
             module = _load_module(key, path)
             _LOADED[key] = module
     compiled = CompiledModel(model, flat, module, key, path, 0.0)

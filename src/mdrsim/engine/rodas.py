@@ -171,14 +171,22 @@ def _stable_order(values):
     return order
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
+def _solve(use_dense, lu_solve, lu, emat, piv, b):
+    if use_dense:
+        _lu_solve(emat, piv, b)
+    else:
+        lu_solve(0.0, lu.ctypes, b.ctypes, b.ctypes)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _f(rhs, t, y, p, u, out):
     rhs(t, y.ctypes, p.ctypes, out.ctypes)
     for i in range(out.shape[0]):
         out[i] += u[i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _all_finite(v):
     for i in range(v.shape[0]):
         if not math.isfinite(v[i]):
@@ -223,7 +231,7 @@ def _initial_step(rhs, t, y, p, u, f0, f1, ytmp, atol, rtol, h_max, t_end):
     return min(100.0 * h0, h1, span, h_max)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _dense(s, y_old, y_new, cont1, cont2, out):
     for i in range(out.shape[0]):
         out[i] = (1.0 - s) * y_old[i] + s * (y_new[i] + (1.0 - s) * (cont1[i] + s * cont2[i]))
@@ -263,7 +271,7 @@ def _cascade(triggers, apply_event, event_state_index, t, y, p, trig_prev, trig_
 
 @njit(cache=True, nogil=True)
 def integrate_patient(
-    fns, ev_fn, event_timed_index, event_state_index, event_initial_value, n_timed, n_triggers,
+    fns, ev_fn, n_jac, n_lu, sparse_ok, event_timed_index, event_state_index, event_initial_value, n_timed, n_triggers,
     uses_time, t_out, y0, p_in, skip_init, ext_time, ext_kind, ext_index, ext_op, ext_value,
     rtol, atol, h_max, h_fixed, max_steps, out_y, out_obs, stats,
 ):
@@ -272,7 +280,8 @@ def integrate_patient(
     stats: [status, time of failure, steps, accepted, rejected, events fired, rhs calls].
     On failure the outputs after the failure time are NaN and stats[0] says why.
     """
-    rhs, jac, dfdt, outputs, timed_event_times, triggers, initial_assignments = fns
+    (rhs, jac, dfdt, outputs, timed_event_times, triggers, initial_assignments, jac_sparse,
+     lu_factor, lu_solve) = fns
     apply_event = ev_fn
     n = y0.shape[0]
     n_model_events = event_timed_index.shape[0]
@@ -320,6 +329,11 @@ def integrate_patient(
     jmat = np.zeros((n, n))
     emat = np.empty((n, n))
     piv = np.empty(n, dtype=np.int64)
+    jv = np.empty(n_jac)
+    lu = np.empty(max(n_lu, 1))
+    flag = np.zeros(1)
+    use_dense = not sparse_ok
+    dense_ready = False
     obs_tmp = np.empty(out_obs.shape[1])
     trig_prev = np.empty(n_triggers)
     trig_now = np.empty(n_triggers)
@@ -429,39 +443,55 @@ def integrate_patient(
                 break
             if not have_jac:
                 _f(rhs, t, y, p, u, f0)
-                jac(t, y.ctypes, p.ctypes, jmat.ctypes)
+                if sparse_ok:
+                    jac_sparse(t, y.ctypes, p.ctypes, jv.ctypes)
+                    dense_ready = False
+                else:
+                    jac(t, y.ctypes, p.ctypes, jmat.ctypes)
+                    dense_ready = True
                 if uses_time:
                     dfdt(t, y.ctypes, p.ctypes, fx.ctypes)
                 n_f += 1
                 have_jac = True
             fac = 1.0 / (hh * R_GAMMA)
-            for i in range(n):
-                for j in range(n):
-                    emat[i, j] = -jmat[i, j]
-                emat[i, i] += fac
             n_steps += 1
-            if not _lu_factor(emat, piv):
-                h = hh * 0.25
-                if h < h_min:
-                    status = STATUS_SINGULAR
-                    fail = True
-                    break
-                continue
-            hc21 = R_C21 / hh
-            hc31 = R_C31 / hh
-            hc32 = R_C32 / hh
-            hc41 = R_C41 / hh
-            hc42 = R_C42 / hh
-            hc43 = R_C43 / hh
-            hc51 = R_C51 / hh
-            hc52 = R_C52 / hh
-            hc53 = R_C53 / hh
-            hc54 = R_C54 / hh
-            hc61 = R_C61 / hh
-            hc62 = R_C62 / hh
-            hc63 = R_C63 / hh
-            hc64 = R_C64 / hh
-            hc65 = R_C65 / hh
+            use_dense = True
+            if sparse_ok:
+                lu_factor(fac, jv.ctypes, lu.ctypes, flag.ctypes)
+                use_dense = flag[0] != 1.0
+            if use_dense:
+                # Dense LU with partial pivoting: always for models without the sparse code,
+                # and as the fallback when a sparse pivot was too small.
+                if not dense_ready:
+                    jac(t, y.ctypes, p.ctypes, jmat.ctypes)
+                    dense_ready = True
+                for i in range(n):
+                    for j in range(n):
+                        emat[i, j] = -jmat[i, j]
+                    emat[i, i] += fac
+                if not _lu_factor(emat, piv):
+                    h = hh * 0.25
+                    if h < h_min:
+                        status = STATUS_SINGULAR
+                        fail = True
+                        break
+                    continue
+            inv_h = 1.0 / hh
+            hc21 = R_C21 * inv_h
+            hc31 = R_C31 * inv_h
+            hc32 = R_C32 * inv_h
+            hc41 = R_C41 * inv_h
+            hc42 = R_C42 * inv_h
+            hc43 = R_C43 * inv_h
+            hc51 = R_C51 * inv_h
+            hc52 = R_C52 * inv_h
+            hc53 = R_C53 * inv_h
+            hc54 = R_C54 * inv_h
+            hc61 = R_C61 * inv_h
+            hc62 = R_C62 * inv_h
+            hc63 = R_C63 * inv_h
+            hc64 = R_C64 * inv_h
+            hc65 = R_C65 * inv_h
             hd1 = hh * R_D1
             hd2 = hh * R_D2
             hd3 = hh * R_D3
@@ -469,35 +499,35 @@ def integrate_patient(
             # Stage 1
             for i in range(n):
                 ak1[i] = f0[i] + hd1 * fx[i]
-            _lu_solve(emat, piv, ak1)
+            _solve(use_dense, lu_solve, lu, emat, piv, ak1)
             # Stage 2
             for i in range(n):
                 ytmp[i] = y[i] + R_A21 * ak1[i]
             _f(rhs, t + R_C2 * hh, ytmp, p, u, dy)
             for i in range(n):
                 ak2[i] = dy[i] + hd2 * fx[i] + hc21 * ak1[i]
-            _lu_solve(emat, piv, ak2)
+            _solve(use_dense, lu_solve, lu, emat, piv, ak2)
             # Stage 3
             for i in range(n):
                 ytmp[i] = y[i] + R_A31 * ak1[i] + R_A32 * ak2[i]
             _f(rhs, t + R_C3 * hh, ytmp, p, u, dy)
             for i in range(n):
                 ak3[i] = dy[i] + hd3 * fx[i] + hc31 * ak1[i] + hc32 * ak2[i]
-            _lu_solve(emat, piv, ak3)
+            _solve(use_dense, lu_solve, lu, emat, piv, ak3)
             # Stage 4
             for i in range(n):
                 ytmp[i] = y[i] + R_A41 * ak1[i] + R_A42 * ak2[i] + R_A43 * ak3[i]
             _f(rhs, t + R_C4 * hh, ytmp, p, u, dy)
             for i in range(n):
                 ak4[i] = dy[i] + hd4 * fx[i] + hc41 * ak1[i] + hc42 * ak2[i] + hc43 * ak3[i]
-            _lu_solve(emat, piv, ak4)
+            _solve(use_dense, lu_solve, lu, emat, piv, ak4)
             # Stage 5
             for i in range(n):
                 ytmp[i] = y[i] + R_A51 * ak1[i] + R_A52 * ak2[i] + R_A53 * ak3[i] + R_A54 * ak4[i]
             _f(rhs, t + hh, ytmp, p, u, dy)
             for i in range(n):
                 ak5[i] = dy[i] + hc51 * ak1[i] + hc52 * ak2[i] + hc53 * ak3[i] + hc54 * ak4[i]
-            _lu_solve(emat, piv, ak5)
+            _solve(use_dense, lu_solve, lu, emat, piv, ak5)
             # Embedded (order 3) solution, then stage 6 gives the order-4 solution.
             for i in range(n):
                 ytmp[i] += ak5[i]
@@ -507,7 +537,7 @@ def integrate_patient(
                     dy[i] + hc61 * ak1[i] + hc62 * ak2[i] + hc63 * ak3[i] + hc64 * ak4[i]
                     + hc65 * ak5[i]
                 )
-            _lu_solve(emat, piv, ak6)
+            _solve(use_dense, lu_solve, lu, emat, piv, ak6)
             n_f += 5
             err = 0.0
             for i in range(n):
@@ -642,12 +672,12 @@ _I = types.int64
 _V1 = types.float64[::1]
 _V2 = types.float64[:, ::1]
 _V3 = types.float64[:, :, ::1]
-_FNS = types.UniTuple(MODEL_FN, 7)
+_FNS = types.UniTuple(MODEL_FN, 10)
 
 
 @njit(
     types.void(
-        _FNS, EVENT_FN, types.int64[::1], types.int64[::1], types.boolean[::1], _I, _I,
+        _FNS, EVENT_FN, _I, _I, types.boolean, types.int64[::1], types.int64[::1], types.boolean[::1], _I, _I,
         types.boolean, _I, _I, _V1, _V2, _V2, _V2, _V2, types.int64[::1], types.int64[::1],
         types.int64[::1], _V2, _F, _V1, _F, _F, _I, _V3, _V3, _V2,
     ),
@@ -655,17 +685,18 @@ _FNS = types.UniTuple(MODEL_FN, 7)
     nogil=True,
 )
 def solve_range(
-    fns, ev_fn, event_timed_index, event_state_index, event_initial_value, n_timed, n_triggers,
+    fns, ev_fn, n_jac, n_lu, sparse_ok, event_timed_index, event_state_index, event_initial_value, n_timed, n_triggers,
     uses_time, start, stop, t_out, y0, params, skip_init, ext_time, ext_kind, ext_index, ext_op,
     ext_value, rtol, atol, h_max, h_fixed, max_steps, out_y, out_obs, stats,
 ):
     """Integrate patients start..stop-1 (one thread's share of a batch).
 
-    ``fns`` = (rhs, jac, dfdt, outputs, timed_event_times, triggers, initial_assignments).
+    ``fns`` = (rhs, jac, dfdt, outputs, timed_event_times, triggers, initial_assignments,
+    jac_sparse, lu_factor, lu_solve); see :mod:`mdrsim.engine.codegen`.
     """
     for i in range(start, stop):
         integrate_patient(
-            fns, ev_fn, event_timed_index, event_state_index, event_initial_value, n_timed,
+            fns, ev_fn, n_jac, n_lu, sparse_ok, event_timed_index, event_state_index, event_initial_value, n_timed,
             n_triggers, uses_time, t_out, y0[i], params[i], skip_init[i], ext_time[i], ext_kind,
             ext_index, ext_op, ext_value[i], rtol, atol, h_max, h_fixed, max_steps, out_y[i],
             out_obs[i], stats[i],
