@@ -31,7 +31,7 @@ from mdrsim.model.ir import Model
 from mdrsim.model.validation import rule_order
 
 #: Bump when the generated code's layout changes, so old cache entries are not reused.
-CODEGEN_VERSION = "4"
+CODEGEN_VERSION = "5"
 
 
 class _Printer(PythonCodePrinter):
@@ -144,8 +144,12 @@ def flatten(model: Model) -> FlatModel:
         derivs[var] = sub(rr.expression)
     rhs = [derivs[n] for n in states]
 
-    output_names = list(order) + list(model.observables)
+    # Reported alongside the states: assignment-rule variables, species held at a value
+    # (boundary/constant species, which events may still change), then observables.
+    held_species = [n for n in params if n in model.species]
+    output_names = list(order) + held_species + list(model.observables)
     outputs = [rule_subs[sympy.Symbol(v)] for v in order]
+    outputs += [sympy.Symbol(n) for n in held_species]
     outputs += [sub(o.expression) for o in model.observables.values()]
 
     # Initial assignments, in dependency order among themselves.

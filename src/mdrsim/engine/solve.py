@@ -62,7 +62,7 @@ class SolverOptions:
 
 
 def _check_times(t_eval: np.ndarray) -> np.ndarray:
-    t = np.asarray(t_eval, dtype=np.float64)
+    t = np.ascontiguousarray(t_eval, dtype=np.float64)
     if t.ndim != 1 or t.size < 2:
         raise SimulationInputError("t_eval must be a 1-D array of at least 2 times")
     if not np.all(np.isfinite(t)):
