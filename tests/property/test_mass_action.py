@@ -34,9 +34,7 @@ def _network(chosen: list[int]):
     for j, template in enumerate(sorted(set(chosen))):
         reactants, products = TEMPLATES[template]
         b.parameter(f"k{j}", 1.0)
-        law = "*".join(
-            [f"k{j}"] + [f"{s}^{n}" if n > 1 else s for s, n in reactants.items()]
-        )
+        law = "*".join([f"k{j}"] + [f"{s}^{n}" if n > 1 else s for s, n in reactants.items()])
         b.reaction(f"R{j}", law, reactants=reactants, products=products)
     return b.build()
 
@@ -46,9 +44,7 @@ rates = st.lists(st.floats(1e-3, 1e4), min_size=5, max_size=5)
 initial = st.lists(st.floats(0.0, 10.0), min_size=4, max_size=4)
 
 
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(chosen=networks, k=rates, x0=initial)
 def test_random_networks_stay_non_negative_and_conserve_mass(chosen, k, x0):
     model = _network(chosen)

@@ -244,17 +244,21 @@ class _Indexer:
 
 
 def _function(
-    name: str, args: str, exprs: list[sympy.Basic], targets: list[str], loads: dict[str, str],
-    *, prologue: str = "", as_float: bool = False,
+    name: str,
+    args: str,
+    exprs: list[sympy.Basic],
+    targets: list[str],
+    loads: dict[str, str],
+    *,
+    prologue: str = "",
+    as_float: bool = False,
 ) -> str:
     """Source of one njit function that stores each expression (after CSE) into its target."""
     lines = ["@cfunc(SIG, cache=True, nogil=True)", f"def {name}({args}):"]
     if prologue:
         lines.append(f"    {prologue}")
     if exprs:
-        replacements, reduced = sympy.cse(
-            exprs, symbols=sympy.numbered_symbols("c_"), order="none"
-        )
+        replacements, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("c_"), order="none")
         used: set[str] = set()
         for _, e in replacements:
             used |= {s.name for s in e.free_symbols}
@@ -305,35 +309,56 @@ def generate_source(flat: FlatModel) -> str:
         _function("rhs", "t, y, p, out", rhs, [f"out[{i}]" for i in range(n_y)], loads),
         "\n\n",
         _function(
-            "jac", "t, y, p, out", jac_exprs, jac_targets, loads,
+            "jac",
+            "t, y, p, out",
+            jac_exprs,
+            jac_targets,
+            loads,
             prologue=f"for k in range({n_y * n_y}):\n        out[k] = 0.0",
         ),
         "\n\n",
         _function(
-            "jac_sparse", "t, y, p, out", jac_exprs,
-            [f"out[{k}]" for k in range(len(jac_exprs))], loads,
+            "jac_sparse",
+            "t, y, p, out",
+            jac_exprs,
+            [f"out[{k}]" for k in range(len(jac_exprs))],
+            loads,
         ),
         "\n\n",
         sparse.source if sparse.available else _stub_lu(),
         "\n\n",
         _function(
-            "dfdt", "t, y, p, out", dfdt_exprs, [f"out[{i}]" for i in range(len(dfdt_exprs))],
-            loads, prologue=f"for k in range({n_y}):\n        out[k] = 0.0",
+            "dfdt",
+            "t, y, p, out",
+            dfdt_exprs,
+            [f"out[{i}]" for i in range(len(dfdt_exprs))],
+            loads,
+            prologue=f"for k in range({n_y}):\n        out[k] = 0.0",
         ),
         "\n\n",
         _function(
-            "outputs", "t, y, p, out", [idx(e) for e in flat.outputs],
-            [f"out[{i}]" for i in range(len(flat.outputs))], loads,
+            "outputs",
+            "t, y, p, out",
+            [idx(e) for e in flat.outputs],
+            [f"out[{i}]" for i in range(len(flat.outputs))],
+            loads,
         ),
         "\n\n",
         _function(
-            "timed_event_times", "t, y, p, out", [idx(e) for e in flat.timed_times],
-            [f"out[{i}]" for i in range(len(flat.timed_times))], loads,
+            "timed_event_times",
+            "t, y, p, out",
+            [idx(e) for e in flat.timed_times],
+            [f"out[{i}]" for i in range(len(flat.timed_times))],
+            loads,
         ),
         "\n\n",
         _function(
-            "triggers", "t, y, p, out", [idx(e) for e in flat.triggers],
-            [f"out[{i}]" for i in range(len(flat.triggers))], loads, as_float=True,
+            "triggers",
+            "t, y, p, out",
+            [idx(e) for e in flat.triggers],
+            [f"out[{i}]" for i in range(len(flat.triggers))],
+            loads,
+            as_float=True,
         ),
         "\n\n",
     ]

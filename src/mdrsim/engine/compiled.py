@@ -92,13 +92,34 @@ class CompiledModel:
             names.append(self.state_names[index] if kind == "y" else self.parameter_names[index])
         return names
 
+    def timed_event_times(self) -> np.ndarray:
+        """Times of the model's timed events with the default parameters (sorted)."""
+        import sympy
+
+        values = {
+            sympy.Symbol(n): v
+            for n, v in zip(self.parameter_names, self.default_parameters(), strict=True)
+        }
+        times = [float(e.xreplace(values)) for e in self.flat.timed_times]
+        return np.sort(np.array([t for t in times if np.isfinite(t)], dtype=float))
+
     def kernel_arguments(self) -> tuple[object, ...]:
         """The model-specific leading arguments of :func:`mdrsim.engine.rodas.solve_range`."""
         m = self.module
         ev = self.flat.events
         return (
-            (m.rhs, m.jac, m.dfdt, m.outputs, m.timed_event_times, m.triggers,
-             m.initial_assignments, m.jac_sparse, m.lu_factor, m.lu_solve),
+            (
+                m.rhs,
+                m.jac,
+                m.dfdt,
+                m.outputs,
+                m.timed_event_times,
+                m.triggers,
+                m.initial_assignments,
+                m.jac_sparse,
+                m.lu_factor,
+                m.lu_solve,
+            ),
             m.apply_event,
             int(m.N_JAC),
             int(m.N_LU),

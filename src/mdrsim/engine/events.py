@@ -72,7 +72,8 @@ class EventTable:
         """Zero-order input of ``rate`` (state units per time) into ``state`` from start to stop."""
         if np.any(np.asarray(stop) <= np.asarray(start)):
             raise SimulationInputError(
-                f"infusion into {state!r}: stop must be after start (got start={start}, stop={stop})"
+                f"infusion into {state!r}: stop must be after start "
+                f"(got start={start}, stop={stop})"
             )
         self.add(start, state, rate, target="input", op="add")
         self.add(stop, state, -np.asarray(rate, dtype=float), target="input", op="add")
@@ -120,5 +121,7 @@ class EventTable:
                         f"got shape {v.shape}"
                     )
             if not np.all(np.isfinite(times[:, j])) or not np.all(np.isfinite(values[:, j])):
-                raise SimulationInputError(f"event row {j} ({row.name!r}) has a non-finite time or value")
+                raise SimulationInputError(
+                    f"event row {j} ({row.name!r}) has a non-finite time or value"
+                )
         return times, kind, index, ops, values

@@ -58,8 +58,21 @@ class Result:
         out = {}
         for i in np.flatnonzero(self.status != 0):
             code = int(self.status[i])
-            out[int(i)] = f"{STATUS_MESSAGES.get(code, f'status {code}')} at t={self.failure_time[i]:.6g}"
+            out[int(i)] = (
+                f"{STATUS_MESSAGES.get(code, f'status {code}')} at t={self.failure_time[i]:.6g}"
+            )
         return out
+
+    def subset_times(self, index: slice | np.ndarray) -> Result:
+        """The same result on a subset of its time points."""
+        from dataclasses import replace
+
+        return replace(
+            self,
+            times=self.times[index],
+            states=self.states[:, index],
+            outputs=self.outputs[:, index],
+        )
 
     def raise_on_failure(self) -> Result:
         """Raise :class:`SimulationError` naming each failed patient; return self otherwise."""
@@ -76,7 +89,8 @@ class Result:
         from mdrsim.model.expressions import did_you_mean
 
         raise SimulationInputError(
-            f"unknown variable {name!r}" + did_you_mean(name, self.variable_names)
+            f"unknown variable {name!r}"
+            + did_you_mean(name, self.variable_names)
             + f"; variables: {', '.join(self.variable_names)}"
         )
 
@@ -115,7 +129,7 @@ class Result:
         import xarray as xr
 
         coords = {"patient": np.arange(self.n_patients), "time": self.times}
-        data_vars = {
+        data_vars: dict[str, tuple[tuple[str, ...], np.ndarray]] = {
             name: (("patient", "time"), self.values(name)) for name in self.variable_names
         }
         data_vars["status"] = (("patient",), self.status)

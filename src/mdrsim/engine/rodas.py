@@ -17,10 +17,9 @@ calling LAPACK from numba costs more than the arithmetic at this size.
 """
 
 import math
-
-import numpy as np
 import warnings
 
+import numpy as np
 from numba import njit, types
 from numba.core.errors import NumbaExperimentalFeatureWarning
 
@@ -271,17 +270,52 @@ def _cascade(triggers, apply_event, event_state_index, t, y, p, trig_prev, trig_
 
 @njit(cache=True, nogil=True)
 def integrate_patient(
-    fns, ev_fn, n_jac, n_lu, sparse_ok, event_timed_index, event_state_index, event_initial_value, n_timed, n_triggers,
-    uses_time, t_out, y0, p_in, skip_init, ext_time, ext_kind, ext_index, ext_op, ext_value,
-    rtol, atol, h_max, h_fixed, max_steps, out_y, out_obs, stats,
+    fns,
+    ev_fn,
+    n_jac,
+    n_lu,
+    sparse_ok,
+    event_timed_index,
+    event_state_index,
+    event_initial_value,
+    n_timed,
+    n_triggers,
+    uses_time,
+    t_out,
+    y0,
+    p_in,
+    skip_init,
+    ext_time,
+    ext_kind,
+    ext_index,
+    ext_op,
+    ext_value,
+    rtol,
+    atol,
+    h_max,
+    h_fixed,
+    max_steps,
+    out_y,
+    out_obs,
+    stats,
 ):
     """Integrate one patient; fill out_y/out_obs at t_out and stats.
 
     stats: [status, time of failure, steps, accepted, rejected, events fired, rhs calls].
     On failure the outputs after the failure time are NaN and stats[0] says why.
     """
-    (rhs, jac, dfdt, outputs, timed_event_times, triggers, initial_assignments, jac_sparse,
-     lu_factor, lu_solve) = fns
+    (
+        rhs,
+        jac,
+        dfdt,
+        outputs,
+        timed_event_times,
+        triggers,
+        initial_assignments,
+        jac_sparse,
+        lu_factor,
+        lu_solve,
+    ) = fns
     apply_event = ev_fn
     n = y0.shape[0]
     n_model_events = event_timed_index.shape[0]
@@ -415,9 +449,7 @@ def integrate_patient(
             if h_fixed > 0.0:
                 h = h_fixed
             else:
-                h = _initial_step(
-                    rhs, t, y, p, u, f0, dy, ytmp, atol, rtol, h_max, seg_end
-                )
+                h = _initial_step(rhs, t, y, p, u, f0, dy, ytmp, atol, rtol, h_max, seg_end)
                 n_f += 2
             first = True
             h_acc = h
@@ -534,7 +566,11 @@ def integrate_patient(
             _f(rhs, t + hh, ytmp, p, u, dy)
             for i in range(n):
                 ak6[i] = (
-                    dy[i] + hc61 * ak1[i] + hc62 * ak2[i] + hc63 * ak3[i] + hc64 * ak4[i]
+                    dy[i]
+                    + hc61 * ak1[i]
+                    + hc62 * ak2[i]
+                    + hc63 * ak3[i]
+                    + hc64 * ak4[i]
                     + hc65 * ak5[i]
                 )
             _solve(use_dense, lu_solve, lu, emat, piv, ak6)
@@ -578,11 +614,17 @@ def integrate_patient(
                 t_new = seg_end if last else t + hh
                 for i in range(n):
                     cont1[i] = (
-                        R_D21 * ak1[i] + R_D22 * ak2[i] + R_D23 * ak3[i] + R_D24 * ak4[i]
+                        R_D21 * ak1[i]
+                        + R_D22 * ak2[i]
+                        + R_D23 * ak3[i]
+                        + R_D24 * ak4[i]
                         + R_D25 * ak5[i]
                     )
                     cont2[i] = (
-                        R_D31 * ak1[i] + R_D32 * ak2[i] + R_D33 * ak3[i] + R_D34 * ak4[i]
+                        R_D31 * ak1[i]
+                        + R_D32 * ak2[i]
+                        + R_D33 * ak3[i]
+                        + R_D34 * ak4[i]
                         + R_D35 * ak5[i]
                     )
                 # State-triggered events: did any trigger go false -> true in this step?
@@ -626,9 +668,7 @@ def integrate_patient(
                     events_here = True
                     stop_segment = True
                     continue
-                while io < n_out and (
-                    t_out[io] < t_new or (not last and t_out[io] <= t_new)
-                ):
+                while io < n_out and (t_out[io] < t_new or (not last and t_out[io] <= t_new)):
                     _dense((t_out[io] - t) / hh, y, ynew, cont1, cont2, ytmp)
                     _record(outputs, io, t_out[io], ytmp, p, out_y, out_obs, obs_tmp)
                     io += 1
@@ -677,17 +717,71 @@ _FNS = types.UniTuple(MODEL_FN, 10)
 
 @njit(
     types.void(
-        _FNS, EVENT_FN, _I, _I, types.boolean, types.int64[::1], types.int64[::1], types.boolean[::1], _I, _I,
-        types.boolean, _I, _I, _V1, _V2, _V2, _V2, _V2, types.int64[::1], types.int64[::1],
-        types.int64[::1], _V2, _F, _V1, _F, _F, _I, _V3, _V3, _V2,
+        _FNS,
+        EVENT_FN,
+        _I,
+        _I,
+        types.boolean,
+        types.int64[::1],
+        types.int64[::1],
+        types.boolean[::1],
+        _I,
+        _I,
+        types.boolean,
+        _I,
+        _I,
+        _V1,
+        _V2,
+        _V2,
+        _V2,
+        _V2,
+        types.int64[::1],
+        types.int64[::1],
+        types.int64[::1],
+        _V2,
+        _F,
+        _V1,
+        _F,
+        _F,
+        _I,
+        _V3,
+        _V3,
+        _V2,
     ),
     cache=True,
     nogil=True,
 )
 def solve_range(
-    fns, ev_fn, n_jac, n_lu, sparse_ok, event_timed_index, event_state_index, event_initial_value, n_timed, n_triggers,
-    uses_time, start, stop, t_out, y0, params, skip_init, ext_time, ext_kind, ext_index, ext_op,
-    ext_value, rtol, atol, h_max, h_fixed, max_steps, out_y, out_obs, stats,
+    fns,
+    ev_fn,
+    n_jac,
+    n_lu,
+    sparse_ok,
+    event_timed_index,
+    event_state_index,
+    event_initial_value,
+    n_timed,
+    n_triggers,
+    uses_time,
+    start,
+    stop,
+    t_out,
+    y0,
+    params,
+    skip_init,
+    ext_time,
+    ext_kind,
+    ext_index,
+    ext_op,
+    ext_value,
+    rtol,
+    atol,
+    h_max,
+    h_fixed,
+    max_steps,
+    out_y,
+    out_obs,
+    stats,
 ):
     """Integrate patients start..stop-1 (one thread's share of a batch).
 
@@ -696,10 +790,34 @@ def solve_range(
     """
     for i in range(start, stop):
         integrate_patient(
-            fns, ev_fn, n_jac, n_lu, sparse_ok, event_timed_index, event_state_index, event_initial_value, n_timed,
-            n_triggers, uses_time, t_out, y0[i], params[i], skip_init[i], ext_time[i], ext_kind,
-            ext_index, ext_op, ext_value[i], rtol, atol, h_max, h_fixed, max_steps, out_y[i],
-            out_obs[i], stats[i],
+            fns,
+            ev_fn,
+            n_jac,
+            n_lu,
+            sparse_ok,
+            event_timed_index,
+            event_state_index,
+            event_initial_value,
+            n_timed,
+            n_triggers,
+            uses_time,
+            t_out,
+            y0[i],
+            params[i],
+            skip_init[i],
+            ext_time[i],
+            ext_kind,
+            ext_index,
+            ext_op,
+            ext_value[i],
+            rtol,
+            atol,
+            h_max,
+            h_fixed,
+            max_steps,
+            out_y[i],
+            out_obs[i],
+            stats[i],
         )
 
 

@@ -19,7 +19,11 @@ from mdrsim.engine.events import EventTable
 from mdrsim.engine.result import Result
 from mdrsim.engine.solve import SolverOptions, _check_times
 
-_SOLVERS: dict[str, Any] = {"RADAU": integrate.Radau, "BDF": integrate.BDF, "LSODA": integrate.LSODA}
+_SOLVERS: dict[str, Any] = {
+    "RADAU": integrate.Radau,
+    "BDF": integrate.BDF,
+    "LSODA": integrate.LSODA,
+}
 
 
 class _Patient:
@@ -112,7 +116,10 @@ def run_scipy(
     for i in range(n):
         pt = _Patient(compiled, params[i].astype(float).copy(), y0[i].astype(float).copy())
         rodas.call_model_fn(
-            compiled.module.initial_assignments, 0.0, pt.y, pt.p,
+            compiled.module.initial_assignments,
+            0.0,
+            pt.y,
+            pt.p,
             np.ascontiguousarray(skip[i], dtype=float),
         )
         timed = np.empty(len(flat.timed_times))
@@ -131,8 +138,11 @@ def run_scipy(
                 disc.append((float(ext_t[i, k]), n_model_ev + k))
         disc.sort(key=lambda d: d[0])  # stable: model events, then table rows
         prev = np.array(
-            [1.0 if flat.events.initial_value[k] else 0.0
-             for k in range(n_model_ev) if flat.events.state_index[k] >= 0]
+            [
+                1.0 if flat.events.initial_value[k] else 0.0
+                for k in range(n_model_ev)
+                if flat.events.state_index[k] >= 0
+            ]
         )
         cur_t = float(t[0])
         io = 0
@@ -222,5 +232,8 @@ def run_scipy(
         status=stats[:, 0].astype(np.int64),
         failure_time=np.where(stats[:, 0] != 0, stats[:, 1], np.nan),
         stats=stats,
-        provenance={"engine": f"scipy-{method.lower()}", "model_hash": compiled.model.content_hash()},
+        provenance={
+            "engine": f"scipy-{method.lower()}",
+            "model_hash": compiled.model.content_hash(),
+        },
     )

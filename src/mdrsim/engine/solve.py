@@ -43,9 +43,13 @@ class SolverOptions:
     def check(self, n_states: int) -> np.ndarray:
         if not (math.isfinite(self.rtol) and 0 < self.rtol < 1):
             raise SimulationInputError(f"rtol must be in (0, 1), got {self.rtol}")
-        atol = np.broadcast_to(np.asarray(self.atol, dtype=float), (n_states,)).copy() if (
-            np.ndim(self.atol) == 0 or len(self.atol) == n_states  # type: ignore[arg-type]
-        ) else None
+        atol = (
+            np.broadcast_to(np.asarray(self.atol, dtype=float), (n_states,)).copy()
+            if (
+                np.ndim(self.atol) == 0 or len(self.atol) == n_states  # type: ignore[arg-type]
+            )
+            else None
+        )
         if atol is None:
             raise SimulationInputError(
                 f"atol must be one number or {n_states} numbers (one per state)"
@@ -73,8 +77,11 @@ def _check_times(t_eval: np.ndarray) -> np.ndarray:
 
 
 def _matrix(
-    names: list[str], defaults: np.ndarray, overrides: Mapping[str, float | Sequence[float] | np.ndarray],
-    n_patients: int, what: str,
+    names: list[str],
+    defaults: np.ndarray,
+    overrides: Mapping[str, float | Sequence[float] | np.ndarray],
+    n_patients: int,
+    what: str,
 ) -> tuple[np.ndarray, np.ndarray]:
     """[n_patients, len(names)] from defaults plus overrides; also which columns were given."""
     out = np.tile(defaults, (n_patients, 1))
@@ -82,7 +89,8 @@ def _matrix(
     for name, value in overrides.items():
         if name not in names:
             raise SimulationInputError(
-                f"unknown {what} {name!r}" + did_you_mean(name, names)
+                f"unknown {what} {name!r}"
+                + did_you_mean(name, names)
                 + (f"; {what}s: {', '.join(names)}" if len(names) <= 30 else "")
             )
         v = np.asarray(value, dtype=float)
@@ -128,7 +136,9 @@ def run_batch(
     params = np.ascontiguousarray(params, dtype=np.float64)
     y0 = np.ascontiguousarray(y0, dtype=np.float64)
     if params.ndim != 2 or params.shape[1] != n_p:
-        raise SimulationInputError(f"params must have shape (n_patients, {n_p}), got {params.shape}")
+        raise SimulationInputError(
+            f"params must have shape (n_patients, {n_p}), got {params.shape}"
+        )
     n = params.shape[0]
     if y0.shape != (n, n_s):
         raise SimulationInputError(f"y0 must have shape ({n}, {n_s}), got {y0.shape}")
@@ -159,10 +169,27 @@ def run_batch(
     bounds = np.linspace(0, n, workers + 1).astype(int)
 
     def run(k: int) -> None:
-        rodas.solve_range(
-            *kernel_args, int(bounds[k]), int(bounds[k + 1]), t, y0, params, skip, ext_t, ext_kind,
-            ext_idx, ext_op, ext_val, float(options.rtol), atol, float(options.h_max),
-            float(options.h_fixed), int(options.max_steps), out_y, out_o, stats,
+        rodas.solve_range(  # type: ignore[call-arg]
+            *kernel_args,
+            int(bounds[k]),
+            int(bounds[k + 1]),
+            t,
+            y0,
+            params,
+            skip,
+            ext_t,
+            ext_kind,
+            ext_idx,
+            ext_op,
+            ext_val,
+            float(options.rtol),
+            atol,
+            float(options.h_max),
+            float(options.h_fixed),
+            int(options.max_steps),
+            out_y,
+            out_o,
+            stats,
         )
 
     if workers == 1:
@@ -240,7 +267,9 @@ def simulate(
     }
     if n_patients is None:
         if len(lengths) > 1:
-            raise SimulationInputError(f"per-patient arrays have different lengths: {sorted(lengths)}")
+            raise SimulationInputError(
+                f"per-patient arrays have different lengths: {sorted(lengths)}"
+            )
         n_patients = lengths.pop() if lengths else 1
     if n_patients < 1:
         raise SimulationInputError(f"n_patients must be >= 1, got {n_patients}")
@@ -271,7 +300,13 @@ def simulate(
         from mdrsim.engine.scipy_ref import run_scipy
 
         result = run_scipy(
-            compiled, p, y0, t, events=events, options=options, skip_init=skip,
+            compiled,
+            p,
+            y0,
+            t,
+            events=events,
+            options=options,
+            skip_init=skip,
             method=method.split("-", 1)[1].upper(),
         )
     else:

@@ -33,7 +33,7 @@ class SparseLU:
 
 def minimum_degree_order(n: int, pattern: set[tuple[int, int]]) -> list[int]:
     """Greedy minimum-degree elimination order on the symmetrised pattern."""
-    neighbours = {i: set() for i in range(n)}
+    neighbours: dict[int, set[int]] = {i: set() for i in range(n)}
     for i, j in pattern:
         if i != j:
             neighbours[i].add(j)
@@ -74,11 +74,11 @@ def generate_sparse_lu(n: int, jac_entries: list[tuple[int, int]]) -> SparseLU:
         return SparseLU(False, len(jac_entries), 0, "")
     slot = {ij: s for s, ij in enumerate(slots)}
 
-    f = ["@cfunc(SIG, cache=True, nogil=True)", "def lu_factor(fac, jv, lu, flag):"]
+    f: list[str] = ["@cfunc(SIG, cache=True, nogil=True)", "def lu_factor(fac, jv, lu, flag):"]
     f.append("    flag[0] = 0.0")
     jac_at = {(pos[i], pos[j]): k for k, (i, j) in enumerate(jac_entries)}
     scale_terms: dict[int, list[str]] = {k: [] for k in range(n)}
-    for (i, j), s in slot.items():
+    for (i, j), s_ij in slot.items():
         k_j = jac_at.get((i, j))
         if k_j is not None:
             scale_terms[i].append(f"abs(jv[{k_j}])")
@@ -86,10 +86,10 @@ def generate_sparse_lu(n: int, jac_entries: list[tuple[int, int]]) -> SparseLU:
             value = "fac" if k_j is None else f"fac - jv[{k_j}]"
         else:
             value = "0.0" if k_j is None else f"-jv[{k_j}]"
-        f.append(f"    lu[{s}] = {value}")
+        f.append(f"    lu[{s_ij}] = {value}")
     for k in range(n):
-        terms = " + ".join(scale_terms[k]) or "0.0"
-        f.append(f"    s_{k} = 1e-12 * (abs(fac) + {terms})")
+        row_sum = " + ".join(scale_terms[k]) or "0.0"
+        f.append(f"    s_{k} = 1e-12 * (abs(fac) + {row_sum})")
     for k in range(n):
         d = slot[(k, k)]
         f.append(f"    if not abs(lu[{d}]) > s_{k}:")
@@ -107,16 +107,16 @@ def generate_sparse_lu(n: int, jac_entries: list[tuple[int, int]]) -> SparseLU:
     f.append("    flag[0] = 1.0")
     f.append("    return")
 
-    s = ["@cfunc(SIG, cache=True, nogil=True)", "def lu_solve(t, lu, b, unused):"]
+    sv: list[str] = ["@cfunc(SIG, cache=True, nogil=True)", "def lu_solve(t, lu, b, unused):"]
     # Forward substitution with unit lower factor, in elimination order; b stays in the
     # original numbering, so the permutation is folded into the indices.
     for i in range(n):
         terms = [f" - lu[{slot[(i, j)]}] * b[{order[j]}]" for j in sorted(rows[i]) if j < i]
         if terms:
-            s.append(f"    b[{order[i]}] = b[{order[i]}]{''.join(terms)}")
+            sv.append(f"    b[{order[i]}] = b[{order[i]}]{''.join(terms)}")
     for i in range(n - 1, -1, -1):
         terms = [f" - lu[{slot[(i, j)]}] * b[{order[j]}]" for j in sorted(rows[i]) if j > i]
-        s.append(f"    b[{order[i]}] = (b[{order[i]}]{''.join(terms)}) * lu[{slot[(i, i)]}]")
-    s.append("    return")
-    source = "\n".join(f) + "\n\n\n" + "\n".join(s) + "\n"
+        sv.append(f"    b[{order[i]}] = (b[{order[i]}]{''.join(terms)}) * lu[{slot[(i, i)]}]")
+    sv.append("    return")
+    source = "\n".join(f) + "\n\n\n" + "\n".join(sv) + "\n"
     return SparseLU(True, len(jac_entries), len(slots), source)

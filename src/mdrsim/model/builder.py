@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeAlias
 
 import sympy
 
@@ -22,7 +23,7 @@ from mdrsim.model.ir import (
     Species,
 )
 
-ExprLike = str | float | int | sympy.Basic
+ExprLike: TypeAlias = str | float | int | sympy.Basic
 
 
 class ModelBuilder:
@@ -62,7 +63,10 @@ class ModelBuilder:
         ):
             if name in group:
                 raise ModelValidationError(
-                    [f"duplicate name {name!r}: already used by a {other_kind}, cannot add a {kind}"]
+                    [
+                        f"duplicate name {name!r}: already used by a {other_kind}, "
+                        f"cannot add a {kind}"
+                    ]
                 )
 
     def has(self, name: str) -> bool:
@@ -80,7 +84,12 @@ class ModelBuilder:
         )
 
     def compartment(
-        self, name: str, size: float = 1.0, *, unit: str = "L", description: str = "",
+        self,
+        name: str,
+        size: float = 1.0,
+        *,
+        unit: str = "L",
+        description: str = "",
         source: str = "",
     ) -> ModelBuilder:
         self._claim(name, "compartment")
@@ -108,8 +117,16 @@ class ModelBuilder:
             if "default" not in self._compartments:
                 self.compartment("default", 1.0, description="created for species without one")
         self._species[name] = Species(
-            name, float(initial), compartment, unit, non_negative, amount_based, boundary,
-            constant, description, source,
+            name,
+            float(initial),
+            compartment,
+            unit,
+            non_negative,
+            amount_based,
+            boundary,
+            constant,
+            description,
+            source,
         )
         return self
 
@@ -175,7 +192,11 @@ class ModelBuilder:
         return self
 
     def observable(
-        self, name: str, expression: ExprLike, *, unit: str = "dimensionless",
+        self,
+        name: str,
+        expression: ExprLike,
+        *,
+        unit: str = "dimensionless",
         description: str = "",
     ) -> ModelBuilder:
         self._claim(name, "observable")
@@ -197,7 +218,9 @@ class ModelBuilder:
         """Add an event: when ``trigger`` becomes true, carry out ``assignments`` at once."""
         self._claim(name, "event")
         assigns = tuple(
-            EventAssignment(var, as_expression(expr, context=f"event {name!r} assignment to {var!r}"))
+            EventAssignment(
+                var, as_expression(expr, context=f"event {name!r} assignment to {var!r}")
+            )
             for var, expr in assignments.items()
         )
         self._events[name] = Event(

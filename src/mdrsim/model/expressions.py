@@ -187,10 +187,10 @@ class _Converter:
         if isinstance(node, ast.Compare):
             parts = []
             left = self.convert(node.left)
-            for op, right_node in zip(node.ops, node.comparators, strict=True):
-                cmp = _COMPARE.get(type(op))
+            for cmp_op, right_node in zip(node.ops, node.comparators, strict=True):
+                cmp = _COMPARE.get(type(cmp_op))
                 if cmp is None:
-                    raise self.fail(node, f"comparison {type(op).__name__} is not allowed")
+                    raise self.fail(node, f"comparison {type(cmp_op).__name__} is not allowed")
                 right = self.convert(right_node)
                 parts.append(cmp(left, right))
                 left = right

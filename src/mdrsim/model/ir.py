@@ -242,7 +242,7 @@ class Model:
     def unit_of(self, name: str) -> str:
         for group in (self.parameters, self.species, self.compartments, self.observables):
             if name in group:
-                return str(group[name].unit)  # type: ignore[attr-defined]
+                return str(group[name].unit)
         return "dimensionless"
 
     def uses_time(self) -> bool:
@@ -278,7 +278,9 @@ class Model:
                 [r.name, expr(r.rate), sorted(r.reactants.items()), sorted(r.products.items())]
                 for r in self.reactions.values()
             ],
-            "assignment_rules": [[r.variable, expr(r.expression)] for r in self.assignment_rules.values()],
+            "assignment_rules": [
+                [r.variable, expr(r.expression)] for r in self.assignment_rules.values()
+            ],
             "rate_rules": [[r.variable, expr(r.expression)] for r in self.rate_rules.values()],
             "initial_assignments": [
                 [r.variable, expr(r.expression)] for r in self.initial_assignments.values()
@@ -302,10 +304,13 @@ class Model:
         them does not require a recompile; everything else does.
         """
         canon = self.canonical()
-        canon["compartments"] = [c[0] for c in canon["compartments"]]  # type: ignore[union-attr]
-        canon["species"] = [s[:1] + s[2:] for s in canon["species"]]  # type: ignore[union-attr]
-        canon["parameters"] = [[p[0], p[2]] for p in canon["parameters"]]  # type: ignore[union-attr]
         canon.pop("name")
+        canon["compartments"] = list(self.compartments)
+        canon["species"] = [
+            [s.name, s.compartment, s.amount_based, s.boundary, s.constant]
+            for s in self.species.values()
+        ]
+        canon["parameters"] = [[p.name, p.constant] for p in self.parameters.values()]
         return _sha(canon)
 
     def content_hash(self) -> str:
@@ -318,7 +323,7 @@ class Model:
             names |= free_names(r.rate)
         for group in (self.assignment_rules, self.rate_rules, self.initial_assignments):
             for rule in group.values():
-                names |= free_names(rule.expression)  # type: ignore[attr-defined]
+                names |= free_names(rule.expression)
         for o in self.observables.values():
             names |= free_names(o.expression)
         for e in self.events.values():

@@ -29,9 +29,7 @@ def rule_order(model: Model) -> list[str]:
             return
         if state.get(var) == 1:
             cycle = [*path[path.index(var) :], var]
-            raise ModelValidationError(
-                [f"assignment rules form a cycle: {' -> '.join(cycle)}"]
-            )
+            raise ModelValidationError([f"assignment rules form a cycle: {' -> '.join(cycle)}"])
         state[var] = 1
         for dep in sorted(deps[var]):
             visit(dep, [*path, var])
@@ -98,7 +96,9 @@ def validate_model(model: Model) -> None:
             if not lo <= hi:
                 problems.append(f"parameter {p.name!r} bounds {p.bounds} have lower > upper")
             elif math.isfinite(p.value) and not lo <= p.value <= hi:
-                problems.append(f"parameter {p.name!r} value {p.value} is outside bounds {p.bounds}")
+                problems.append(
+                    f"parameter {p.name!r} value {p.value} is outside bounds {p.bounds}"
+                )
 
     def check_expr(expr: sympy.Basic, where: str) -> None:
         for name in sorted(free_names(expr) - known):
@@ -124,13 +124,17 @@ def validate_model(model: Model) -> None:
                 _finite(problems, f"reaction {r.name!r} stoichiometry of {sp!r}", coeff)
 
     changed_by_reaction = {
-        s for r in model.reactions.values() for s in r.net_stoichiometry()
+        s
+        for r in model.reactions.values()
+        for s in r.net_stoichiometry()
         if s in model.species and not model.species[s].boundary
     }
 
     def check_target(var: str, where: str, *, allow_constant: bool = False) -> None:
         if var not in defined:
-            problems.append(f"{where} targets undefined symbol {var!r}" + did_you_mean(var, defined))
+            problems.append(
+                f"{where} targets undefined symbol {var!r}" + did_you_mean(var, defined)
+            )
             return
         if not allow_constant:
             obj = model.parameters.get(var) or model.species.get(var)

@@ -18,9 +18,7 @@ def test_repeated_boluses_superpose():
         events.bolus(td, "C", dose / V)
     t = np.linspace(0, 8, 161)
     r = simulate(one_compartment_pk(k_el=k, volume=V), t, events=events, **TIGHT, check=True)
-    expected = sum(
-        np.where(t >= td, dose / V * np.exp(-k * (t - td)), 0.0) for td in dose_times
-    )
+    expected = sum(np.where(t >= td, dose / V * np.exp(-k * (t - td)), 0.0) for td in dose_times)
     np.testing.assert_allclose(r["C"][0], expected, rtol=1e-8, atol=1e-12)
     # At a dose time the reported value is the one just after the dose (right-continuous).
     assert r["C"][0][20] == pytest.approx(expected[20], rel=1e-8)
@@ -34,7 +32,9 @@ def test_zero_order_infusion():
     r = simulate(one_compartment_pk(k_el=k, volume=V), t, events=events, **TIGHT, check=True)
     during = rate / k * (1 - np.exp(-k * (t - t_on)))
     c_off = rate / k * (1 - np.exp(-k * (t_off - t_on)))
-    expected = np.where(t < t_on, 0.0, np.where(t <= t_off, during, c_off * np.exp(-k * (t - t_off))))
+    expected = np.where(
+        t < t_on, 0.0, np.where(t <= t_off, during, c_off * np.exp(-k * (t - t_off)))
+    )
     np.testing.assert_allclose(r["C"][0], expected, rtol=1e-8, atol=1e-12)
 
 
@@ -68,8 +68,11 @@ def test_per_patient_parameters_and_doses():
 def _fixed_step_error(model, h, t_end, exact):
     cm = compile_model(model)
     r = run_batch(
-        cm, cm.default_parameters()[None], cm.default_initial_state()[None],
-        np.array([0.0, t_end]), options=SolverOptions(h_fixed=h),
+        cm,
+        cm.default_parameters()[None],
+        cm.default_initial_state()[None],
+        np.array([0.0, t_end]),
+        options=SolverOptions(h_fixed=h),
     )
     return abs(r.states[0, -1, 0] - exact)
 

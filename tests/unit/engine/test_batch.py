@@ -12,7 +12,10 @@ from .models import logistic, one_compartment_pk
 
 def _population(n, seed=7):
     rng = np.random.default_rng(seed)
-    return {"r": 0.3 * np.exp(0.3 * rng.standard_normal(n)), "K": 100 * np.exp(0.2 * rng.standard_normal(n))}
+    return {
+        "r": 0.3 * np.exp(0.3 * rng.standard_normal(n)),
+        "K": 100 * np.exp(0.2 * rng.standard_normal(n)),
+    }
 
 
 def test_same_patient_alone_and_in_a_batch_of_1000_is_bitwise_equal():
@@ -85,7 +88,9 @@ def test_bad_time_grid(t):
 
 def test_result_conversions():
     events = EventTable().bolus(0.0, "C", 3.0)
-    r = simulate(one_compartment_pk(), np.linspace(0, 2, 5), params={"k_el": [0.5, 1.0]}, events=events)
+    r = simulate(
+        one_compartment_pk(), np.linspace(0, 2, 5), params={"k_el": [0.5, 1.0]}, events=events
+    )
     df = r.to_dataframe()
     assert list(df.columns) == ["patient", "time", "variable", "value"]
     assert len(df) == 2 * 5 * len(r.variable_names)

@@ -18,7 +18,9 @@ def _decay_with_refill(initial_value: bool = False, A0: float = 5.0):
     b.parameter("k", 0.3).parameter("th", 2.0).parameter("n_refills", 0.0, constant=False)
     b.reaction("decay", "k*A", reactants={"A": 1})
     b.event(
-        "refill", "A < th", {"A": "A + 10", "n_refills": "n_refills + 1"},
+        "refill",
+        "A < th",
+        {"A": "A + 10", "n_refills": "n_refills + 1"},
         initial_value=initial_value,
     )
     return b.build()
@@ -93,13 +95,15 @@ def test_equality_trigger_is_refused():
 
 def test_event_table_errors_name_the_problem():
     model = one_compartment_pk()
-    with pytest.raises(SimulationInputError, match="'Cx' is not a state.*did you mean: C"):
+    with pytest.raises(SimulationInputError, match=r"'Cx' is not a state.*did you mean: C"):
         simulate(model, [0.0, 1.0], events=EventTable().bolus(0.5, "Cx", 1.0))
     with pytest.raises(SimulationInputError, match="stop must be after start"):
         EventTable().infusion(2.0, 1.0, "C", 1.0)
     with pytest.raises(SimulationInputError, match="expected a number or 2 values"):
         simulate(
-            model, [0.0, 1.0], params={"k_el": [0.1, 0.2]},
+            model,
+            [0.0, 1.0],
+            params={"k_el": [0.1, 0.2]},
             events=EventTable().bolus([0.1, 0.2, 0.3], "C", 1.0),
         )
 

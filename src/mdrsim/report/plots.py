@@ -1,0 +1,62 @@
+"""Publication-style figures of simulation results (matplotlib, Agg backend: no display)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from mdrsim.engine.result import Result
+
+
+def _wants_log(values: np.ndarray) -> bool:
+    finite = values[np.isfinite(values) & (values > 0)]
+    if finite.size < 2 or np.any(values[np.isfinite(values)] < 0):
+        return False
+    return bool(finite.max() / max(finite.min(), 1e-300) > 1e3)
+
+
+def plot_trajectories(
+    result: Result,
+    path: str | Path,
+    *,
+    patient: int = 0,
+    variables: Sequence[str] | None = None,
+    time_unit: str = "d",
+    title: str | None = None,
+    units: dict[str, str] | None = None,
+) -> Path:
+    """One panel per variable (log scale where values span > 3 decades); saved as PNG."""
+    names = list(variables) if variables is not None else result.variable_names
+    n = max(len(names), 1)
+    cols = min(3, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.0 * cols, 2.8 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        v = result.values(name)[patient]
+        ax.plot(result.times, v, lw=1.6, color="#1f5fa8")
+        if _wants_log(v):
+            ax.set_yscale("log")
+        unit = (units or {}).get(name, "")
+        ax.set_title(
+            f"{name}" + (f" [{unit}]" if unit and unit != "dimensionless" else ""), fontsize=10
+        )
+        ax.set_xlabel(f"time ({time_unit})", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=8)
+    for ax in list(axes.flat)[len(names) :]:
+        ax.axis("off")
+    fig.suptitle(
+        title or f"{result.provenance.get('model', 'model')} — patient {patient}", fontsize=11
+    )
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=150)
+    plt.close(fig)
+    return out
