@@ -28,7 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # errors stay on one line for grep
 _PLOT_POINTS = 2000
 
 
@@ -60,7 +60,8 @@ def _load(model_path: Path) -> Any:
     try:
         return load_model(model_path)
     except MdrsimError as exc:
-        _fail(f"cannot read {model_path}: {exc}")
+        message = str(exc)
+        _fail(message if str(model_path) in message else f"cannot read {model_path}: {message}")
 
 
 def _parse_params(items: list[str]) -> dict[str, float]:
