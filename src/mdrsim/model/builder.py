@@ -162,8 +162,8 @@ class ModelBuilder:
         self._reactions[name] = Reaction(
             name,
             as_expression(rate, context=f"rate of reaction {name!r}"),
-            dict(reactants or {}),
-            dict(products or {}),
+            {k: float(v) for k, v in (reactants or {}).items()},
+            {k: float(v) for k, v in (products or {}).items()},
             reversible,
             description,
         )

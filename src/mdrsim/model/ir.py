@@ -275,7 +275,12 @@ class Model:
             ],
             "parameters": [[p.name, _num(p.value), p.constant] for p in self.parameters.values()],
             "reactions": [
-                [r.name, expr(r.rate), sorted(r.reactants.items()), sorted(r.products.items())]
+                [
+                    r.name,
+                    expr(r.rate),
+                    sorted((k, float(v)) for k, v in r.reactants.items()),
+                    sorted((k, float(v)) for k, v in r.products.items()),
+                ]
                 for r in self.reactions.values()
             ],
             "assignment_rules": [
