@@ -24,14 +24,14 @@ import sympy
 from sympy.printing.pycode import PythonCodePrinter
 
 from mdrsim import __version__
-from mdrsim.engine.sparse_lu import generate_sparse_lu
+from mdrsim.engine.sparse_lu import CFUNC, EVENT_CFUNC, generate_sparse_lu
 from mdrsim.errors import UnsupportedFeatureError
 from mdrsim.model.expressions import TIME
 from mdrsim.model.ir import Model
 from mdrsim.model.validation import rule_order
 
 #: Bump when the generated code's layout changes, so old cache entries are not reused.
-CODEGEN_VERSION = "5"
+CODEGEN_VERSION = "6"
 
 
 class _Printer(PythonCodePrinter):
@@ -254,7 +254,7 @@ def _function(
     as_float: bool = False,
 ) -> str:
     """Source of one njit function that stores each expression (after CSE) into its target."""
-    lines = ["@cfunc(SIG, cache=True, nogil=True)", f"def {name}({args}):"]
+    lines = [CFUNC, f"def {name}({args}):"]
     if prologue:
         lines.append(f"    {prologue}")
     if exprs:
@@ -290,7 +290,8 @@ def generate_source(flat: FlatModel) -> str:
     jac_entries: list[tuple[int, int]] = []
     for i, f in enumerate(rhs):
         for j, yj in enumerate(y_syms):
-            d = sympy.diff(f, yj)
+            # powsimp turns sympy's n*x**n/x into n*x**(n - 1), which is finite at x = 0.
+            d = sympy.powsimp(sympy.diff(f, yj))
             if d != 0:
                 jac_exprs.append(d)
                 jac_targets.append(f"out[{i * n_y + j}]")
@@ -365,7 +366,7 @@ def generate_source(flat: FlatModel) -> str:
 
     # Initial assignments run one after another, each seeing the previous ones' results,
     # unless the caller set that value explicitly (skip[k]).
-    init_lines = ["@cfunc(SIG, cache=True, nogil=True)", "def initial_assignments(t, y, p, skip):"]
+    init_lines = [CFUNC, "def initial_assignments(t, y, p, skip):"]
     for k, (kind, index, expr) in enumerate(flat.initial):
         body = _inline(idx(expr), loads)
         init_lines.append(f"    if skip[{k}] == 0.0:")
@@ -377,7 +378,7 @@ def generate_source(flat: FlatModel) -> str:
 
     # Event assignments: all right-hand sides are computed from the pre-event values
     # before any target is written (SBML semantics).
-    ev_lines = ["@cfunc(EVENT_SIG, cache=True, nogil=True)", "def apply_event(k, t, y, p):"]
+    ev_lines = [EVENT_CFUNC, "def apply_event(k, t, y, p):"]
     for k, targets in enumerate(flat.assignments):
         ev_lines.append(f"    {'if' if k == 0 else 'elif'} k == {k}:")
         values = []
@@ -396,9 +397,9 @@ def generate_source(flat: FlatModel) -> str:
 def _stub_lu() -> str:
     """Placeholders when the model is too large for straight-line LU: always 'failed'."""
     return (
-        "@cfunc(SIG, cache=True, nogil=True)\ndef lu_factor(fac, jv, lu, flag):\n"
+        f"{CFUNC}\ndef lu_factor(fac, jv, lu, flag):\n"
         "    flag[0] = 0.0\n    return\n\n\n"
-        "@cfunc(SIG, cache=True, nogil=True)\ndef lu_solve(t, lu, b, unused):\n    return\n"
+        f"{CFUNC}\ndef lu_solve(t, lu, b, unused):\n    return\n"
     )
 
 

@@ -12,6 +12,10 @@ functions). Because the kernel's signature is explicit and takes those as first-
 function types, numba compiles and caches the kernel once; a new model only compiles its own
 small functions, which is what keeps a cold start short.
 
+Why ``error_model="numpy"`` everywhere: a division by zero must give inf/NaN, which the
+step-size logic rejects and, if it persists, reports as that patient's failure; Python's
+ZeroDivisionError would abort the whole batch (or be lost inside a C callback).
+
 Why a hand-written LU: the systems are small (tens of states) and solved six times per step;
 calling LAPACK from numba costs more than the arithmetic at this size.
 """
@@ -105,7 +109,7 @@ MAX_CASCADE = 100
 BISECTION_ITERATIONS = 64
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _lu_factor(a, piv):
     n = a.shape[0]
     for k in range(n):
@@ -134,7 +138,7 @@ def _lu_factor(a, piv):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _lu_solve(a, piv, b):
     n = a.shape[0]
     for k in range(n):
@@ -155,7 +159,7 @@ def _lu_solve(a, piv, b):
         b[i] = s / a[i, i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _stable_order(values):
     """Indices that sort ``values``, ties kept in index order (insertion sort: the lists are
     short, and numba compiles this far faster than a stable argsort)."""
@@ -170,7 +174,7 @@ def _stable_order(values):
     return order
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _solve(use_dense, lu_solve, lu, emat, piv, b):
     if use_dense:
         _lu_solve(emat, piv, b)
@@ -178,14 +182,14 @@ def _solve(use_dense, lu_solve, lu, emat, piv, b):
         lu_solve(0.0, lu.ctypes, b.ctypes, b.ctypes)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _f(rhs, t, y, p, u, out):
     rhs(t, y.ctypes, p.ctypes, out.ctypes)
     for i in range(out.shape[0]):
         out[i] += u[i]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _all_finite(v):
     for i in range(v.shape[0]):
         if not math.isfinite(v[i]):
@@ -193,7 +197,7 @@ def _all_finite(v):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _initial_step(rhs, t, y, p, u, f0, f1, ytmp, atol, rtol, h_max, t_end):
     """Hairer's HINIT estimate for an order-4 method, bounded by h_max and the segment."""
     n = y.shape[0]
@@ -212,6 +216,8 @@ def _initial_step(rhs, t, y, p, u, f0, f1, ytmp, atol, rtol, h_max, t_end):
     else:
         h0 = 0.01 * d0 / d1
     h0 = min(h0, span, h_max)
+    if not (h0 > 0.0 and math.isfinite(h0)):  # e.g. an infinite derivative at the start
+        h0 = 1e-6 * max(span, 1e-300)
     for i in range(n):
         ytmp[i] = y[i] + h0 * f0[i]
     _f(rhs, t + h0, ytmp, p, u, f1)
@@ -230,13 +236,13 @@ def _initial_step(rhs, t, y, p, u, f0, f1, ytmp, atol, rtol, h_max, t_end):
     return min(100.0 * h0, h1, span, h_max)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _dense(s, y_old, y_new, cont1, cont2, out):
     for i in range(out.shape[0]):
         out[i] = (1.0 - s) * y_old[i] + s * (y_new[i] + (1.0 - s) * (cont1[i] + s * cont2[i]))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _record(outputs, io, t, y, p, out_y, out_obs, obs_tmp):
     for i in range(y.shape[0]):
         out_y[io, i] = y[i]
@@ -246,7 +252,7 @@ def _record(outputs, io, t, y, p, out_y, out_obs, obs_tmp):
             out_obs[io, i] = obs_tmp[i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _cascade(triggers, apply_event, event_state_index, t, y, p, trig_prev, trig_now):
     """Fire state-triggered events whose trigger went false -> true, until nothing changes."""
     fired = 0
@@ -268,7 +274,7 @@ def _cascade(triggers, apply_event, event_state_index, t, y, p, trig_prev, trig_
     return fired
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def integrate_patient(
     fns,
     ev_fn,
@@ -475,6 +481,12 @@ def integrate_patient(
                 break
             if not have_jac:
                 _f(rhs, t, y, p, u, f0)
+                if not _all_finite(f0):
+                    # The derivative is already inf/NaN at an accepted state: no step size
+                    # can fix that (a pole or an overflow in the model).
+                    status = STATUS_NONFINITE
+                    fail = True
+                    break
                 if sparse_ok:
                     jac_sparse(t, y.ctypes, p.ctypes, jv.ctypes)
                     dense_ready = False
@@ -750,6 +762,7 @@ _FNS = types.UniTuple(MODEL_FN, 10)
     ),
     cache=True,
     nogil=True,
+    error_model="numpy",
 )
 def solve_range(
     fns,

@@ -17,6 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Decorators of generated model functions. error_model="numpy" makes a division by zero give
+#: inf/NaN (which the engine reports as a failed patient) instead of raising inside a cfunc,
+#: where an exception cannot propagate and would be lost.
+CFUNC = '@cfunc(SIG, cache=True, nogil=True, error_model="numpy")'
+EVENT_CFUNC = '@cfunc(EVENT_SIG, cache=True, nogil=True, error_model="numpy")'
+
 #: Beyond this many stored entries, straight-line code gets too long to compile quickly.
 MAX_LU_ENTRIES = 4000
 
@@ -74,7 +80,7 @@ def generate_sparse_lu(n: int, jac_entries: list[tuple[int, int]]) -> SparseLU:
         return SparseLU(False, len(jac_entries), 0, "")
     slot = {ij: s for s, ij in enumerate(slots)}
 
-    f: list[str] = ["@cfunc(SIG, cache=True, nogil=True)", "def lu_factor(fac, jv, lu, flag):"]
+    f: list[str] = [CFUNC, "def lu_factor(fac, jv, lu, flag):"]
     f.append("    flag[0] = 0.0")
     jac_at = {(pos[i], pos[j]): k for k, (i, j) in enumerate(jac_entries)}
     scale_terms: dict[int, list[str]] = {k: [] for k in range(n)}
@@ -107,7 +113,7 @@ def generate_sparse_lu(n: int, jac_entries: list[tuple[int, int]]) -> SparseLU:
     f.append("    flag[0] = 1.0")
     f.append("    return")
 
-    sv: list[str] = ["@cfunc(SIG, cache=True, nogil=True)", "def lu_solve(t, lu, b, unused):"]
+    sv: list[str] = [CFUNC, "def lu_solve(t, lu, b, unused):"]
     # Forward substitution with unit lower factor, in elimination order; b stays in the
     # original numbering, so the permutation is folded into the indices.
     for i in range(n):

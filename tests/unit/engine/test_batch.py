@@ -102,3 +102,27 @@ def test_result_conversions():
     wide = r.to_wide(1)
     assert list(wide.columns) == ["time", "C", "amount"]
     assert r.provenance["mdrsim_version"]
+
+
+def test_division_by_zero_in_the_model_is_a_reported_failure_not_an_exception(capfd):
+    # 1/(A - 1) is infinite at A = 1; inside compiled code this must become inf/NaN that the
+    # engine reports for that patient, not an exception lost inside a C callback.
+    b = ModelBuilder("pole")
+    b.species("A", 2.0).parameter("k", 1.0)
+    b.reaction("r", "k/(A - 1)", reactants={"A": 1})
+    r = simulate(b.build(), [0.0, 5.0], initial={"A": [2.0, 1.0]})
+    assert r.status[0] != 0 or np.isfinite(r["A"][0][-1])
+    assert r.status[1] != 0
+    assert "non-finite" in r.failures()[1]
+    assert "ZeroDivisionError" not in capfd.readouterr().err
+
+
+def test_power_with_parameter_exponent_has_a_finite_jacobian_at_zero():
+    b = ModelBuilder("hill")
+    b.species("C", 0.0).species("X", 1.0)
+    b.parameter("n", 2.0).parameter("K", 1.0).parameter("kin", 1.0)
+    b.reaction("influx", "kin", products={"C": 1})
+    b.reaction("kill", "C^n/(K^n + C^n)*X", reactants={"X": 1})
+    r = simulate(b.build(), [0.0, 1.0], rtol=1e-10, atol=1e-12, check=True)
+    # C = t, dX/dt = -t^2/(1+t^2) X  =>  X(1) = exp(-(1 - atan(1)))
+    assert r["X"][0][-1] == pytest.approx(np.exp(-(1 - np.arctan(1.0))), rel=1e-8)
