@@ -1,0 +1,1 @@
+"""Simulated experiments built from biology modules (in-vitro assays, mouse studies)."""
