@@ -321,5 +321,16 @@ def info(
     console.print(t)
 
 
+def _register_subcommands() -> None:
+    from mdrsim.cli_pharmacology import assay_app, cell_lines_app, drugs_app, inhibitors_app
+
+    app.add_typer(drugs_app, name="drugs")
+    app.add_typer(inhibitors_app, name="inhibitors")
+    app.add_typer(cell_lines_app, name="cell-lines")
+    app.add_typer(assay_app, name="assay")
+
+
+_register_subcommands()
+
 if __name__ == "__main__":  # pragma: no cover
     app()

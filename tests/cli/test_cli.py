@@ -150,3 +150,105 @@ def test_info_json(tmp_path: Path):
     doc = json.loads(r.stdout)
     assert len(doc["states"]) == 10 and len(doc["events"]) == 17
     assert {"Ts", "Tr", "Cp"} <= set(doc["states"])
+
+
+def test_drugs_and_cell_lines_commands():
+    r = runner.invoke(app, ["drugs", "list", "--json"])
+    assert r.exit_code == 0, r.output
+    drugs = json.loads(r.stdout)["drugs"]
+    assert len(drugs) >= 16 and all(d["sources"] for d in drugs)
+    r = runner.invoke(app, ["drugs", "show", "doxorubicin", "--json"])
+    assert r.exit_code == 0 and "pgp_km" in json.loads(r.stdout)
+    r = runner.invoke(app, ["drugs", "show", "doxorubicine"])
+    assert r.exit_code == 2 and "did you mean" in r.output and "doxorubicin" in r.output
+    r = runner.invoke(app, ["cell-lines", "list", "--json"])
+    assert r.exit_code == 0 and any(c["id"] == "KB-3-1" for c in json.loads(r.stdout)["cell_lines"])
+    r = runner.invoke(app, ["inhibitors", "list", "--json"])
+    assert r.exit_code == 0 and len(json.loads(r.stdout)["inhibitors"]) == 6
+
+
+def test_assay_ic50_json_and_files(tmp_path: Path):
+    out = tmp_path / "assay"
+    args = [
+        "assay",
+        "ic50",
+        "--drug",
+        "doxorubicin",
+        "--cell-line",
+        "MES-SA/Dx5",
+        "--out",
+        str(out),
+    ]
+    r = runner.invoke(app, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    for key in (
+        "drug",
+        "cell_line",
+        "ic50_uM",
+        "parental_ic50_uM",
+        "fold_resistance",
+        "inhibitor",
+        "reversal_factor",
+    ):
+        assert key in doc
+    assert doc["reversal_factor"] is None and doc["inhibitor"] is None
+    assert doc["fold_resistance"] == pytest.approx(9.0, rel=0.02)  # the calibration target
+    assert (out / "ic50_curve.csv").stat().st_size > 0 and (
+        out / "ic50_curve.png"
+    ).stat().st_size > 0
+    r = runner.invoke(app, [*args, "--inhibitor", "tariquidar:270 nM", "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["reversal_factor"] > 3 and doc["inhibitor_uM"] == pytest.approx(0.27)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--inhibitor", "tariquidar"], "expected NAME:CONCENTRATION"),
+        (["--inhibitor", "tariquidar:5 furlongs"], "unit"),
+        (["--inhibitor", "tariquidr:1uM"], "did you mean"),
+        (["--exposure", "-1h"], "must be > 0"),
+    ],
+)
+def test_assay_bad_input(tmp_path: Path, extra, message):
+    r = runner.invoke(
+        app,
+        [
+            "assay",
+            "ic50",
+            "--drug",
+            "doxorubicin",
+            "--cell-line",
+            "MES-SA/Dx5",
+            "--out",
+            str(tmp_path),
+            *extra,
+        ],
+    )
+    assert r.exit_code == 2
+    assert message in r.output
+
+
+def test_assay_accumulation(tmp_path: Path):
+    r = runner.invoke(
+        app,
+        [
+            "assay",
+            "accumulation",
+            "--probe",
+            "doxorubicin",
+            "--cell-line",
+            "MES-SA/Dx5",
+            "--concentration",
+            "1 uM",
+            "--out",
+            str(tmp_path),
+            "--json",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["end_of_efflux_uM"] < doc["peak_intracellular_uM"]
+    assert (tmp_path / "accumulation.csv").exists() and (tmp_path / "accumulation.png").exists()

@@ -255,8 +255,17 @@ def calibrate_density(
             ic50(drug, kill, density=math.exp(log_density), conditions=conditions) / parental
         ) - math.log(target_fold)
 
-    hi = math.log(max(target_fold, 2.0) / drug.efflux_efficiency() * 10)
     lo = math.log(1e-6)
+    hi = math.log(max(target_fold, 2.0) / max(drug.efflux_efficiency(), 1e-12) * 10)
+    for _ in range(6):  # widen until the fold at `hi` exceeds the target (saturation, Hill)
+        if gap(hi) > 0:
+            break
+        hi += math.log(100.0)
+    else:
+        raise SimulationInputError(
+            f"{drug.name}: no P-gp density up to {math.exp(hi):.3g} reaches fold resistance "
+            f"{target_fold:g} (the pump saturates or is too weak for this drug)"
+        )
     return float(math.exp(brentq(gap, lo, hi, xtol=1e-6)))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -57,6 +58,53 @@ def plot_trajectories(
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=150)
+    plt.close(fig)
+    return out
+
+
+def plot_dose_response(report: Any, path: str | Path) -> Path:
+    """Survival vs concentration (log axis) with the IC50 marked."""
+    fig, ax = plt.subplots(figsize=(5.0, 3.6))
+    ax.semilogx(report.curve.concentrations, report.curve.survival, lw=1.8, color="#1f5fa8")
+    ax.axhline(0.5, color="0.6", lw=0.8, ls="--")
+    ax.axvline(report.ic50_uM, color="#b2182b", lw=1.0, ls=":")
+    label = f"IC50 {report.ic50_uM:.3g} µM (fold {report.fold_resistance:.3g})"
+    if report.inhibitor:
+        label += f", + {report.inhibitor} {report.inhibitor_uM:.3g} µM"
+    ax.set_title(f"{report.drug} on {report.cell_line}", fontsize=10)
+    ax.text(0.02, 0.05, label, transform=ax.transAxes, fontsize=8)
+    ax.set_xlabel("drug in medium (µM)")
+    ax.set_ylabel("survival (fraction of control)")
+    ax.set_ylim(-0.02, 1.05)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=150)
+    plt.close(fig)
+    return out
+
+
+def plot_accumulation(
+    hours: np.ndarray,
+    conc: np.ndarray,
+    path: str | Path,
+    *,
+    title: str,
+    efflux_from_h: float | None,
+) -> Path:
+    """Intracellular drug during uptake (and efflux after ``efflux_from_h``)."""
+    fig, ax = plt.subplots(figsize=(5.0, 3.6))
+    ax.plot(hours, conc, lw=1.8, color="#1f5fa8")
+    if efflux_from_h is not None:
+        ax.axvline(efflux_from_h, color="0.6", lw=0.8, ls="--")
+        ax.text(efflux_from_h, ax.get_ylim()[1] * 0.95, " efflux", fontsize=8, va="top")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("time (h)")
+    ax.set_ylabel("intracellular drug (µM)")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out = Path(path)
     fig.savefig(out, dpi=150)
     plt.close(fig)
     return out
