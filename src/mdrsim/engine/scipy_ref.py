@@ -17,7 +17,7 @@ from mdrsim.engine import rodas
 from mdrsim.engine.compiled import CompiledModel
 from mdrsim.engine.events import EventTable
 from mdrsim.engine.result import Result
-from mdrsim.engine.solve import SolverOptions, _check_times
+from mdrsim.engine.solve import SolverOptions, _check_times, batch_result
 
 _SOLVERS: dict[str, Any] = {
     "RADAU": integrate.Radau,
@@ -221,19 +221,6 @@ def run_scipy(
                 pt.y = np.array(solver.y, dtype=float)
                 cur_t = seg_end
         stats[i, 0] = status
-    return Result(
-        times=t,
-        states=out_y,
-        outputs=out_o,
-        state_names=list(compiled.state_names),
-        output_names=list(compiled.output_names),
-        parameters=params,
-        parameter_names=list(compiled.parameter_names),
-        status=stats[:, 0].astype(np.int64),
-        failure_time=np.where(stats[:, 0] != 0, stats[:, 1], np.nan),
-        stats=stats,
-        provenance={
-            "engine": f"scipy-{method.lower()}",
-            "model_hash": compiled.model.content_hash(),
-        },
+    return batch_result(
+        compiled, t, out_y, out_o, params, stats, engine=f"scipy-{method.lower()}", options=options
     )

@@ -198,6 +198,21 @@ def run_batch(
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(run, range(workers)))
 
+    return batch_result(compiled, t, out_y, out_o, params, stats, engine="rodas4", options=options)
+
+
+def batch_result(
+    compiled: CompiledModel,
+    t: np.ndarray,
+    out_y: np.ndarray,
+    out_o: np.ndarray,
+    params: np.ndarray,
+    stats: np.ndarray,
+    *,
+    engine: str,
+    options: SolverOptions,
+) -> Result:
+    """Wrap an engine's output arrays in a :class:`Result` with status and provenance."""
     return Result(
         times=t,
         states=out_y,
@@ -213,7 +228,7 @@ def run_batch(
             "model": compiled.model.name,
             "model_hash": compiled.model.content_hash(),
             "structure_hash": compiled.model.structure_hash(),
-            "engine": "rodas4",
+            "engine": engine,
             "solver_options": asdict(options),
             "mdrsim_version": __version__,
             "numba_version": numba.__version__,
