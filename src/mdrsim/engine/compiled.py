@@ -33,10 +33,11 @@ def cache_dir() -> Path:
     return Path(base) / "mdrsim"
 
 
-def _write_once(path: Path, text: str) -> None:
-    """Write atomically, and never rewrite: numba's cache is keyed on the file's mtime."""
-    if path.exists() and path.read_text() == text:
-        return
+def _write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a concurrent reader never sees half a file.
+
+    Callers write a given path only once: numba's cache is keyed on the file's mtime.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp_", suffix=".py")
     with os.fdopen(fd, "w") as fh:
@@ -165,7 +166,7 @@ def compile_model(model: Model, *, cache: Path | None = None, warm: bool = True)
             # The file name is the hash of everything the source depends on, so an existing
             # file is the right one and the (sympy-heavy) generation can be skipped.
             if not path.exists():
-                _write_once(path, generate_source(flat))
+                _write_atomic(path, generate_source(flat))
             module = _load_module(key, path)
             _LOADED[key] = module
     compiled = CompiledModel(model, flat, module, key, path, 0.0)
