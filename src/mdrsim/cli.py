@@ -328,6 +328,9 @@ def _register_subcommands() -> None:
     app.add_typer(inhibitors_app, name="inhibitors")
     app.add_typer(cell_lines_app, name="cell-lines")
     app.add_typer(assay_app, name="assay")
+    from mdrsim.cli_experiments import experiment_app
+
+    app.add_typer(experiment_app, name="experiment")
 
 
 _register_subcommands()

@@ -252,3 +252,20 @@ def test_assay_accumulation(tmp_path: Path):
     doc = json.loads(r.stdout)
     assert doc["end_of_efflux_uM"] < doc["peak_intracellular_uM"]
     assert (tmp_path / "accumulation.csv").exists() and (tmp_path / "accumulation.png").exists()
+
+
+def test_experiment_mdr1_tcells(tmp_path: Path):
+    r = runner.invoke(
+        app,
+        ["experiment", "mdr1-tcells", "--schedule", "days0-3", "--out", str(tmp_path), "--json"],
+    )
+    assert r.exit_code == 0, r.output
+    groups = {g["group"]: g for g in json.loads(r.stdout)["groups"]}
+    assert len(groups) == 4
+    assert groups["MDR1-deficient"]["peak_cells"] < groups["wild type"]["peak_cells"]
+    for name in ("groups.csv", "trajectories.csv", "cd8_response.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    r = runner.invoke(
+        app, ["experiment", "mdr1-tcells", "--schedule", "weekly", "--out", str(tmp_path)]
+    )
+    assert r.exit_code == 2 and "allowed" in r.output

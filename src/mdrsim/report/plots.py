@@ -108,3 +108,31 @@ def plot_accumulation(
     fig.savefig(out, dpi=150)
     plt.close(fig)
     return out
+
+
+def plot_mouse_study(study: Any, path: str | Path) -> Path:
+    """Antigen-specific CD8 T cells (log scale) per group, and the pathogen loads."""
+    r = study.result
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10.0, 3.8))
+    colours = ["#1f5fa8", "#b2182b", "#e08214", "#4d9221", "#7b3294", "#636363"]
+    for i, g in enumerate(study.groups):
+        c = colours[i % len(colours)]
+        ax1.semilogy(
+            r.times, np.maximum(r["cd8_antigen_experienced"][i], 1.0), color=c, lw=1.6, label=g.name
+        )
+        ax2.semilogy(r.times, np.maximum(r["virus"][i], 1e-2), color=c, lw=1.2)
+        ax2.semilogy(r.times, np.maximum(r["bacteria"][i], 1e-2), color=c, lw=1.2, ls="--")
+    ax1.set_xlabel("day after infection")
+    ax1.set_ylabel("antigen-specific CD8 T cells")
+    ax1.set_title("CD8 response (challenge on day 60)", fontsize=10)
+    ax1.legend(fontsize=7)
+    ax2.set_xlabel("day")
+    ax2.set_ylabel("pathogen load")
+    ax2.set_title("virus (solid), bacteria after challenge (dashed)", fontsize=10)
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=150)
+    plt.close(fig)
+    return out
