@@ -96,15 +96,30 @@ def validation_table() -> list[dict[str, object]]:
     return rows
 
 
-def test_validation_pairs_resistance_call():
-    """Every validation pair's resistant / not-resistant call is right (fold > 2 vs < 2).
+def test_validation_table_against_published_fold_resistance():
+    """At least eight (line, drug) pairs never used in calibration: the resistant /
+    not-resistant call is right for every pair, and the median fold error is at most 3.
 
-    The median fold error is reported in docs/cellular_pharmacology.md; with the five
-    (verify-flagged) pairs available it is not yet a meaningful statistic.
+    Sources per pair are in the library (K562r: Hu & Chen; DLKPA: doi:10.1038/bjc.2013.537;
+    BRO/mdr1: Lincke et al. Cancer Res 1990;50:1779); all are abstract-level values flagged
+    `verify` — the table in docs/cellular_pharmacology.md lists them.
     """
     rows = validation_table()
-    assert rows, "no validation pairs"
+    assert len(rows) >= 8
     for r in rows:
         assert (r["predicted"] > 2) == (r["published"] > 2), r
     errors = [max(r["predicted"] / r["published"], r["published"] / r["predicted"]) for r in rows]
-    assert np.all(np.isfinite(errors))
+    assert float(np.median(errors)) <= 3.0
+
+
+def test_control_pairs_are_not_resistant():
+    """Non-substrates in P-gp lines (e.g. cisplatin, cytarabine in BRO/mdr1): fold ~1."""
+    controls = [
+        (line, drug)
+        for line in PGP_LINES
+        for drug, entry in LIB.cell_line(line).fold_resistance.items()
+        if entry.use == "control"
+    ]
+    assert controls
+    for line, drug in controls:
+        assert _fold(drug, line) == pytest.approx(1.0, abs=0.05), (line, drug)
