@@ -238,7 +238,7 @@ def test_assay_accumulation(tmp_path: Path):
             "assay",
             "accumulation",
             "--probe",
-            "doxorubicin",
+            "rhodamine123",
             "--cell-line",
             "MES-SA/Dx5",
             "--concentration",
@@ -251,6 +251,24 @@ def test_assay_accumulation(tmp_path: Path):
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert doc["end_of_efflux_uM"] < doc["peak_intracellular_uM"]
+    r = runner.invoke(
+        app,
+        [
+            "assay",
+            "accumulation",
+            "--probe",
+            "rhodamine123",
+            "--cell-line",
+            "MES-SA",
+            "--out",
+            str(tmp_path),
+            "--json",
+        ],
+    )
+    parental = json.loads(r.stdout)
+    assert (
+        parental["peak_intracellular_uM"] > 3 * doc["peak_intracellular_uM"]
+    )  # MDR cells retain less
     assert (tmp_path / "accumulation.csv").exists() and (tmp_path / "accumulation.png").exists()
 
 

@@ -18,7 +18,11 @@ from mdrsim.experiments.pharmacology import ic50_assay, pgp_density
 
 LIB = load_library()
 PGP_LINES = [r["id"] for r in LIB.cell_line_rows() if r["pgp_mechanism"] and r["calibration_drug"]]
-SUBSTRATES = [r["name"] for r in LIB.drug_rows() if r["substrate"] == "yes"]
+SUBSTRATES = [
+    r["name"]
+    for r in LIB.drug_rows()
+    if r["substrate"] == "yes" and r["ic50_parental_uM"] is not None  # probes have no IC50
+]
 NON_SUBSTRATES = [
     r["name"]
     for r in LIB.drug_rows()

@@ -273,6 +273,8 @@ PositiveNumber = Annotated[Quantity, AfterValidator(_check(_DIMLESS, _gt0))]
 NonNegNumber = Annotated[Quantity, AfterValidator(_check(_DIMLESS, _ge0))]
 Permeability = Annotated[Quantity, AfterValidator(_check({"nm/s"}, _gt0))]
 RatePerDay = Annotated[Quantity, AfterValidator(_check({"1/d"}, _gt0))]
+#: A kill rate may be 0 (a non-toxic probe such as rhodamine 123).
+KillRate = Annotated[Quantity, AfterValidator(_check({"1/d"}, _ge0))]
 Duration = Annotated[Quantity, AfterValidator(_check(_TIME, _gt0))]
 InfusionDuration = Annotated[Quantity, AfterValidator(_check(_TIME, _ge0))]
 Hours = Annotated[Quantity, AfterValidator(_check({"h"}, _gt0))]
@@ -362,7 +364,7 @@ class Drug(_Base):
     pgp_efficiency: NonNegNumber
     binding_ratio: NonNegNumber
     ic50_parental: IC50Value | None = None
-    emax: RatePerDay
+    emax: KillRate
     kill_hill: PositiveNumber
     membrane_flip_flop_half_time: Duration | None = None
     efflux_ratio_caco2: PositiveNumber | None = None

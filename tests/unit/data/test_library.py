@@ -300,8 +300,8 @@ ENTRY_ERRORS: list[tuple[str, Change, str]] = [
     ),
     (
         "drugs.yaml",
-        lambda d: d["drugs"]["vinorelbine"]["emax"].update(value=0),
-        "drugs.yaml: vinorelbine.emax.value: must be > 0",
+        lambda d: d["drugs"]["vinorelbine"]["emax"].update(value=-1),
+        "drugs.yaml: vinorelbine.emax.value: must be >= 0",
     ),
     (
         "drugs.yaml",
