@@ -216,3 +216,165 @@ def kuznetsov_model(x0: float = 1.0, y0: float = 1.0) -> ModelBuilder:
     b.rate_rule("x", "sigma + rho*x*y/(eta + y) - mu*x*y - delta*x")
     b.rate_rule("y", "alpha*y*(1 - beta*y) - x*y")
     return b
+
+
+def add_mdr1_function(
+    b: ModelBuilder,
+    *,
+    cell: str,
+    genotype_function: float = 1.0,
+    inhibitor: str | None = None,
+    inhibitor_ki: float | None = None,
+    source: str = "",
+) -> str:
+    """MDR1 (P-gp) function of an immune cell population, as an expression name in [0, 1].
+
+    ``genotype_function`` is 1 for wild type and 0 for MDR1-deficient cells; an inhibitor at
+    concentration ``inhibitor`` (µM, a species or parameter) with potency ``inhibitor_ki``
+    (µM, from the inhibitor library) leaves ``1/(1 + I/Ki)`` of the function.
+    Returns the name of an observable-free parameter/rule variable holding the function.
+    """
+    name = f"mdr1_function_{cell}"
+    b.parameter(
+        f"mdr1_genotype_{cell}",
+        genotype_function,
+        unit="fraction",
+        source=source or "1 wild type, 0 MDR1-deficient",
+    )
+    b.parameter(
+        name,
+        genotype_function,
+        constant=False,
+        unit="fraction",
+        description=f"P-gp function in {cell}",
+    )
+    if inhibitor is None:
+        b.assignment_rule(name, f"mdr1_genotype_{cell}")
+    else:
+        if inhibitor_ki is None or inhibitor_ki <= 0:
+            raise ValueError("inhibitor_ki must be a positive number (µM)")
+        b.parameter(
+            f"Ki_{cell}_{inhibitor}", inhibitor_ki, unit="uM", source=source or "inhibitor library"
+        )
+        b.assignment_rule(name, f"mdr1_genotype_{cell}/(1 + {inhibitor}/Ki_{cell}_{inhibitor})")
+    return name
+
+
+def add_chemo_toxicity(
+    b: ModelBuilder,
+    *,
+    cells: tuple[str, ...],
+    drug_plasma: str,
+    mdr1_function: str,
+    efflux_efficiency: float,
+    emax: float,
+    ec50: float,
+    source: str,
+    tag: str = "chemo",
+) -> str:
+    """Kill of lymphocytes by a chemotherapy drug, reduced by their own P-gp efflux.
+
+    The free drug inside the cells follows the closed form of the P-gp cell model in its
+    linear regime, ``C_in = C_plasma / (1 + f·E)`` (see mdrsim.biology.cell), where ``f`` is
+    the cells' MDR1 function and ``E`` the drug's efflux efficiency in these cells: MDR1+
+    lymphocytes survive chemotherapy because they efflux it (Alsuliman et al., Blood 2017), and
+    an inhibitor removes that protection. Returns the intracellular-concentration observable.
+    """
+    b.parameter(f"E_{tag}_lymph", efflux_efficiency, unit="dimensionless", source=source)
+    b.parameter(f"Emax_{tag}_lymph", emax, unit="1/d", source=source)
+    b.parameter(f"EC50_{tag}_lymph", ec50, unit="uM", source=source)
+    c_in = f"{drug_plasma}/(1 + {mdr1_function}*E_{tag}_lymph)"
+    obs = f"{tag}_in_lymphocytes"
+    b.observable(obs, c_in, unit="uM", description="free drug inside P-gp+ lymphocytes")
+    for cell in cells:
+        b.reaction(
+            f"{tag}_toxicity_{cell}",
+            f"Emax_{tag}_lymph*({c_in})/(EC50_{tag}_lymph + {c_in})*{cell}",
+            reactants={cell: 1},
+        )
+    return obs
+
+
+def add_rhodamine_retention(
+    b: ModelBuilder, *, mdr1_function: str, efflux_efficiency: float, source: str
+) -> str:
+    """Rhodamine-123 retention of circulating CD8/CD56 cells, as a fraction of the fully
+    blocked level: ``1/(1 + f·E_rh123)`` — the clinical read-out of P-gp inhibition (Robey et
+    al. 1999; Stewart et al., Clin Cancer Res 2000;6:4186)."""
+    b.parameter("E_rh123_lymph", efflux_efficiency, unit="dimensionless", source=source)
+    b.observable(
+        "rh123_retention",
+        f"1/(1 + {mdr1_function}*E_rh123_lymph)",
+        unit="fraction",
+        description="rhodamine-123 retained, relative to complete P-gp block",
+    )
+    return "rh123_retention"
+
+
+def add_nk_cells(
+    b: ModelBuilder, *, initial: float, source_rate: float, death_rate: float, source: str
+) -> str:
+    """A homeostatic NK-cell population (source and turnover); other modules add kill terms."""
+    b.parameter("s_NK", source_rate, unit="cells/d", source=source)
+    b.parameter("d_NK", death_rate, unit="1/d", source=source)
+    b.species("NK", initial, unit="cells", description="NK cells")
+    b.reaction("NK_source", "s_NK", products={"NK": 1})
+    b.reaction("NK_turnover", "d_NK*NK", reactants={"NK": 1})
+    return "NK"
+
+
+def add_tumour_killing(
+    b: ModelBuilder,
+    *,
+    tumour: str,
+    effectors: str,
+    form: str = "ratio",
+    d_max: float = 1.0,
+    exponent: float = 1.0,
+    half_ratio: float = 1.0,
+    k: float = 1e-7,
+    antigen: str | None = None,
+    antigen_per_cell: float = 0.0,
+    inactivation: float = 0.0,
+    effector_species: str | None = None,
+    source: str = "",
+) -> None:
+    """CD8 killing of tumour cells, ratio-dependent or mass action, with its side effects.
+
+    ``form="ratio"``: de Pillis, Gu & Radunskaya, J Theor Biol 2006;238:841:
+    ``D = d·(L/T)^l/(s + (L/T)^l)``, kill ``D·T`` (``d_max``, ``exponent``, ``half_ratio`` are
+    the paper's d, l, s). ``form="mass_action"``: Kuznetsov et al.
+    1994: kill ``k·L·T``. Dying tumour cells release ``antigen_per_cell`` units of ``antigen``;
+    tumour-induced inactivation removes effectors at ``inactivation·L·T``.
+    """
+    if form == "ratio":
+        for name, value in (("d_kill", d_max), ("l_kill", exponent), ("s_kill", half_ratio)):
+            if not b.has(name):
+                b.parameter(name, value, source=source or "de Pillis, Gu & Radunskaya 2006")
+        ratio = f"(({effectors})/max({tumour}, 1e-12))"
+        rate = f"d_kill*{ratio}^l_kill/(s_kill + {ratio}^l_kill)*{tumour}"
+    elif form == "mass_action":
+        if not b.has("k_kill_tumour"):
+            b.parameter(
+                "k_kill_tumour",
+                k,
+                unit="1/(cell*d)",
+                source=source or "Kuznetsov et al. 1994 (mass action)",
+            )
+        rate = f"k_kill_tumour*({effectors})*{tumour}"
+    else:
+        raise ValueError(f"form {form!r}: allowed 'ratio' (de Pillis 2006) or 'mass_action'")
+    products = {}
+    if antigen is not None and antigen_per_cell > 0:
+        b.parameter("antigen_per_dead_cell", antigen_per_cell, source=source or "assumed")
+        products[antigen] = antigen_per_cell
+    b.reaction(f"immune_kill_{tumour}", rate, reactants={tumour: 1}, products=products)
+    if inactivation > 0 and effector_species is not None:
+        b.parameter(
+            "k_inactivation_by_tumour", inactivation, unit="1/(cell*d)", source=source or "assumed"
+        )
+        b.reaction(
+            f"inactivation_{effector_species}",
+            f"k_inactivation_by_tumour*{effector_species}*{tumour}",
+            reactants={effector_species: 1},
+        )

@@ -16,7 +16,14 @@ from typing import Literal
 
 import numpy as np
 
-from mdrsim.biology.immune import LCMV_ARMSTRONG, LISTERIA, add_cd8_response, add_pathogen
+from mdrsim.biology.immune import (
+    LCMV_ARMSTRONG,
+    LISTERIA,
+    add_cd8_response,
+    add_mdr1_function,
+    add_pathogen,
+    add_rhodamine_retention,
+)
 from mdrsim.engine import CompiledModel, EventTable, Result, compile_model, simulate
 from mdrsim.errors import SimulationInputError
 from mdrsim.model import Model, ModelBuilder
@@ -31,25 +38,35 @@ COURSE_END_DAY = 21.0
 READOUT_DAYS_AFTER_CHALLENGE = 3.0
 VIRUS_INOCULUM = 100.0  # pathogen units (assumed: small inoculum, peak set by growth)
 BACTERIA_INOCULUM = 1e4  # pathogen units (assumed)
-#: Inhibitor exposure in the mouse, as (1 - MDR1 function) while dosed: a potent 3rd-generation
-#: inhibitor at exposures that block P-gp > 95 % (assumed; cf. tariquidar > 24 h near-complete
-#: block in CD56+ cells, Stewart et al. Clin Cancer Res 2000;6:4186).
-INHIBITED_FUNCTION = 0.05
+#: The inhibitor given to mice, and its exposure while dosed (µM in plasma): tariquidar at its
+#: clinically achievable level, where P-gp block in CD56+ cells is near-complete for > 24 h
+#: (Stewart et al., Clin Cancer Res 2000;6:4186); potency from the inhibitor library.
+INHIBITOR = "tariquidar"
+
+
+def _inhibitor_numbers() -> tuple[float, float, str]:
+    from mdrsim.data.library import load_library
+
+    inh = load_library().inhibitor(INHIBITOR)
+    return float(inh.ki.value), float(inh.clinical_concentration.value), inh.ki.source
 
 
 @cache
 def mouse_model() -> Model:
     b = ModelBuilder("mouse_mdr1_cd8", description="CD8 response to an acute virus and a challenge")
-    b.parameter(
-        "f_mdr1",
-        1.0,
-        constant=False,
-        unit="fraction",
-        source="1 wild type; 0 MDR1-deficient; < 1 under an inhibitor (per group)",
-    )
-    add_cd8_response(b, antigen="virus + bacteria", mdr1_function="f_mdr1")
+    ki, _, source = _inhibitor_numbers()
+    b.parameter("inhibitor_conc", 0.0, constant=False, unit="uM",
+                source="set by the group's dosing schedule")
+    f = add_mdr1_function(b, cell="cd8", inhibitor="inhibitor_conc", inhibitor_ki=ki,
+                          source=f"{INHIBITOR}: {source}")
+    add_cd8_response(b, antigen="virus + bacteria", mdr1_function=f)
     add_pathogen(b, LCMV_ARMSTRONG, killers="A_cd8 + E_cd8", initial=VIRUS_INOCULUM)
     add_pathogen(b, LISTERIA, killers="A_cd8 + E_cd8", initial=0.0)
+    add_rhodamine_retention(
+        b, mdr1_function=f, efflux_efficiency=9.0,
+        source="assumed: CD8/CD56 cells keep ~1/10 of the rhodamine-123 they keep when P-gp is "
+        "fully blocked (order of magnitude of the Rh123 efflux read-out, Robey et al. 1999)",
+    )
     return b.build()
 
 
@@ -86,10 +103,10 @@ def _events(groups: tuple[Group, ...]) -> EventTable:
             on[i], off[i] = 8.0, COURSE_END_DAY
         elif g.schedule != "none":
             raise SimulationInputError(f"schedule {g.schedule!r}: allowed {', '.join(SCHEDULES)}")
-    baseline = np.array([g.mdr1 for g in groups])
+    _, dose_conc, _ = _inhibitor_numbers()
     events = EventTable()
-    events.set_parameter(on, "f_mdr1", np.minimum(baseline, INHIBITED_FUNCTION))
-    events.set_parameter(off, "f_mdr1", baseline)
+    events.set_parameter(on, "inhibitor_conc", dose_conc)
+    events.set_parameter(off, "inhibitor_conc", 0.0)
     events.bolus(CHALLENGE_DAY, "bacteria", BACTERIA_INOCULUM)
     return events
 
@@ -138,7 +155,7 @@ def run_study(
     result = simulate(
         _compiled(),
         t,
-        params={"f_mdr1": [g.mdr1 for g in groups]},
+        params={"mdr1_genotype_cd8": [g.mdr1 for g in groups]},
         n_patients=len(groups),
         events=_events(groups),
         rtol=1e-8,
