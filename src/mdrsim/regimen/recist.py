@@ -47,12 +47,19 @@ class Assessment:
     responses: list[Response]
 
 
-def classify(times: np.ndarray, diameters_mm: np.ndarray) -> Assessment:
+def classify(
+    times: np.ndarray, diameters_mm: np.ndarray, *, progression_reference: str = "nadir"
+) -> Assessment:
     """Classify each scan (the first is baseline) and return best response and time to PD.
 
     Best overall response is the best of the scans before progression (CR > PR > SD > PD); a
-    PD at the first follow-up scan gives best response PD.
+    PD at the first follow-up scan gives best response PD. ``progression_reference="baseline"``
+    measures progression against the baseline instead of the nadir, as adaptive-therapy trials
+    do: the planned regrowth during a treatment pause is not progression (Zhang et al., Nat
+    Commun 2017;8:1816).
     """
+    if progression_reference not in ("nadir", "baseline"):
+        raise ValueError("progression_reference must be 'nadir' or 'baseline'")
     t = np.asarray(times, dtype=float)
     d = np.asarray(diameters_mm, dtype=float)
     if t.ndim != 1 or t.shape != d.shape or t.size < 2:
@@ -64,7 +71,8 @@ def classify(times: np.ndarray, diameters_mm: np.ndarray) -> Assessment:
     responses: list[Response] = []
     progression = None
     for ti, di in zip(t[1:], d[1:], strict=True):
-        if di >= 1.2 * nadir and di - nadir >= 5.0:
+        ref = nadir if progression_reference == "nadir" else baseline
+        if di >= 1.2 * ref and di - ref >= 5.0:
             responses.append(Response.PD)
             progression = float(ti)
             break

@@ -51,3 +51,11 @@ def test_bad_input():
         classify(np.array([0.0]), np.array([10.0]))
     with pytest.raises(ValueError):
         classify(T[:2], np.array([10.0, -1.0]))
+
+
+def test_adaptive_progression_is_measured_against_baseline():
+    d = np.array([40.0, 20.0, 30.0])  # planned regrowth in a pause: +50 % over the nadir
+    assert classify(T[:3], d).progression_time == T[2]
+    assert classify(T[:3], d, progression_reference="baseline").progression_time is None
+    with pytest.raises(ValueError):
+        classify(T[:3], d, progression_reference="peak")

@@ -1,0 +1,162 @@
+"""Tumour clones indexed by MDR1 expression, under several drugs at once.
+
+Clones ``i = 0..k-1`` have P-gp densities ``ρ_i`` (parental, MDR1-low, MDR1-high by default).
+In cells ×1e9, time in days:
+
+```
+dN_i/dt = g_i(N)·N_i − Σ_d kill_{i,d}·N_i + transitions
+g_i     = r·(1 − cost·ρ_i/ρ_max)·ln(K/N)      (Gompertz)   or   r·(1 − cost·ρ_i/ρ_max)·(1 − N/K)
+kill_{i,d} = Emax_d · C_{i,d} / (EC50_d + C_{i,d}),   C_{i,d} = C_plasma,d / (1 + ρ_i·φ·E_d)
+```
+
+``N = Σ N_i`` (shared carrying capacity), ``E_d`` the drug's P-gp efflux efficiency and
+``φ = 1/(1 + I/Ki)`` the fraction of P-gp left working by an inhibitor: the intracellular level
+is the quasi-steady state of the P-gp cell model (mdrsim.biology.cell) — membrane exchange
+takes minutes, the tumour changes over days — so each clone's kill follows from its own
+intracellular concentration of every drug.
+
+Transitions between adjacent levels: spontaneous switching per division (rate ``μ·r·N_i``, up
+and down), drug-induced up-regulation proportional to drug exposure ``α·Σ_d C_plasma,d·N_i``
+(Pisco et al., Nat Commun 2013;4:2467; Greene, Gevertz & Sontag, JCO Clin Cancer Inform
+2019;3:1), and reversion towards lower expression when the drug is gone
+``δ·K_rev/(K_rev + Σ_d C_plasma,d)·N_i`` (MDR1 over-expression is lost within ~1 month off drug,
+KB/VCR: Cancer Res 1986;46:3099).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mdrsim.model import ModelBuilder
+
+
+@dataclass(frozen=True)
+class DrugKill:
+    """A drug acting on the tumour: its plasma concentration expression and kill numbers."""
+
+    name: str
+    plasma_uM: str  # expression (a rule variable or parameter of the model)
+    efflux_efficiency: float  # E_d at P-gp density 1
+    emax: float  # 1/d
+    ec50: float  # µM free intracellular
+    source: str
+
+
+@dataclass(frozen=True)
+class TumourSpec:
+    levels: tuple[tuple[str, float], ...] = (
+        ("parental", 0.0),
+        ("mdr1_low", 0.3),
+        ("mdr1_high", 1.0),
+    )
+    growth: str = "gompertz"
+    r: float = 0.03  # 1/d
+    K: float = 1000.0  # 1e9 cells
+    cost: float = 0.2  # fractional growth cost at the highest P-gp level
+    mu_up: float = 1e-6  # per division
+    mu_down: float = 1e-6
+    induction: float = 0.0  # 1/(µM·d)
+    reversion: float = 0.0  # 1/d
+    reversion_half_uM: float = 0.01
+    initial_total: float = 10.0  # 1e9 cells
+    initial_fractions: tuple[float, ...] = (0.999, 0.000999, 0.000001)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.initial_fractions) != len(self.levels):
+            raise ValueError("initial_fractions must have one value per level")
+        if self.growth not in ("gompertz", "logistic"):
+            raise ValueError(f"growth {self.growth!r}: allowed 'gompertz' or 'logistic'")
+        if (
+            any(f < 0 for f in self.initial_fractions)
+            or abs(sum(self.initial_fractions) - 1) > 1e-9
+        ):
+            raise ValueError("initial_fractions must be >= 0 and sum to 1")
+
+
+_ASSUMED = "assumed: illustrative tumour kinetics (doubling ~3 weeks early, plateau ~1e12 cells)"
+
+
+def add_tumour(
+    b: ModelBuilder,
+    spec: TumourSpec,
+    drugs: tuple[DrugKill, ...],
+    *,
+    inhibitor: str | None = None,
+    inhibitor_ki: float | None = None,
+) -> list[str]:
+    """Add the clones, growth, kill by every drug, and transitions. Returns clone species."""
+    src = spec.sources
+    b.parameter("tum_r", spec.r, unit="1/d", source=src.get("r", _ASSUMED))
+    b.parameter("tum_K", spec.K, unit="1e9 cells", source=src.get("K", _ASSUMED))
+    b.parameter("tum_cost", spec.cost, source=src.get("cost", "assumed: fitness cost of MDR1"))
+    b.parameter("tum_mu_up", spec.mu_up, unit="1/division", source=src.get("mu", _ASSUMED))
+    b.parameter("tum_mu_down", spec.mu_down, unit="1/division", source=src.get("mu", _ASSUMED))
+    b.parameter("tum_alpha", spec.induction, unit="1/(uM*d)", source=src.get("induction", _ASSUMED))
+    b.parameter("tum_rev", spec.reversion, unit="1/d", source=src.get("reversion", _ASSUMED))
+    b.parameter("tum_rev_half", spec.reversion_half_uM, unit="uM", source=_ASSUMED)
+    names = [f"T_{n}" for n, _ in spec.levels]
+    rho_max = max(d for _, d in spec.levels) or 1.0
+    for (level, density), name, frac in zip(
+        spec.levels, names, spec.initial_fractions, strict=True
+    ):
+        b.parameter(f"rho_{level}", density, unit="relative P-gp density", source=_ASSUMED)
+        b.species(name, spec.initial_total * frac, unit="1e9 cells")
+    total = " + ".join(names)
+    b.parameter("tumour_total", 0.0, constant=False, unit="1e9 cells")
+    b.assignment_rule("tumour_total", total)
+    phi = "1"
+    if inhibitor is not None:
+        if not inhibitor_ki:
+            raise ValueError("inhibitor_ki (µM) is required with an inhibitor")
+        b.parameter("tum_Ki_inhibitor", inhibitor_ki, unit="uM", source="inhibitor library")
+        phi = f"1/(1 + {inhibitor}/tum_Ki_inhibitor)"
+    exposure = " + ".join(f"({d.plasma_uM})" for d in drugs) or "0"
+    for d in drugs:
+        b.parameter(f"E_{d.name}", d.efflux_efficiency, source=d.source)
+        b.parameter(f"tum_Emax_{d.name}", d.emax, unit="1/d", source=d.source)
+        b.parameter(f"tum_EC50_{d.name}", d.ec50, unit="uM", source=d.source)
+    for i, ((level, _), name) in enumerate(zip(spec.levels, names, strict=True)):
+        rate = f"tum_r*(1 - tum_cost*rho_{level}/{rho_max})"
+        drive = (
+            "log(tum_K/tumour_total)" if spec.growth == "gompertz" else "(1 - tumour_total/tum_K)"
+        )
+        b.reaction(f"growth_{name}", f"{rate}*{drive}*{name}", products={name: 1})
+        for d in drugs:
+            c_in = f"({d.plasma_uM})/(1 + rho_{level}*({phi})*E_{d.name})"
+            b.reaction(
+                f"kill_{d.name}_{name}",
+                f"tum_Emax_{d.name}*{c_in}/(tum_EC50_{d.name} + {c_in})*{name}",
+                reactants={name: 1},
+            )
+        if i + 1 < len(names):
+            up = names[i + 1]
+            b.reaction(
+                f"switch_up_{name}",
+                f"tum_mu_up*tum_r*{name}",
+                reactants={name: 1},
+                products={up: 1},
+            )
+            b.reaction(
+                f"induced_up_{name}",
+                f"tum_alpha*({exposure})*{name}",
+                reactants={name: 1},
+                products={up: 1},
+            )
+        if i > 0:
+            down = names[i - 1]
+            b.reaction(
+                f"switch_down_{name}",
+                f"tum_mu_down*tum_r*{name}",
+                reactants={name: 1},
+                products={down: 1},
+            )
+            b.reaction(
+                f"reversion_{name}",
+                f"tum_rev*tum_rev_half/(tum_rev_half + {exposure})*{name}",
+                reactants={name: 1},
+                products={down: 1},
+            )
+    b.parameter("mdr1_high_fraction", 0.0, constant=False, unit="fraction")
+    b.assignment_rule("mdr1_high_fraction", f"{names[-1]}/tumour_total")
+    return names

@@ -1,0 +1,138 @@
+"""Regimens as data: what is given, how much, how, and when.
+
+A :class:`Regimen` is a dosing table — drug, dose in mg/m², mg/kg or mg, bolus or infusion with
+its duration, the days of each cycle, the cycle length and the number of cycles — plus MDR1
+inhibitor courses timed relative to the chemotherapy, and drug holidays (cycles that would
+start inside a holiday are skipped). :meth:`Regimen.check` validates a regimen against the
+drug library and a horizon and reports every problem at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mdrsim.errors import MdrsimError
+
+DoseUnit = Literal["mg/m2", "mg/kg", "mg"]
+
+
+class RegimenError(MdrsimError, ValueError):
+    """A regimen is invalid; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("regimen is invalid:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Dose(_Base):
+    drug: str
+    dose: float = Field(gt=0)
+    unit: DoseUnit = "mg/m2"
+    infusion_h: float = Field(default=0.0, ge=0)  # 0 = bolus
+    days: tuple[int, ...] = (1,)  # days of the cycle, 1-based
+
+
+class InhibitorCourse(_Base):
+    """An MDR1 inhibitor held at ``concentration_uM`` (default: the library's clinically
+    achievable level) from ``offset_h`` before each chemotherapy day for ``duration_h``."""
+
+    inhibitor: str
+    concentration_uM: float | None = Field(default=None, gt=0)
+    offset_h: float = Field(default=1.0, ge=0)
+    duration_h: float = Field(default=24.0, gt=0)
+
+
+class Regimen(_Base):
+    name: str
+    cycle_length_days: float = Field(gt=0)
+    n_cycles: int = Field(ge=1)
+    doses: tuple[Dose, ...] = Field(min_length=1)
+    inhibitors: tuple[InhibitorCourse, ...] = ()
+    holidays: tuple[tuple[float, float], ...] = ()  # (start day, end day) relative to start
+
+    def cycle_starts(self) -> list[float]:
+        """Start day of each cycle actually given (holidays skip a cycle)."""
+        starts = []
+        for k in range(self.n_cycles):
+            day = k * self.cycle_length_days
+            if any(a <= day < b for a, b in self.holidays):
+                continue
+            starts.append(day)
+        return starts
+
+    def administrations(self, start_day: float = 0.0) -> list[tuple[float, Dose]]:
+        """(time in days, dose) of every administration, sorted by time."""
+        out = [
+            (start_day + c + (day - 1), dose)
+            for c in self.cycle_starts()
+            for dose in self.doses
+            for day in dose.days
+        ]
+        return sorted(out, key=lambda x: x[0])
+
+    def check(self, *, horizon_days: float | None = None, library: object | None = None) -> Regimen:
+        """Raise :class:`RegimenError` listing every problem (unknown drugs or inhibitors,
+        overlapping infusions, days outside the cycle, cycles beyond the horizon)."""
+        from mdrsim.data.library import load_library
+
+        lib = library or load_library()
+        problems: list[str] = []
+        for i, d in enumerate(self.doses):
+            try:
+                lib.drug(d.drug)  # type: ignore[attr-defined]
+            except KeyError as exc:
+                problems.append(f"doses[{i}].drug: {str(exc).strip(chr(39))}")
+            for day in d.days:
+                if not 1 <= day <= self.cycle_length_days:
+                    problems.append(
+                        f"doses[{i}].days: day {day} is outside a "
+                        f"{self.cycle_length_days:g}-day cycle"
+                    )
+        for i, inh in enumerate(self.inhibitors):
+            try:
+                lib.inhibitor(inh.inhibitor)  # type: ignore[attr-defined]
+            except KeyError as exc:
+                problems.append(f"inhibitors[{i}].inhibitor: {str(exc).strip(chr(39))}")
+        by_drug: dict[str, list[tuple[float, float]]] = {}
+        for t, d in self.administrations():
+            by_drug.setdefault(d.drug, []).append((t, t + d.infusion_h / 24))
+        for drug, spans in by_drug.items():
+            spans.sort()
+            for (a0, a1), (b0, _b1) in itertools.pairwise(spans):
+                if b0 < a1 or b0 == a0:
+                    problems.append(
+                        f"doses: infusions of {drug} overlap (day {a0:g} and day {b0:g})"
+                    )
+        if horizon_days is not None:
+            last = self.administrations()[-1][0] if self.administrations() else 0.0
+            if last >= horizon_days:
+                problems.append(
+                    f"n_cycles: the last dose (day {last:g}) is beyond the horizon "
+                    f"({horizon_days:g} d)"
+                )
+        if problems:
+            raise RegimenError(problems)
+        return self
+
+
+@dataclass(frozen=True)
+class Patient:
+    """What dosing needs to know about a patient."""
+
+    bsa_m2: float = 1.8
+    weight_kg: float = 70.0
+
+    def dose_mg(self, dose: Dose) -> float:
+        if dose.unit == "mg/m2":
+            return dose.dose * self.bsa_m2
+        if dose.unit == "mg/kg":
+            return dose.dose * self.weight_kg
+        return dose.dose
