@@ -4,6 +4,8 @@ from mdrsim.engine.compiled import CompiledModel, cache_dir, compile_model
 from mdrsim.engine.events import EventTable
 from mdrsim.engine.result import Result
 from mdrsim.engine.solve import SolverOptions, run_batch, simulate
+from mdrsim.engine.stochastic import simulate_stochastic
+from mdrsim.engine.stochastic_codegen import compile_stochastic
 
 __all__ = [
     "CompiledModel",
@@ -12,6 +14,8 @@ __all__ = [
     "SolverOptions",
     "cache_dir",
     "compile_model",
+    "compile_stochastic",
     "run_batch",
     "simulate",
+    "simulate_stochastic",
 ]

@@ -16,6 +16,12 @@ STATUS_MESSAGES = {
     2: "non-finite state (NaN or infinity in the right-hand side; check parameters)",
     3: "maximum number of steps reached (raise max_steps or check the model)",
     4: "singular iteration matrix (check the Jacobian / parameters)",
+    # Stochastic engines (mdrsim.engine.stochastic):
+    10: "an event made a species count negative or not a whole number",
+    11: "a propensity (reaction rate) was negative or not finite (check the rate laws)",
+    12: "maximum number of reaction events or steps reached (raise max_events)",
+    13: "an initial assignment gave a species count that is negative or not a whole number",
+    14: "tau-leaping could not find a step that keeps every count non-negative",
 }
 
 
