@@ -174,6 +174,30 @@ def _stable_order(values):
     return order
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def discontinuities(event_timed_index, event_initial_value, timed, ext_time, t0):
+    """Times of the model's timed events, then of the event-table rows, and their firing order.
+
+    A timed event already true at ``t0`` fires at ``t0`` only if its trigger's initial value
+    is false (SBML semantics); rows before ``t0`` never fire. Shared by every engine.
+    """
+    n_model_events = event_timed_index.shape[0]
+    n_ext = ext_time.shape[0]
+    disc_t = np.full(n_model_events + n_ext, np.inf)
+    for k in range(n_model_events):
+        j = event_timed_index[k]
+        if j >= 0:
+            c = timed[j]
+            if c > t0:
+                disc_t[k] = c
+            elif not event_initial_value[k]:
+                disc_t[k] = t0
+    for k in range(n_ext):
+        if ext_time[k] >= t0:
+            disc_t[n_model_events + k] = ext_time[k]
+    return disc_t, _stable_order(disc_t)
+
+
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _solve(use_dense, lu_solve, lu, emat, piv, b):
     if use_dense:
@@ -336,21 +360,8 @@ def integrate_patient(
     # Discontinuities: the model's timed events, then the external event table.
     timed = np.empty(n_timed)
     timed_event_times(0.0, y.ctypes, p.ctypes, timed.ctypes)
-    n_ext = ext_time.shape[0]
-    m = n_model_events + n_ext
-    disc_t = np.full(m, np.inf)
-    for k in range(n_model_events):
-        j = event_timed_index[k]
-        if j >= 0:
-            c = timed[j]
-            if c > t0:
-                disc_t[k] = c
-            elif not event_initial_value[k]:
-                disc_t[k] = t0
-    for k in range(n_ext):
-        if ext_time[k] >= t0:
-            disc_t[n_model_events + k] = ext_time[k]
-    order = _stable_order(disc_t)
+    disc_t, order = discontinuities(event_timed_index, event_initial_value, timed, ext_time, t0)
+    m = disc_t.shape[0]
 
     # Work arrays.
     f0 = np.empty(n)

@@ -68,7 +68,7 @@ from mdrsim.engine.rodas import (
     _cascade,
     _f,
     _record,
-    _stable_order,
+    discontinuities,
 )
 from mdrsim.engine.solve import SolverOptions, _check_times, _matrix, batch_result
 from mdrsim.engine.stochastic_codegen import StochasticModel, compile_stochastic
@@ -824,21 +824,8 @@ def run_trajectory(
     # Discontinuities: the model's timed events, then the external event table.
     timed = np.empty(n_timed)
     timed_event_times(0.0, x.ctypes, p.ctypes, timed.ctypes)
-    n_ext = ext_time.shape[0]
-    m = n_model_events + n_ext
-    disc_t = np.full(m, np.inf)
-    for k in range(n_model_events):
-        j = event_timed_index[k]
-        if j >= 0:
-            c = timed[j]
-            if c > t0:
-                disc_t[k] = c
-            elif not event_initial_value[k]:
-                disc_t[k] = t0
-    for k in range(n_ext):
-        if ext_time[k] >= t0:
-            disc_t[n_model_events + k] = ext_time[k]
-    order = _stable_order(disc_t)
+    disc_t, order = discontinuities(event_timed_index, event_initial_value, timed, ext_time, t0)
+    m = disc_t.shape[0]
 
     a = np.zeros(n_r)
     cum = np.zeros(n_r)
