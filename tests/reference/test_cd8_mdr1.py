@@ -32,9 +32,11 @@ def test_wild_type_kinetics(study):
     wt = rows["wild type"]
     assert 1e7 / 3 <= wt["peak_cells"] <= 1e7 * 3
     assert 6.0 <= wt["peak_day"] <= 11.0
+    t = s.result.times
+    day8 = s.result["cd8_antigen_experienced"][0][np.searchsorted(t, 8.0)]
+    assert 1e7 / 3 <= day8 <= 1e7 * 3  # ~1e7 at day 8, within a factor of 3
     assert 0.3 <= wt["contraction_rate_per_day"] <= 0.7
     assert 0.03 <= wt["memory_fraction_of_peak"] <= 0.10
-    t = s.result.times
     cells = s.result["cd8_antigen_experienced"][0]
     day30, day59 = cells[np.searchsorted(t, 30.0)], cells[np.searchsorted(t, CHALLENGE_DAY - 1)]
     assert day59 == pytest.approx(day30, rel=0.25)  # memory is stable
