@@ -172,7 +172,9 @@ def ic50_assay(
         density=pgp_density(parental),
         conditions=conditions_for(parental, exposure_h),
     )
-    plain = ic50(transport, kill, density=density, conditions=cond)
+    # Without an inhibitor the dose-response below already gives this IC50: compute it only
+    # when it differs (the reversal factor's numerator).
+    plain = ic50(transport, kill, density=density, conditions=cond) if inhibitor else None
     inh = inhibition_for(inhibitor, drug) if inhibitor else None
     curve = dose_response(
         transport,
@@ -191,8 +193,8 @@ def ic50_assay(
         fold_resistance=curve.ic50 / parental_ic50,
         inhibitor=inhibitor,
         inhibitor_uM=inhibitor_uM if inhibitor else None,
-        ic50_without_inhibitor_uM=plain if inhibitor else None,
-        reversal_factor=plain / curve.ic50 if inhibitor else None,
+        ic50_without_inhibitor_uM=plain,
+        reversal_factor=plain / curve.ic50 if plain is not None else None,
         pgp_density=density,
         curve=curve,
     )

@@ -37,15 +37,16 @@ def pk_from_library(drug: str, patient: Patient) -> PKParameters:
     mw = float(d.molecular_weight.value)
     bsa = patient.bsa_m2
 
-    def absolute(q: object, per_bsa_units: tuple[str, ...]) -> float:
+    def absolute(q: object) -> float:
+        """The quantity in absolute units (L/h or L) for this patient."""
         value, unit = float(q.value), q.unit  # type: ignore[attr-defined]
         if unit.startswith("mL/min"):
             value, unit = value * 60 / 1000, "L/h" + unit[len("mL/min") :]
-        if unit.endswith("/m2") or unit in per_bsa_units:
+        if unit.endswith("/m2"):
             value *= bsa
         return value
 
-    cl = absolute(pk.clearance, ())
+    cl = absolute(pk.clearance)
     v1, q2, v2 = _num(pk, "V1"), _num(pk, "Q2"), _num(pk, "V2")
     if v1 is not None and q2 is not None and v2 is not None:
         ref_bsa = _num(pk, "reference_bsa")
@@ -63,7 +64,7 @@ def pk_from_library(drug: str, patient: Patient) -> PKParameters:
             molecular_weight=mw,
             source=f"drug library: {drug}",
         )
-    vss = absolute(pk.Vss, ())
+    vss = absolute(pk.Vss)
     fast = getattr(pk, "t_half_beta", None) or getattr(pk, "t_half_alpha", None)
     slow = getattr(pk, "t_half_gamma", None) or getattr(pk, "t_half_terminal", None)
     if fast is not None and slow is not None and fast is not slow:
