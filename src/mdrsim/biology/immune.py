@@ -80,41 +80,48 @@ def add_cd8_response(
     antigen: str,
     mdr1_function: str,
     params: CD8Parameters | None = None,
+    tag: str = "cd8",
 ) -> dict[str, str]:
     """Naive, activated, effector and memory CD8 T cells driven by the ``antigen`` expression.
 
-    ``mdr1_function`` names a parameter or species in [0, 1]. Returns the species names.
+    ``mdr1_function`` names a parameter or species in [0, 1]. ``tag`` names the pool
+    (species ``N_<tag>``, ``A_<tag>``, ``E_<tag>``, ``M_<tag>``) so that two epitope-specific
+    pools (e.g. one per infection) can share the kinetic parameters. Returns the species names.
     """
     p = params or CD8Parameters()
     src = p.sources()
     for f in fields(p):
         if f.name != "precursors" and not b.has(f.name):
             b.parameter(f.name, getattr(p, f.name), unit=_unit(f.name), source=src[f.name])
+    naive, act, eff, mem = (f"{x}_{tag}" for x in "NAEM")
+    suffix = "" if tag == "cd8" else f"_{tag}"  # reaction names stay as before for "cd8"
     b.species(
-        "N_cd8",
+        naive,
         p.precursors,
         unit="cells",
         source=src["precursors"],
         description="naive epitope-specific CD8 T cells",
     )
-    b.species("A_cd8", 0.0, unit="cells", description="newly activated CD8 T cells")
-    b.species("E_cd8", 0.0, unit="cells", description="effector CD8 T cells")
-    b.species("M_cd8", 0.0, unit="cells", description="memory CD8 T cells")
+    b.species(act, 0.0, unit="cells", description="newly activated CD8 T cells")
+    b.species(eff, 0.0, unit="cells", description="effector CD8 T cells")
+    b.species(mem, 0.0, unit="cells", description="memory CD8 T cells")
     stim = f"({antigen})/(({antigen}) + K_Ag)"
-    b.reaction("activation", f"k_act*{stim}*N_cd8", reactants={"N_cd8": 1}, products={"A_cd8": 1})
-    b.reaction("proliferation_A", f"p_A*{stim}*A_cd8", products={"A_cd8": 1})
-    b.reaction("differentiation", "k_AE*A_cd8", reactants={"A_cd8": 1}, products={"E_cd8": 1})
-    b.reaction("death_A", f"(d_A + d_ox*(1 - {mdr1_function}))*A_cd8", reactants={"A_cd8": 1})
-    b.reaction("proliferation_E", f"p_E*{stim}*E_cd8", products={"E_cd8": 1})
-    b.reaction("contraction", "d_E*E_cd8", reactants={"E_cd8": 1})
-    b.reaction("memory_formation", "k_EM*E_cd8", reactants={"E_cd8": 1}, products={"M_cd8": 1})
     b.reaction(
-        "memory_recall", f"k_rec*{stim}*M_cd8", reactants={"M_cd8": 1}, products={"A_cd8": 1}
+        f"activation{suffix}", f"k_act*{stim}*{naive}", reactants={naive: 1}, products={act: 1}
     )
-    b.reaction("memory_loss", "d_M*M_cd8", reactants={"M_cd8": 1})
-    b.observable("cd8_total", "N_cd8 + A_cd8 + E_cd8 + M_cd8", unit="cells")
-    b.observable("cd8_antigen_experienced", "A_cd8 + E_cd8 + M_cd8", unit="cells")
-    return {"naive": "N_cd8", "activated": "A_cd8", "effector": "E_cd8", "memory": "M_cd8"}
+    b.reaction(f"proliferation_A{suffix}", f"p_A*{stim}*{act}", products={act: 1})
+    b.reaction(f"differentiation{suffix}", f"k_AE*{act}", reactants={act: 1}, products={eff: 1})
+    b.reaction(f"death_A{suffix}", f"(d_A + d_ox*(1 - {mdr1_function}))*{act}", reactants={act: 1})
+    b.reaction(f"proliferation_E{suffix}", f"p_E*{stim}*{eff}", products={eff: 1})
+    b.reaction(f"contraction{suffix}", f"d_E*{eff}", reactants={eff: 1})
+    b.reaction(f"memory_formation{suffix}", f"k_EM*{eff}", reactants={eff: 1}, products={mem: 1})
+    b.reaction(
+        f"memory_recall{suffix}", f"k_rec*{stim}*{mem}", reactants={mem: 1}, products={act: 1}
+    )
+    b.reaction(f"memory_loss{suffix}", f"d_M*{mem}", reactants={mem: 1})
+    b.observable(f"{tag}_total", f"{naive} + {act} + {eff} + {mem}", unit="cells")
+    b.observable(f"{tag}_antigen_experienced", f"{act} + {eff} + {mem}", unit="cells")
+    return {"naive": naive, "activated": act, "effector": eff, "memory": mem}
 
 
 def _unit(name: str) -> str:

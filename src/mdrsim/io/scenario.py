@@ -1,0 +1,274 @@
+"""Scenario files: one patient, their tumour and immune status, treatment lines, infections.
+
+A scenario is YAML read with ``yaml.safe_load`` (nothing in it is ever executed) and
+validated by pydantic. Every problem is reported at once, each with its field path and, where
+the file gives it, its line: ``lines[0].doses[0].dose (line 14): must be > 0``.
+
+```yaml
+name: doxorubicin alone
+horizon_days: 365
+patient:
+  bsa_m2: 1.8            # or height_cm + weight_kg (Mosteller)
+  weight_kg: 70
+  tumour: {diameter_mm: 50, cells_1e9: 10, mdr1_high_fraction: 0.001}
+  immune: {cd8_mdr1: wild_type}
+lines:
+  - name: doxorubicin
+    cycle_length_days: 21
+    n_cycles: 6
+    doses: [{drug: doxorubicin, dose: 75, unit: mg/m2}]
+infections:
+  - {pathogen: virus, cycle: 2, day: 8}
+```
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mdrsim.errors import MdrsimError
+from mdrsim.regimen.schedule import Regimen, RegimenError
+
+
+class ScenarioError(MdrsimError, ValueError):
+    """A scenario file is invalid; ``problems`` lists every reason with its field path."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            f"scenario {source} is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TumourInput(_Base):
+    """The tumour at the start of treatment."""
+
+    diameter_mm: float = Field(default=50.0, gt=0, description="baseline sum of diameters")
+    cells_1e9: float = Field(default=10.0, gt=0, description="baseline burden (1e9 cells)")
+    mdr1_high_fraction: float = Field(default=1e-4, ge=0, lt=1)
+    mdr1_low_fraction: float = Field(default=0.01, ge=0, lt=1)
+    growth: Literal["gompertz", "logistic"] = "gompertz"
+    growth_rate_per_day: float = Field(default=0.003, gt=0)
+    carrying_capacity_1e9: float = Field(default=1000.0, gt=0)
+    mdr1_fitness_cost: float = Field(default=0.2, ge=0, lt=1)
+    switching_per_division: float = Field(default=1e-6, ge=0, lt=1)
+    induction_per_uM_day: float = Field(default=0.0, ge=0)
+    reversion_per_day: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _fractions(self) -> TumourInput:
+        if self.mdr1_high_fraction + self.mdr1_low_fraction >= 1:
+            raise ValueError("mdr1_high_fraction + mdr1_low_fraction must be < 1")
+        if self.cells_1e9 >= self.carrying_capacity_1e9:
+            raise ValueError("cells_1e9 must be below carrying_capacity_1e9")
+        return self
+
+
+class ImmuneInput(_Base):
+    """Immune status: the CD8 T cells' MDR1 genotype and the size of their pools."""
+
+    cd8_mdr1: Literal["wild_type", "deficient"] = "wild_type"
+    precursors: float = Field(default=150.0, gt=0, description="naive pathogen-specific cells")
+    tumour_ctl_fraction: float = Field(
+        default=1.0, ge=0, description="tumour-specific CTL pool relative to a normal patient"
+    )
+
+
+class MarrowInput(_Base):
+    baseline_anc: float = Field(default=5.05, gt=0, description="ANC at baseline, 1e9/L")
+
+
+class PatientInput(_Base):
+    bsa_m2: float | None = Field(default=None, gt=0, le=3.5)
+    height_cm: float | None = Field(default=None, gt=0, le=250)
+    weight_kg: float = Field(default=70.0, gt=0, le=300)
+    tumour: TumourInput = TumourInput()
+    immune: ImmuneInput = ImmuneInput()
+    marrow: MarrowInput = MarrowInput()
+
+    def body_surface_area(self) -> float:
+        if self.bsa_m2 is not None:
+            return self.bsa_m2
+        if self.height_cm is not None:
+            return math.sqrt(self.height_cm * self.weight_kg / 3600.0)  # Mosteller 1987
+        return 1.8
+
+    @model_validator(mode="after")
+    def _bsa(self) -> PatientInput:
+        if self.bsa_m2 is not None and self.height_cm is not None:
+            raise ValueError("give bsa_m2 or height_cm (with weight_kg), not both")
+        return self
+
+
+class Infection(_Base):
+    """An acute infection challenge: at an absolute ``start_day``, or on ``day`` of ``cycle``
+    of the first line (both 1-based)."""
+
+    pathogen: Literal["virus", "bacteria"]
+    start_day: float | None = Field(default=None, ge=0)
+    cycle: int | None = Field(default=None, ge=1)
+    day: int = Field(default=1, ge=1)
+    inoculum: float = Field(default=100.0, gt=0)
+
+    @model_validator(mode="after")
+    def _when(self) -> Infection:
+        if (self.start_day is None) == (self.cycle is None):
+            raise ValueError("give exactly one of start_day or cycle")
+        return self
+
+
+class Rules(_Base):
+    """Dose delay and reduction driven by the neutrophil count (checked at each cycle start)."""
+
+    delay_if_anc_below: float | None = Field(default=None, gt=0, description="1e9/L")
+    delay_days: float = Field(default=7.0, gt=0)
+    max_delays_per_cycle: int = Field(default=3, ge=1)
+    reduce_after_grade4: float | None = Field(
+        default=None, gt=0, le=1, description="dose factor after a cycle with grade-4 nadir"
+    )
+    min_dose_factor: float = Field(default=0.5, gt=0, le=1)
+
+
+class Outputs(_Base):
+    trajectory_step_days: float = Field(default=1.0, gt=0)
+    untreated_twin: bool = True
+
+
+class Scenario(_Base):
+    name: str = Field(min_length=1)
+    description: str = ""
+    seed: int = Field(default=0, ge=0)
+    horizon_days: float = Field(gt=0, le=3650)
+    scan_interval_days: float = Field(default=42.0, gt=0)
+    patient: PatientInput = PatientInput()
+    lines: tuple[Regimen, ...] = Field(min_length=1)
+    infections: tuple[Infection, ...] = ()
+    rules: Rules = Rules()
+    outputs: Outputs = Outputs()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        inhibitors = {c.inhibitor for line in self.lines for c in line.inhibitors}
+        if len(inhibitors) > 1:
+            raise ValueError(
+                f"lines: one MDR1 inhibitor per scenario is supported, got {sorted(inhibitors)}"
+            )
+        names = [line.name for line in self.lines]
+        if len(set(names)) != len(names):
+            raise ValueError(f"lines: line names must be unique, got {names}")
+        first = self.lines[0]
+        for i, inf in enumerate(self.infections):
+            if inf.cycle is not None and inf.cycle > first.n_cycles:
+                raise ValueError(
+                    f"infections[{i}].cycle: line 1 has {first.n_cycles} cycles, got {inf.cycle}"
+                )
+            if inf.day > first.cycle_length_days:
+                raise ValueError(
+                    f"infections[{i}].day: outside a {first.cycle_length_days:g}-day cycle"
+                )
+        return self
+
+    @property
+    def drugs(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for line in self.lines:
+            for d in line.doses:
+                seen.setdefault(d.drug, None)
+        return tuple(seen)
+
+    @property
+    def inhibitor(self) -> str | None:
+        for line in self.lines:
+            for c in line.inhibitors:
+                return c.inhibitor
+        return None
+
+    def infection_days(self) -> list[float]:
+        """Absolute day (0-based, treatment starts at day 0) of each infection challenge."""
+        first = self.lines[0]
+        out = []
+        for inf in self.infections:
+            if inf.start_day is not None:
+                out.append(float(inf.start_day))
+            else:
+                assert inf.cycle is not None
+                out.append((inf.cycle - 1) * first.cycle_length_days + inf.day - 1)
+        return out
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the YAML node at ``loc`` (or of its closest existing parent)."""
+    line = None if node is None else node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            node = node.value[part] if part < len(node.value) else None
+        else:
+            node = None
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def parse_scenario(
+    text: str, *, source: str = "<string>", library: object | None = None
+) -> Scenario:
+    """Validate scenario YAML text; raise :class:`ScenarioError` listing every problem."""
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError(source, [f"not valid YAML: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise ScenarioError(source, ["the file must be a mapping of fields (name, lines, …)"])
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            line = _line_of(root, loc)
+            where = _path(loc) + (f" (line {line})" if line else "")
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{where}: {msg}")
+        raise ScenarioError(source, problems) from None
+    problems = []
+    for i, regimen in enumerate(scenario.lines):
+        try:
+            regimen.check(library=library)
+        except RegimenError as exc:
+            problems += [f"lines[{i}].{p}" for p in exc.problems]
+    if problems:
+        raise ScenarioError(source, problems)
+    return scenario
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(str(p), [f"cannot read the file: {exc.strerror}"]) from None
+    return parse_scenario(text, source=str(p))

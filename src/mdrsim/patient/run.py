@@ -1,0 +1,224 @@
+"""One patient from a scenario: run, summarise, and describe where the numbers came from."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from mdrsim.biology.marrow import neutropenia_grade
+from mdrsim.io.scenario import Scenario
+from mdrsim.patient.model import PatientModel, build_patient_model
+from mdrsim.patient.runner import RunOutput, run_patients
+
+
+@dataclass
+class PatientRun:
+    """The outcome of one scenario: trajectories (tidy: time, variable, value), the line table,
+    the endpoint row and a JSON-ready summary."""
+
+    scenario: Scenario
+    model: PatientModel
+    output: RunOutput
+    summary: dict[str, Any]
+
+    @property
+    def trajectories(self) -> pd.DataFrame:
+        traj = self.output.trajectories
+        assert traj is not None
+        return traj.drop(columns="patient")
+
+    @property
+    def lines(self) -> pd.DataFrame:
+        return self.output.lines.drop(columns="patient")
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    scenario_text: str | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> PatientRun:
+    """Build the whole-patient model, run the scenario's lines to its horizon, summarise.
+
+    Raises :class:`~mdrsim.errors.SimulationError` naming the segment if the patient fails."""
+    from mdrsim.errors import SimulationError
+
+    pm = build_patient_model(scenario)
+    out = run_patients(pm, progress=progress)
+    if out.failures:
+        raise SimulationError({0: f"scenario {scenario.name!r}: {out.failures[0]}"})
+    summary = summarise(pm, out, scenario_text=scenario_text)
+    return PatientRun(scenario, pm, out, summary)
+
+
+def _num(x: object) -> float | None:
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def summarise(
+    pm: PatientModel, out: RunOutput, *, patient: int = 0, scenario_text: str | None = None
+) -> dict[str, Any]:
+    """A JSON-ready summary of one patient of ``out``."""
+    from mdrsim import __version__
+
+    sc = pm.scenario
+    ep = out.endpoints.iloc[patient]
+    lines = out.lines[out.lines["patient"] == patient]
+    line_rows = []
+    for _, r in lines.iterrows():
+        prog = _num(r["progression_day"])
+        line_rows.append(
+            {
+                "line": int(r["line"]),
+                "regimen": str(r["regimen"]),
+                "start_day": float(r["start_day"]),
+                "best_response": str(r["best_response"]),
+                "best_change_pct": _num(r["best_change_pct"]),
+                "progression_day": prog,
+                "time_to_progression_days": None if prog is None else prog - float(r["start_day"]),
+                "cycles_given": int(r["cycles_given"]),
+                "cycle_delays": int(r["delays"]),
+                "final_dose_factor": float(r["dose_factor"]),
+            }
+        )
+    infections = []
+    days = sc.infection_days()
+    for k, (inf, day) in enumerate(zip(sc.infections, days, strict=True)):
+        cleared_day = _num(ep["infection_clearance_day"]) if k == 0 else None
+        infections.append(
+            {
+                "pathogen": inf.pathogen,
+                "day": day,
+                "cleared": bool(ep["infection_cleared"]) if k == 0 else None,
+                "cleared_day": cleared_day,
+                "days_to_clear": None if cleared_day is None else cleared_day - day,
+            }
+        )
+    anc_nadir = float(ep["anc_nadir"])
+    digest = hashlib.sha256((scenario_text or sc.model_dump_json()).encode()).hexdigest()
+    return {
+        "scenario": sc.name,
+        "horizon_days": sc.horizon_days,
+        "patient": {
+            "bsa_m2": pm.reference_bsa,
+            "weight_kg": pm.reference_weight,
+            "cd8_mdr1": sc.patient.immune.cd8_mdr1,
+        },
+        "best_response": ep["best_response"],
+        "best_change_pct": _num(ep["best_change_pct"]),
+        "progression_free_survival_days": float(ep["pfs_days"]),
+        "progressed": bool(ep["pfs_event"]),
+        "lines": line_rows,
+        "drug_auc_mg_h_per_L": {d: float(ep[f"auc_{d}_mg_h_per_L"]) for d in pm.drugs},
+        "anc": {
+            "nadir_1e9_per_L": anc_nadir,
+            "nadir_day": _num(ep["anc_nadir_day"]),
+            "worst_grade": neutropenia_grade(anc_nadir),
+            "drugs_without_marrow_data": list(pm.drugs_without_marrow_data),
+        },
+        "cd8": {
+            "effector_peak_cells": float(ep["cd8_peak"]),
+            "effector_peak_day": _num(ep["cd8_peak_day"]),
+            "memory_cells_at_horizon": float(ep["cd8_memory"]),
+            "memory_relative_to_untreated": _num(ep.get("cd8_memory_ratio")),
+            "tumour_ctl_relative_to_untreated": _num(ep.get("ctl_tumour_ratio")),
+        },
+        "infections": infections,
+        "tumour": {
+            "burden_at_horizon_1e9_cells": float(ep["tumour_end_1e9"]),
+            "mdr1_high_fraction_at_horizon": _num(ep["mdr1_high_fraction_end"]),
+            "mdr1_high_fraction_at_first_progression": _num(
+                ep["mdr1_high_fraction_at_progression"]
+            ),
+        },
+        "provenance": {
+            "mdrsim_version": __version__,
+            "model_hash": pm.compiled.key,
+            "scenario_sha256": digest,
+            "seed": sc.seed,
+            "engine": "rodas4 (rtol 1e-6, atol 1e-10)",
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        },
+    }
+
+
+def summary_table(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """(quantity, value) rows for a printed table."""
+
+    def fmt(x: object, unit: str = "") -> str:
+        if x is None:
+            return "—"
+        if isinstance(x, float):
+            return f"{x:.3g}{unit}"
+        return f"{x}{unit}"
+
+    rows = [
+        (
+            "best response (line 1)",
+            f"{summary['best_response']} ({fmt(summary['best_change_pct'], ' %')})",
+        ),
+        (
+            "progression-free survival",
+            fmt(summary["progression_free_survival_days"], " d")
+            + ("" if summary["progressed"] else " (censored)"),
+        ),
+    ]
+    for line in summary["lines"]:
+        ttp = line["time_to_progression_days"]
+        ttp_text = fmt(ttp, " d") if ttp is not None else "not reached"
+        rows.append(
+            (
+                f"line {line['line']}: {line['regimen']}",
+                f"{line['best_response']}, TTP {ttp_text}, {line['cycles_given']} cycles",
+            )
+        )
+    for drug, auc in summary["drug_auc_mg_h_per_L"].items():
+        rows.append((f"AUC {drug}", fmt(auc, " mg·h/L")))
+    anc = summary["anc"]
+    rows.append(
+        (
+            "ANC nadir",
+            f"{fmt(anc['nadir_1e9_per_L'], ' ×10⁹/L')} on day {fmt(anc['nadir_day'])}"
+            f" (grade {anc['worst_grade']})",
+        )
+    )
+    cd8 = summary["cd8"]
+    rows.append(
+        (
+            "CD8 effector peak",
+            f"{fmt(cd8['effector_peak_cells'], ' cells')} on day {fmt(cd8['effector_peak_day'])}",
+        )
+    )
+    rows.append(
+        (
+            "CD8 memory at horizon",
+            f"{fmt(cd8['memory_cells_at_horizon'], ' cells')} "
+            f"({fmt(cd8['memory_relative_to_untreated'])} × untreated)",
+        )
+    )
+    for inf in summary["infections"]:
+        state = (
+            (f"cleared on day {fmt(inf['cleared_day'])}" if inf["cleared"] else "not cleared")
+            if inf["cleared"] is not None
+            else "—"
+        )
+        rows.append((f"infection ({inf['pathogen']}, day {fmt(inf['day'])})", state))
+    tum = summary["tumour"]
+    rows.append(
+        (
+            "MDR1-high fraction at first progression",
+            fmt(tum["mdr1_high_fraction_at_first_progression"]),
+        )
+    )
+    rows.append(("tumour at horizon", fmt(tum["burden_at_horizon_1e9_cells"], " ×10⁹ cells")))
+    return rows

@@ -1,0 +1,553 @@
+"""Run patients through their treatment lines, cycle by cycle, many patients at once.
+
+The patient model is autonomous between events, so each stretch of treatment is simulated in
+time relative to its own start: a *segment* is one cycle (its doses, inhibitor courses and any
+infection that falls in it), a dose delay, or a stretch of follow-up without treatment. All
+patients due for the same kind of segment of the same line run as one batch of the compiled
+engine, each from its own state, whatever day they are on. Between segments the runner takes
+the decisions a clinic takes:
+
+- RECIST 1.1 scans every ``scan_interval_days`` from the start of each line (diameter ∝
+  burden^(1/3)); progressive disease ends the line at that scan and starts the next one;
+- after the last cycle of a line the patient is followed without treatment until progression;
+- at each cycle start a neutrophil count below ``rules.delay_if_anc_below`` delays the cycle,
+  and a cycle whose nadir reached grade 4 reduces later doses (``rules.reduce_after_grade4``).
+
+Endpoints are collected while running (memory stays bounded by the batch, not the horizon);
+full trajectories are kept only for the patients asked for.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mdrsim.engine import EventTable, SolverOptions, run_batch
+from mdrsim.errors import SimulationInputError
+from mdrsim.patient.model import PatientModel
+from mdrsim.regimen.lines import INHIBITOR_PARAM
+from mdrsim.regimen.recist import Response, classify, diameter_mm
+from mdrsim.regimen.schedule import Dose, Regimen
+
+TREAT, DELAY, FOLLOW = "treat", "delay", "follow"
+NEVER = 1e12  # an event time that no segment reaches
+GRADE4_ANC = 0.5  # 1e9/L, CTCAE grade 4 neutropenia
+_FINE_HOURS = (0.0, 1, 2, 3, 4, 6, 8, 12, 18, 24, 36)  # dense output after each dose (PK peaks)
+
+
+@dataclass
+class PatientInputs:
+    """Per-patient numbers: the parameter and initial-state matrices of the compiled model and
+    the dosing covariates (doses in mg/m² and mg/kg scale with them)."""
+
+    params: np.ndarray  # (n, n_params)
+    y0: np.ndarray  # (n, n_states)
+    bsa_m2: np.ndarray  # (n,)
+    weight_kg: np.ndarray  # (n,)
+
+    @property
+    def n(self) -> int:
+        return int(self.params.shape[0])
+
+
+def default_inputs(pm: PatientModel, n: int = 1) -> PatientInputs:
+    """``n`` copies of the scenario's patient."""
+    cm = pm.compiled
+    return PatientInputs(
+        params=np.tile(cm.default_parameters(), (n, 1)),
+        y0=np.tile(cm.default_initial_state(), (n, 1)),
+        bsa_m2=np.full(n, pm.reference_bsa),
+        weight_kg=np.full(n, pm.reference_weight),
+    )
+
+
+@dataclass
+class _Line:
+    """What the runner tracks of one patient's current line."""
+
+    index: int
+    start: float
+    scan_times: list[float]
+    scan_diam: list[float]
+    cycles_given: int = 0
+    delays: int = 0
+    delays_this_cycle: int = 0
+    phase: str = TREAT
+
+
+@dataclass
+class _Patient:
+    t: float = 0.0
+    failed: str = ""
+    done: bool = False
+    dose_factor: float = 1.0
+    line: _Line | None = None
+    lines: list[dict[str, object]] = field(default_factory=list)
+    anc_min: float = math.inf
+    anc_min_day: float = math.nan
+    cd8_peak: float = 0.0
+    cd8_peak_day: float = math.nan
+    cleared: list[float] = field(default_factory=list)  # per infection: day cleared or nan
+    high_fraction_at_pd: float = math.nan
+
+
+@dataclass
+class RunOutput:
+    """Endpoints (one row per patient), lines (one row per patient and line), trajectories
+    (long table for the recorded patients) and the per-patient failures."""
+
+    endpoints: pd.DataFrame
+    lines: pd.DataFrame
+    trajectories: pd.DataFrame | None
+    failures: dict[int, str]
+
+
+def run_patients(
+    pm: PatientModel,
+    inputs: PatientInputs | None = None,
+    *,
+    lines: Sequence[Regimen] | None = None,
+    record: Sequence[int] = (0,),
+    record_variables: Sequence[str] | None = None,
+    untreated_twin: bool | None = None,
+    workers: int | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> RunOutput:
+    """Simulate every patient of ``inputs`` through ``lines`` (default: the scenario's) to the
+    horizon. ``record`` lists the patients whose trajectories are kept."""
+    sc = pm.scenario
+    inputs = inputs or default_inputs(pm)
+    regimens = tuple(sc.lines if lines is None else lines)
+    twin = sc.outputs.untreated_twin if untreated_twin is None else untreated_twin
+    treated = _Runner(pm, inputs, regimens, record, record_variables, workers, progress).run()
+    endpoints = treated.endpoints
+    if twin:
+        untreated = _Runner(pm, inputs, (), (), None, workers, None).run().endpoints
+        base_mem = untreated["cd8_memory"].to_numpy(dtype=float)
+        base_ctl = untreated["ctl_tumour_end"].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            endpoints["cd8_memory_ratio"] = np.where(
+                base_mem > 0, endpoints["cd8_memory"] / base_mem, np.nan
+            )
+            endpoints["ctl_tumour_ratio"] = np.where(
+                base_ctl > 0, endpoints["ctl_tumour_end"] / base_ctl, np.nan
+            )
+    return treated
+
+
+class _Runner:
+    def __init__(
+        self,
+        pm: PatientModel,
+        inputs: PatientInputs,
+        regimens: tuple[Regimen, ...],
+        record: Sequence[int],
+        record_variables: Sequence[str] | None,
+        workers: int | None,
+        progress: Callable[[float], None] | None,
+    ) -> None:
+        self.pm, self.inputs, self.regimens = pm, inputs, regimens
+        self.sc = pm.scenario
+        cm = pm.compiled
+        self.cm = cm
+        self.n = inputs.n
+        if inputs.y0.shape != (self.n, len(cm.state_names)):
+            raise SimulationInputError("y0 does not match the patient model's states")
+        self.workers = workers
+        self.progress = progress
+        self.horizon = float(self.sc.horizon_days)
+        self.step = float(self.sc.outputs.trajectory_step_days)
+        self.names = cm.state_names + cm.output_names
+        self.idx = {n: i for i, n in enumerate(self.names)}
+        self.record = sorted({int(i) for i in record if 0 <= int(i) < self.n})
+        self.rec_vars = list(record_variables) if record_variables else list(self.names)
+        for v in self.rec_vars:
+            if v not in self.idx:
+                raise SimulationInputError(f"record_variables: {v!r} is not a model variable")
+        self.rows: list[pd.DataFrame] = []
+        self.y = inputs.y0.copy()
+        self.first = np.ones(self.n, dtype=bool)
+        self.infection_days = np.asarray(self.sc.infection_days(), dtype=float)
+        self.infection_species = [inf.pathogen for inf in self.sc.infections]
+        self.pat = [_Patient(cleared=[math.nan] * len(self.infection_days)) for _ in range(self.n)]
+        self.clone_idx = [self.idx[c] for c in pm.clones]
+        self.initial_burden = np.sum(inputs.y0[:, self.clone_idx], axis=1)
+        self.reference_mm = float(self.sc.patient.tumour.diameter_mm)
+        for p in self.pat:
+            p.line = self._new_line(0, 0.0, None) if regimens else None
+
+    # -- decisions ---------------------------------------------------------------------------
+
+    def _diam(self, i: int, burden: float) -> float:
+        return float(
+            diameter_mm(
+                burden,
+                reference_burden=float(self.initial_burden[i]),
+                reference_mm=self.reference_mm,
+            )
+        )
+
+    def _new_line(self, k: int, start: float, burden: float | None) -> _Line:
+        return _Line(k, start, [start], [] if burden is None else [burden])
+
+    def _segment_kind(self, i: int) -> tuple[str, int]:
+        p = self.pat[i]
+        line = p.line
+        if line is None:
+            return FOLLOW, -1
+        if line.phase == TREAT:
+            rules = self.sc.rules
+            anc = self.y[i, self.idx["neut_circ"]]
+            if (
+                rules.delay_if_anc_below is not None
+                and anc < rules.delay_if_anc_below
+                and line.delays_this_cycle < rules.max_delays_per_cycle
+            ):
+                return DELAY, line.index
+            return TREAT, line.index
+        return FOLLOW, line.index
+
+    def run(self) -> RunOutput:
+        for i in range(self.n):
+            if self.pat[i].line is not None:
+                burden = float(self.y[i, self.clone_idx].sum())
+                self.pat[i].line.scan_diam.append(self._diam(i, burden))  # type: ignore[union-attr]
+        while True:
+            active = [i for i, p in enumerate(self.pat) if not p.done and not p.failed]
+            if not active:
+                break
+            groups: dict[tuple[str, int], list[int]] = {}
+            for i in active:
+                groups.setdefault(self._segment_kind(i), []).append(i)
+            for (kind, k), members in groups.items():
+                self._run_segment(kind, k, np.asarray(members))
+            if self.progress is not None:
+                t_min = min(
+                    (p.t for p in self.pat if not p.done and not p.failed), default=self.horizon
+                )
+                self.progress(min(t_min / self.horizon, 1.0))
+        return self._collect()
+
+    # -- one batch of segments ---------------------------------------------------------------
+
+    def _run_segment(self, kind: str, k: int, members: np.ndarray) -> None:
+        regimen = self.regimens[k] if k >= 0 else None
+        events = EventTable()
+        fine: list[float] = []
+        if kind == TREAT:
+            assert regimen is not None
+            length = float(regimen.cycle_length_days)
+            chemo_days = self._dose_events(events, regimen, members, fine)
+            self._inhibitor_events(events, regimen, chemo_days)
+        elif kind == DELAY:
+            length = float(self.sc.rules.delay_days)
+        else:
+            length = float(self.sc.scan_interval_days)
+        t0 = np.array([self.pat[i].t for i in members])
+        for inf, day, species in zip(
+            self.sc.infections, self.infection_days, self.infection_species, strict=True
+        ):
+            rel = day - t0
+            when = np.where((rel >= 0) & (rel < length), rel, NEVER)
+            if np.any(when < NEVER):
+                events.bolus(when, species, float(inf.inoculum))
+        grid = np.unique(
+            np.concatenate([np.arange(0.0, length, self.step), [length], np.asarray(fine)])
+        )
+        grid = grid[(grid >= 0) & (grid <= length)]
+        skip = np.zeros((len(members), len(self.cm.flat.initial)), dtype=bool)
+        skip[~self.first[members]] = True
+        result = run_batch(
+            self.cm,
+            self.inputs.params[members],
+            self.y[members],
+            grid,
+            events=events,
+            options=SolverOptions(rtol=1e-6, atol=1e-10, max_steps=500_000),
+            skip_init=skip,
+            workers=self.workers,
+        )
+        self.first[members] = False
+        failures = result.failures()
+        values = np.concatenate([result.states, result.outputs], axis=2)  # (m, t, vars)
+        for j, i in enumerate(members):
+            p = self.pat[i]
+            if j in failures:
+                where = f"line {k + 1} ({self.regimens[k].name})" if k >= 0 else "follow-up"
+                p.failed = f"{failures[j]} (relative to day {p.t:g}; {kind} segment, {where})"
+                continue
+            self._advance(int(i), kind, grid, values[j], result.states[j])
+
+    def _dose_events(
+        self, events: EventTable, regimen: Regimen, members: np.ndarray, fine: list[float]
+    ) -> list[float]:
+        """Doses of one cycle at their day (relative to the cycle start), per patient amount."""
+        chemo_days: list[float] = []
+        factor = np.array([self.pat[i].dose_factor for i in members])
+        for dose in regimen.doses:
+            amount = self._dose_mg(dose, members) * factor
+            v1 = self.inputs.params[members, self.cm.parameter_names.index(f"{dose.drug}_V1")]
+            conc = amount / v1
+            for day in dose.days:
+                t = float(day - 1)
+                chemo_days.append(t)
+                fine.extend(t + h / 24 for h in _FINE_HOURS)
+                if dose.infusion_h > 0:
+                    dur = dose.infusion_h / 24
+                    events.infusion(t, t + dur, f"{dose.drug}_central", conc / dur)
+                    fine.extend(t + dur + h / 24 for h in _FINE_HOURS)
+                else:
+                    events.bolus(t, f"{dose.drug}_central", conc)
+        return chemo_days
+
+    def _dose_mg(self, dose: Dose, members: np.ndarray) -> np.ndarray:
+        if dose.unit == "mg/m2":
+            return dose.dose * self.inputs.bsa_m2[members]
+        if dose.unit == "mg/kg":
+            return dose.dose * self.inputs.weight_kg[members]
+        return np.full(len(members), dose.dose)
+
+    def _inhibitor_events(
+        self, events: EventTable, regimen: Regimen, chemo_days: list[float]
+    ) -> None:
+        from mdrsim.data.library import load_library
+
+        lib = load_library()
+        spans: list[tuple[float, float, float]] = []
+        for course in regimen.inhibitors:
+            c = course.concentration_uM or float(
+                lib.inhibitor(course.inhibitor).clinical_concentration.value
+            )
+            for t in sorted(set(chemo_days)):
+                a = max(t - course.offset_h / 24, 0.0)
+                spans.append((a, t - course.offset_h / 24 + course.duration_h / 24, c))
+        merged: list[list[float]] = []
+        for a, b, c in sorted(spans):
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b, c])
+        for a, b, c in merged:
+            events.set_parameter(a, INHIBITOR_PARAM, c)
+            events.set_parameter(b, INHIBITOR_PARAM, 0.0)
+
+    # -- after a segment: record, scan, decide -----------------------------------------------
+
+    def _advance(
+        self, i: int, kind: str, grid: np.ndarray, values: np.ndarray, states: np.ndarray
+    ) -> None:
+        p = self.pat[i]
+        times = p.t + grid
+        stop = len(grid)  # index after the last point kept
+        line = p.line
+        switch_at: int | None = None
+        if line is not None:
+            # RECIST scans falling in this segment, in order.
+            interval = float(self.sc.scan_interval_days)
+            burden = values[:, self._burden_cols()].sum(axis=1)
+            n_next = math.floor((p.t - line.start) / interval + 1e-9) + 1
+            while True:
+                scan = line.start + n_next * interval
+                if scan > times[-1] + 1e-9 or scan > self.horizon + 1e-9:
+                    break
+                b = float(np.interp(scan, times, burden))
+                line.scan_times.append(scan)
+                line.scan_diam.append(self._diam(i, b))
+                a = classify(np.asarray(line.scan_times), np.asarray(line.scan_diam))
+                if a.progression_time is not None:
+                    switch_at = int(np.argmin(np.abs(times - scan)))
+                    stop = switch_at + 1
+                    break
+                n_next += 1
+        horizon_stop = int(np.searchsorted(times, self.horizon, side="right"))
+        stop = min(stop, horizon_stop)
+        kept = values[:stop]
+        self._endpoints_running(i, times[:stop], kept)
+        if i in self.record:
+            self._record(i, times[:stop], kept, last=(stop == len(grid) and switch_at is None))
+        end = stop - 1
+        p.t = float(times[end])
+        self.y[i] = states[end]
+        if switch_at is not None and line is not None:
+            self._close_line(i, progression=float(times[switch_at]))
+        elif kind == TREAT and line is not None:
+            line.cycles_given += 1
+            line.delays_this_cycle = 0
+            regimen = self.regimens[line.index]
+            rules = self.sc.rules
+            nadir = float(np.min(kept[:, self.idx["neut_circ"]]))
+            if rules.reduce_after_grade4 is not None and nadir < GRADE4_ANC:
+                p.dose_factor = max(
+                    p.dose_factor * rules.reduce_after_grade4, rules.min_dose_factor
+                )
+            if line.cycles_given >= regimen.n_cycles:
+                line.phase = FOLLOW
+        elif kind == DELAY and line is not None:
+            line.delays += 1
+            line.delays_this_cycle += 1
+        if p.t >= self.horizon - 1e-9:
+            if line is not None:
+                self._close_line(i, progression=None)
+            p.done = True
+
+    def _burden_cols(self) -> list[int]:
+        return self.clone_idx
+
+    def _close_line(self, i: int, progression: float | None) -> None:
+        p = self.pat[i]
+        line = p.line
+        assert line is not None
+        regimen = self.regimens[line.index]
+        if len(line.scan_times) >= 2:
+            a = classify(np.asarray(line.scan_times), np.asarray(line.scan_diam))
+            best = a.best_response
+        else:
+            best = Response.SD  # no follow-up scan before the horizon: not evaluable as PD
+        base = line.scan_diam[0]
+        best_change = 100.0 * (min(line.scan_diam) - base) / base
+        if progression is not None:
+            hf = self.y[i, self.idx[self.pm.clones[-1]]] / self.y[i, self.clone_idx].sum()
+            if math.isnan(p.high_fraction_at_pd):
+                p.high_fraction_at_pd = float(hf)
+        p.lines.append(
+            {
+                "line": line.index + 1,
+                "regimen": regimen.name,
+                "start_day": line.start,
+                "progression_day": progression,
+                "end_day": p.t,
+                "best_response": str(best.value if hasattr(best, "value") else best),
+                "best_change_pct": best_change,
+                "cycles_given": line.cycles_given,
+                "delays": line.delays,
+                "dose_factor": p.dose_factor,
+            }
+        )
+        if progression is not None and line.index + 1 < len(self.regimens):
+            burden = float(self.y[i, self.clone_idx].sum())
+            p.line = self._new_line(line.index + 1, progression, self._diam(i, burden))
+            p.dose_factor = 1.0
+        else:
+            p.line = None
+
+    def _endpoints_running(self, i: int, times: np.ndarray, v: np.ndarray) -> None:
+        p = self.pat[i]
+        anc = v[:, self.idx["neut_circ"]]
+        j = int(np.argmin(anc))
+        if anc[j] < p.anc_min:
+            p.anc_min, p.anc_min_day = float(anc[j]), float(times[j])
+        eff = v[:, self.idx["E_cd8"]] + v[:, self.idx["A_cd8"]]
+        j = int(np.argmax(eff))
+        if eff[j] > p.cd8_peak:
+            p.cd8_peak, p.cd8_peak_day = float(eff[j]), float(times[j])
+        for m, (day, species) in enumerate(
+            zip(self.infection_days, self.infection_species, strict=True)
+        ):
+            if not math.isnan(p.cleared[m]):
+                continue
+            load = v[:, self.idx[species]]
+            after = (times > day) & (load <= 0.0)
+            if np.any(after):
+                p.cleared[m] = float(times[np.argmax(after)])
+
+    def _record(self, i: int, times: np.ndarray, v: np.ndarray, *, last: bool) -> None:
+        keep = slice(None) if last or len(times) < 2 else slice(0, len(times) - 1)
+        cols = [self.idx[n] for n in self.rec_vars]
+        block = v[keep][:, cols]
+        t = times[keep]
+        self.rows.append(
+            pd.DataFrame(
+                {
+                    "patient": i,
+                    "time": np.repeat(t, len(cols)),
+                    "variable": np.tile(np.asarray(self.rec_vars, dtype=object), len(t)),
+                    "value": block.reshape(-1),
+                }
+            )
+        )
+
+    # -- results -----------------------------------------------------------------------------
+
+    def _collect(self) -> RunOutput:
+        ep_rows, line_rows = [], []
+        failures = {}
+        names = self.idx
+        for i, p in enumerate(self.pat):
+            for rec in p.lines:
+                line_rows.append({"patient": i, **rec})
+            y = self.y[i]
+            first = p.lines[0] if p.lines else None
+            pd_day = first["progression_day"] if first else None
+            burden = float(y[self.clone_idx].sum())
+            row: dict[str, object] = {
+                "patient": i,
+                "status": "failed" if p.failed else "ok",
+                "reason": p.failed,
+                "pfs_days": float(pd_day) if pd_day is not None else self.horizon,  # type: ignore[arg-type]
+                "pfs_event": pd_day is not None,
+                "best_response": first["best_response"] if first else None,
+                "best_change_pct": first["best_change_pct"] if first else math.nan,
+                "anc_nadir": p.anc_min,
+                "anc_nadir_day": p.anc_min_day,
+                "grade4_neutropenia": p.anc_min < GRADE4_ANC,
+                "cd8_peak": p.cd8_peak,
+                "cd8_peak_day": p.cd8_peak_day,
+                "cd8_memory": float(y[names["M_cd8"]]),
+                "ctl_tumour_end": float(y[names["CTL_tumour"]]),
+                "tumour_end_1e9": burden,
+                "mdr1_high_fraction_end": float(y[names[self.pm.clones[-1]]]) / burden
+                if burden > 0
+                else math.nan,
+                "mdr1_high_fraction_at_progression": p.high_fraction_at_pd,
+                "lines_started": len(p.lines),
+            }
+            for k in range(len(self.regimens)):
+                if k >= len(p.lines):
+                    row[f"ttf_line{k + 1}_days"] = math.nan
+                    row[f"ttf_line{k + 1}_event"] = False
+                else:
+                    rec = p.lines[k]
+                    prog = rec["progression_day"]
+                    start = float(rec["start_day"])  # type: ignore[arg-type]
+                    row[f"ttf_line{k + 1}_days"] = (
+                        float(prog) - start if prog is not None else self.horizon - start  # type: ignore[arg-type]
+                    )
+                    row[f"ttf_line{k + 1}_event"] = prog is not None
+            for drug in self.pm.drugs:
+                # AUC state is mg/L·d; report mg·h/L as the clinical literature does.
+                row[f"auc_{drug}_mg_h_per_L"] = 24.0 * float(y[names[f"AUC_{drug}"]])
+            if len(self.infection_days):
+                row["infection_cleared"] = all(not math.isnan(c) for c in p.cleared)
+                row["infection_clearance_day"] = p.cleared[0]
+            else:
+                row["infection_cleared"] = None
+                row["infection_clearance_day"] = math.nan
+            if p.failed:
+                failures[i] = p.failed
+            ep_rows.append(row)
+        traj = pd.concat(self.rows, ignore_index=True) if self.rows else None
+        return RunOutput(
+            endpoints=pd.DataFrame(ep_rows),
+            lines=pd.DataFrame(
+                line_rows,
+                columns=[
+                    "patient",
+                    "line",
+                    "regimen",
+                    "start_day",
+                    "progression_day",
+                    "end_day",
+                    "best_response",
+                    "best_change_pct",
+                    "cycles_given",
+                    "delays",
+                    "dose_factor",
+                ],
+            ),
+            trajectories=traj,
+            failures=failures,
+        )
