@@ -331,6 +331,10 @@ def _register_subcommands() -> None:
     from mdrsim.cli_experiments import experiment_app
 
     app.add_typer(experiment_app, name="experiment")
+    from mdrsim.cli_run import compare, run
+
+    app.command("run")(run)
+    app.command("compare")(compare)
 
 
 _register_subcommands()
