@@ -246,8 +246,15 @@ def parse_scenario(
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         problems = []
-        for err in exc.errors():
+        errors = exc.errors()
+        locs = [tuple(e["loc"]) for e in errors]
+        for err in errors:
             loc = tuple(err["loc"])
+            # A container whose only item failed is also reported as too short: noise.
+            if err["type"] == "too_short" and any(
+                len(o) > len(loc) and o[: len(loc)] == loc for o in locs
+            ):
+                continue
             line = _line_of(root, loc)
             where = _path(loc) + (f" (line {line})" if line else "")
             msg = err["msg"].removeprefix("Value error, ")

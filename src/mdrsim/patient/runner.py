@@ -368,7 +368,8 @@ class _Runner:
         kept = values[:stop]
         self._endpoints_running(i, times[:stop], kept)
         if i in self.record:
-            self._record(i, times[:stop], kept, last=(stop == len(grid) and switch_at is None))
+            # The last point is the next segment's first unless the patient stops here.
+            self._record(i, times[:stop], kept, last=times[stop - 1] >= self.horizon - 1e-9)
         end = stop - 1
         p.t = float(times[end])
         self.y[i] = states[end]

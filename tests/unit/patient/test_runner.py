@@ -1,0 +1,204 @@
+"""The whole-patient runner: dosing, lines, rules, infections, and batch independence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mdrsim.data.library import load_library
+from mdrsim.io.scenario import parse_scenario
+from mdrsim.patient import build_patient_model, default_inputs, run_patients
+
+BASE = """\
+name: unit
+horizon_days: {horizon}
+scan_interval_days: 42
+patient:
+  bsa_m2: 1.8
+  tumour: {{cells_1e9: 10, mdr1_high_fraction: 0.001, mdr1_low_fraction: 0.01}}
+  immune: {{cd8_mdr1: {genotype}}}
+lines:
+{lines}
+{infections}
+{rules}
+"""
+DOX = """\
+  - name: dox
+    cycle_length_days: 21
+    n_cycles: {cycles}
+    doses: [{{drug: doxorubicin, dose: {dose}, unit: mg/m2}}]
+{inhibitor}"""
+CIS = """\
+  - name: cis
+    cycle_length_days: 21
+    n_cycles: 6
+    doses: [{drug: cisplatin, dose: 75, unit: mg/m2, infusion_h: 1}]
+"""
+VIRUS = "infections:\n  - {pathogen: virus, cycle: 2, day: 8}"
+
+
+def scenario(
+    *,
+    horizon: float = 365,
+    cycles: int = 6,
+    dose: float = 75,
+    inhibitor: bool = False,
+    second_line: bool = False,
+    infection: bool = True,
+    genotype: str = "wild_type",
+    rules: str = "",
+):
+    inh = "    inhibitors: [{inhibitor: tariquidar}]\n" if inhibitor else ""
+    lines = DOX.format(cycles=cycles, dose=dose, inhibitor=inh) + (CIS if second_line else "")
+    text = BASE.format(
+        horizon=horizon,
+        lines=lines.rstrip("\n"),
+        infections=VIRUS if infection else "",
+        genotype=genotype,
+        rules=rules,
+    )
+    return parse_scenario(text)
+
+
+@pytest.fixture(scope="module")
+def dox_model():
+    return build_patient_model(scenario())
+
+
+def test_auc_equals_dose_over_clearance():
+    """AUC of every dose given = n·dose/CL, whatever the compartments (mass balance of PK)."""
+    sc = scenario(cycles=2, horizon=200, infection=False)
+    pm = build_patient_model(sc)
+    out = run_patients(pm, untreated_twin=False)
+    dose_mg = 75 * 1.8
+    expected = 2 * dose_mg / pm.pk["doxorubicin"].cl  # mg·h/L
+    assert out.endpoints.loc[0, "auc_doxorubicin_mg_h_per_L"] == pytest.approx(expected, rel=2e-3)
+
+
+def test_bsa_scales_the_dose(dox_model):
+    inputs = default_inputs(dox_model, 2)
+    inputs.bsa_m2[1] = 2 * inputs.bsa_m2[0]
+    out = run_patients(dox_model, inputs, record=(), untreated_twin=False)
+    auc = out.endpoints["auc_doxorubicin_mg_h_per_L"].to_numpy()
+    assert auc[1] == pytest.approx(2 * auc[0], rel=1e-9)
+
+
+def test_a_patient_gives_the_same_numbers_alone_and_in_any_batch(dox_model):
+    inputs = default_inputs(dox_model, 4)
+    r_col = dox_model.compiled.parameter_names.index("tum_r")
+    inputs.params[:, r_col] = [0.002, 0.003, 0.005, 0.008]
+    batch = run_patients(dox_model, inputs, record=(), untreated_twin=False).endpoints
+    for i in (0, 3):
+        one = default_inputs(dox_model, 1)
+        one.params[0, r_col] = inputs.params[i, r_col]
+        alone = run_patients(dox_model, one, record=(), untreated_twin=False).endpoints
+        a = alone.drop(columns="patient").iloc[0]
+        b = batch.drop(columns="patient").iloc[i]
+        for col in a.index:
+            assert (a[col] == b[col]) or (a[col] != a[col] and b[col] != b[col]), col
+
+
+def test_faster_tumours_progress_sooner_and_respond_less(dox_model):
+    inputs = default_inputs(dox_model, 3)
+    r_col = dox_model.compiled.parameter_names.index("tum_r")
+    inputs.params[:, r_col] = [0.002, 0.004, 0.008]
+    ep = run_patients(dox_model, inputs, record=(), untreated_twin=False).endpoints
+    assert ep["pfs_days"].is_monotonic_decreasing
+    assert ep["best_change_pct"].is_monotonic_increasing
+
+
+def test_second_line_starts_at_the_first_progression_scan():
+    sc = scenario(second_line=True, horizon=730)
+    pm = build_patient_model(sc)
+    out = run_patients(pm, untreated_twin=False)
+    lines = out.lines
+    assert list(lines["line"]) == [1, 2]
+    first, second = lines.iloc[0], lines.iloc[1]
+    assert first["progression_day"] is not None
+    assert first["progression_day"] % 42 == pytest.approx(0)  # a scan day of line 1
+    assert second["start_day"] == first["progression_day"]
+    # Line 2 scans count from its own start.
+    if second["progression_day"] == second["progression_day"]:
+        assert (second["progression_day"] - second["start_day"]) % 42 == pytest.approx(0)
+    ep = out.endpoints.iloc[0]
+    assert ep["pfs_days"] == first["progression_day"]
+    assert ep["ttf_line1_days"] == first["progression_day"]
+    assert ep["auc_cisplatin_mg_h_per_L"] > 0
+
+
+def test_recorded_trajectory_is_continuous_and_non_negative(dox_model):
+    out = run_patients(dox_model, untreated_twin=False)
+    traj = out.trajectories
+    tumour = traj[traj.variable == "tumour_total"].sort_values("time")
+    t = tumour["time"].to_numpy()
+    assert np.all(np.diff(t) > 0), "no duplicated or reversed times across segments"
+    assert t[0] == 0 and t[-1] == pytest.approx(365)
+    for name in ("T_parental", "T_mdr1_high", "E_cd8", "M_cd8", "ANC", "doxorubicin_central"):
+        v = traj.loc[traj.variable == name, "value"].to_numpy()
+        assert v.min() > -1e-6 * max(v.max(), 1.0), name
+
+
+def test_anc_delay_rule_delays_every_cycle_when_counts_are_low():
+    # A threshold above the baseline ANC: every cycle is delayed the maximum number of times.
+    rules = "rules: {delay_if_anc_below: 6.0, delay_days: 7, max_delays_per_cycle: 2}"
+    sc = scenario(cycles=3, infection=False, rules=rules, horizon=300)
+    pm = build_patient_model(sc)
+    out = run_patients(pm, untreated_twin=False)
+    line = out.lines.iloc[0]
+    assert line["cycles_given"] == 3
+    assert line["delays"] == 6
+
+
+def test_grade4_nadir_reduces_later_doses():
+    rules = "rules: {reduce_after_grade4: 0.8, min_dose_factor: 0.9}"
+    sc = scenario(cycles=4, dose=110, infection=False, rules=rules, horizon=300)
+    pm = build_patient_model(sc)
+    out = run_patients(pm, untreated_twin=False)
+    ep = out.endpoints.iloc[0]
+    assert ep["grade4_neutropenia"]
+    assert out.lines.iloc[0]["dose_factor"] == pytest.approx(0.9)  # 0.8 floored at 0.9
+    plain_sc = scenario(cycles=4, dose=110, infection=False, horizon=300)
+    plain = run_patients(build_patient_model(plain_sc), untreated_twin=False)
+    assert ep["auc_doxorubicin_mg_h_per_L"] < plain.endpoints.loc[0, "auc_doxorubicin_mg_h_per_L"]
+
+
+def test_infection_is_cleared_and_mdr1_deficient_t_cells_respond_less():
+    wt = run_patients(build_patient_model(scenario()), record=()).endpoints.iloc[0]
+    ko = run_patients(build_patient_model(scenario(genotype="deficient")), record=()).endpoints
+    ko = ko.iloc[0]
+    assert wt["infection_cleared"]
+    assert 28 < wt["infection_clearance_day"] < 28 + 21
+    # Chen et al. 2020 direction: fewer effectors and less memory without MDR1.
+    assert ko["cd8_peak"] < 0.5 * wt["cd8_peak"]
+    assert ko["cd8_memory"] < wt["cd8_memory"]
+
+
+def test_chemotherapy_costs_memory_relative_to_the_untreated_twin(dox_model):
+    ep = run_patients(dox_model, record=()).endpoints.iloc[0]
+    assert 0 < ep["cd8_memory_ratio"] < 1
+
+
+def test_tariquidar_trades_resistance_for_t_cell_memory():
+    """The seed's dilemma: the inhibitor restores the drug in MDR1-high cells (fewer of them at
+    progression) and removes the T cells' own protection (less memory) — while, being third
+    generation, it leaves doxorubicin exposure unchanged (Kelly et al. 2011 for docetaxel)."""
+    plain = run_patients(build_patient_model(scenario()), record=()).endpoints.iloc[0]
+    tq = run_patients(build_patient_model(scenario(inhibitor=True)), record=()).endpoints.iloc[0]
+    assert (
+        tq["mdr1_high_fraction_at_progression"] < 0.5 * plain["mdr1_high_fraction_at_progression"]
+    )
+    assert tq["cd8_memory_ratio"] < plain["cd8_memory_ratio"]
+    assert tq["auc_doxorubicin_mg_h_per_L"] == pytest.approx(
+        plain["auc_doxorubicin_mg_h_per_L"], rel=0.02
+    )
+    assert load_library().inhibitor("tariquidar").ki.value > 0
+
+
+def test_failure_is_reported_per_patient_not_as_nan(dox_model):
+    inputs = default_inputs(dox_model, 2)
+    col = dox_model.compiled.parameter_names.index("tum_K")
+    inputs.params[1, col] = -1.0  # log(K/N) of a negative K: the engine's error model trips
+    out = run_patients(dox_model, inputs, record=(), untreated_twin=False)
+    assert out.endpoints.loc[0, "status"] == "ok"
+    assert out.endpoints.loc[1, "status"] == "failed"
+    assert 1 in out.failures and "segment" in out.failures[1]
