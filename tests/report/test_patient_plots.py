@@ -1,0 +1,201 @@
+"""Patient figures on a constructed trajectory: content, labels, graceful absence."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from mdrsim.report import patient_plots as pp
+
+
+def data_lines(ax: Axes) -> list[str]:
+    """Labels of the plotted data lines (not axhline/axvline marks, which span 2 points in
+    axes coordinates)."""
+    return [
+        str(line.get_label())
+        for line in ax.get_lines()
+        if not line.get_label().startswith("_") and len(line.get_xdata()) > 2
+    ]
+
+
+def legend_texts(ax: Axes) -> list[str]:
+    legend = ax.get_legend()
+    assert legend is not None
+    return [t.get_text() for t in legend.get_texts()]
+
+
+def only(traj: pd.DataFrame, *names: str) -> pd.DataFrame:
+    return traj[traj["variable"].isin(names)]
+
+
+def test_tumour_by_clone(traj: pd.DataFrame) -> None:
+    lines = [
+        {"name": "CHOP", "start_day": 0.0, "progression_day": 60.0},
+        {"name": "R-ICE", "start_day": 63.0, "progression_day": None},
+    ]
+    fig = pp.plot_tumour_by_clone(traj, lines)
+    assert isinstance(fig, Figure)
+    cells, fraction = fig.axes
+    assert data_lines(cells) == ["parental", "MDR1 low", "MDR1 high", "total"]
+    assert cells.get_yscale() == "log"
+    assert cells.get_ylabel() == "tumour cells (×10⁹)"
+    assert "progression" in legend_texts(cells)
+    assert [t.get_text() for t in cells.texts] == ["CHOP", "R-ICE"]
+    # two shaded spans (one per line): the second runs to the end of the run
+    spans = [p for p in cells.patches if p.get_alpha() is not None]
+    assert len(spans) == 2
+    x_of_progression = [
+        line.get_xdata()[0] for line in cells.get_lines() if line.get_label() == "progression"
+    ]
+    assert x_of_progression == [60.0]
+    assert fraction.get_ylabel() == "MDR1-high fraction"
+    assert fraction.get_xlabel() == "time (days)"
+    # The eradicated-parental floor: at most ~6 decades below the maximum are shown.
+    low, high = cells.get_ylim()
+    assert high / low < 1e7
+
+
+def test_tumour_without_lines_and_partial_variables(traj: pd.DataFrame) -> None:
+    fig = pp.plot_tumour_by_clone(only(traj, "T_parental", "T_mdr1_high_trait"))
+    assert fig is not None
+    (ax,) = fig.axes
+    assert data_lines(ax) == ["parental"]
+    assert ax.get_xlabel() == "time (days)"
+    assert pp.plot_tumour_by_clone(only(traj, "ANC")) is None
+    fig = pp.plot_tumour_by_clone(only(traj, "mdr1_high_fraction"))
+    assert fig is not None and len(fig.axes) == 1
+
+
+def test_drug_levels(traj: pd.DataFrame) -> None:
+    two_drugs = pd.concat(
+        [
+            traj,
+            only(traj, "doxorubicin_plasma_uM").assign(variable="paclitaxel_plasma_uM"),
+        ]
+    )
+    fig = pp.plot_drug_levels(two_drugs)
+    assert fig is not None
+    dox, pac = fig.axes
+    assert dox.get_title(loc="left") == "doxorubicin"
+    assert data_lines(dox) == [
+        "plasma",
+        "intracellular, parental",
+        "intracellular, MDR1 high",
+    ]
+    assert dox.get_yscale() == "log"
+    assert dox.get_ylabel() == "doxorubicin (µM)"
+    assert data_lines(pac) == ["plasma"]
+    assert pac.get_xlabel() == "time (days)" and dox.get_xlabel() == ""
+    assert pp.plot_drug_levels(only(traj, "ANC", "T_parental")) is None
+
+
+def test_drug_all_zero_stays_linear(traj: pd.DataFrame) -> None:
+    zero = only(traj, "doxorubicin_plasma_uM").assign(value=0.0)
+    fig = pp.plot_drug_levels(zero)
+    assert fig is not None and fig.axes[0].get_yscale() == "linear"
+
+
+def test_cd8(traj: pd.DataFrame) -> None:
+    fig = pp.plot_cd8(traj)
+    assert fig is not None
+    cells, function = fig.axes
+    assert data_lines(cells) == ["naive", "activated", "effector", "memory"]
+    assert cells.get_yscale() == "log"
+    assert cells.get_ylabel() == "CD8 T cells (cells)"
+    assert function.get_ylabel() == "CD8 MDR1 function (0–1)"
+    assert function.get_ylim() == pytest.approx((-0.02, 1.02))
+    fig = pp.plot_cd8(only(traj, "E_cd8"))
+    assert fig is not None and len(fig.axes) == 1
+    assert pp.plot_cd8(only(traj, "ANC")) is None
+
+
+def test_anc_with_ctcae_thresholds(traj: pd.DataFrame) -> None:
+    fig = pp.plot_anc(traj)
+    assert fig is not None
+    (ax,) = fig.axes
+    assert ax.get_ylabel() == "ANC (×10⁹/L)"
+    thresholds = {
+        str(line.get_label()): (line.get_ydata()[0], line.get_linestyle())
+        for line in ax.get_lines()
+        if str(line.get_label()).startswith("grade")
+    }
+    assert thresholds == {"grade 3 (<1.0)": (1.0, "--"), "grade 4 (<0.5)": (0.5, "--")}
+    assert legend_texts(ax) == ["ANC", "grade 3 (<1.0)", "grade 4 (<0.5)"]
+    assert pp.plot_anc(only(traj, "lcmv")) is None
+
+
+def test_infection(traj: pd.DataFrame) -> None:
+    fig = pp.plot_infection(traj)
+    assert fig is not None
+    (ax,) = fig.axes
+    assert data_lines(ax) == ["LCMV"]
+    assert ax.get_yscale() == "log"
+    assert ax.get_ylabel() == "pathogen load (pathogen units)"
+    flu = only(traj, "lcmv").assign(variable="influenza")
+    assert pp.plot_infection(flu) is None  # not a known pathogen unless named
+    fig = pp.plot_infection(flu, pathogens=["influenza"])
+    assert fig is not None and data_lines(fig.axes[0]) == ["influenza"]
+
+
+def test_compare(traj: pd.DataFrame) -> None:
+    trajs = {
+        "standard": traj,
+        "_dose-dense $x$": traj.assign(value=traj["value"] * 0.5),
+        "no tumour data": only(traj, "ANC"),
+    }
+    fig = pp.plot_compare(trajs, "tumour_total")
+    assert fig is not None
+    (ax,) = fig.axes
+    # user names are shown literally: `$` is not mathtext, a leading `_` is not hidden
+    assert legend_texts(ax) == ["standard", "\u200b_dose-dense \\$x\\$"]
+    assert ax.get_ylabel() == "tumour cells (×10⁹)"
+    assert ax.get_xlabel() == "time (days)"
+    fig.canvas.draw()  # mathtext would raise here on an unbalanced or odd `$`
+    assert pp.plot_compare(trajs, "absent") is None
+    fig = pp.plot_compare({"a": traj}, "ANC")
+    assert fig is not None and len(fig.axes[0].get_lines()) == 3  # ANC + two thresholds
+
+
+def test_empty_or_malformed_tables(traj: pd.DataFrame) -> None:
+    empty = traj.iloc[:0]
+    for plot in (
+        pp.plot_tumour_by_clone,
+        pp.plot_drug_levels,
+        pp.plot_cd8,
+        pp.plot_anc,
+        pp.plot_infection,
+    ):
+        assert plot(empty) is None, plot.__name__
+    all_nan = only(traj, "ANC").assign(value=np.nan)
+    assert pp.plot_anc(all_nan) is None
+    with pytest.raises(ValueError, match="value"):
+        pp.plot_anc(traj.rename(columns={"value": "v"}))
+
+
+def test_duplicate_times_keep_row_order() -> None:
+    # A dose at t=1 is stored as two rows (before, after); a stable sort keeps the jump.
+    traj = pd.DataFrame(
+        {
+            "time": [2.0, 0.0, 1.0, 1.0],
+            "variable": "doxorubicin_plasma_uM",
+            "value": [0.5, 0.0, 0.0, 2.0],
+        }
+    )
+    fig = pp.plot_drug_levels(traj)
+    assert fig is not None
+    (line,) = fig.axes[0].get_lines()
+    assert list(line.get_ydata()) == [0.0, 0.0, 2.0, 0.5]
+
+
+def test_figures_save_at_300_dpi(traj: pd.DataFrame) -> None:
+    fig = pp.plot_anc(traj)
+    assert fig is not None
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=300)
+    width = int.from_bytes(buf.getvalue()[16:20], "big")
+    assert width == round(6.5 * 300)
