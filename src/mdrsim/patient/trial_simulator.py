@@ -1,0 +1,244 @@
+"""The whole-patient model as a trial simulator: ``simulator: {scenario: patient.yaml}``.
+
+The scenario file gives the typical patient (tumour, immune status, infections, rules,
+horizon); each arm gives its treatment lines (``lines:``, the scenario's own lines when
+absent). One compiled model holds every drug of every arm, so every arm runs the same code and
+the same virtual patients (paired design). A population may sample:
+
+- any parameter or initial state of the patient model (``tum_r``, ``CL_doxorubicin``, …);
+- covariates ``bsa_m2`` (doses in mg/m² and the PK volumes and clearances scale with it —
+  assumed: PK proportional to BSA around the scenario's patient) and ``weight_kg``;
+- tumour covariates ``mdr1_high_fraction`` and ``tumour_cells_1e9`` (initial burden);
+- ``cd8_mdr1_function`` (1 wild type … 0 MDR1-deficient T cells).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import TypeAdapter, ValidationError
+
+from mdrsim import __version__
+from mdrsim.io.scenario import Scenario, ScenarioError, parse_scenario
+from mdrsim.patient.model import PatientModel, build_patient_model
+from mdrsim.patient.runner import PatientInputs, default_inputs, run_patients
+from mdrsim.regimen.schedule import Regimen, RegimenError
+from mdrsim.trial.errors import TrialSpecError
+from mdrsim.trial.simulator import ChunkOutput, SimulatorContext, register_simulator
+
+COVARIATES = ("bsa_m2", "weight_kg", "mdr1_high_fraction", "tumour_cells_1e9", "cd8_mdr1_function")
+TRAJECTORY_VARIABLES = ("tumour_total", "mdr1_high_fraction", "ANC", "E_cd8", "M_cd8")
+_PK_SCALED = ("CL_", "Q2_", "Q3_")
+
+
+class ScenarioSimulator:
+    """Runs chunks of virtual patients of one scenario under each arm's treatment lines."""
+
+    def __init__(
+        self,
+        scenario_text: str,
+        source: str,
+        arms: dict[str, tuple[Regimen, ...]],
+        horizon_days: float,
+        scan_interval_days: float,
+        trajectories_first: int = 0,
+    ) -> None:
+        self.scenario_text = scenario_text
+        self.source = source
+        self.arms = arms
+        self.trajectories_first = trajectories_first
+        base = parse_scenario(scenario_text, source=source)
+        # The scenario's own lines come first: infection days given as "cycle k" count the
+        # cycles of the scenario file's first line, whatever the arm.
+        every_line = base.lines + tuple(line for lines in arms.values() for line in lines)
+        # The trial's horizon and scan interval win over the scenario's.
+        self.scenario: Scenario = base.model_copy(
+            update={
+                "horizon_days": horizon_days,
+                "scan_interval_days": scan_interval_days,
+                "lines": every_line,
+            }
+        )
+        inhibitors = {c.inhibitor for line in every_line for c in line.inhibitors}
+        if len(inhibitors) > 1:
+            raise TrialSpecError(
+                f"arms: one MDR1 inhibitor per trial is supported, got {sorted(inhibitors)}"
+            )
+        self._model: PatientModel | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_model"] = None  # compiled code is process-local; rebuilt from the disk cache
+        return state
+
+    @property
+    def model(self) -> PatientModel:
+        if self._model is None:
+            self._model = build_patient_model(self.scenario)
+        return self._model
+
+    # -- Simulator protocol -------------------------------------------------------------
+    def arm_names(self) -> list[str]:
+        return list(self.arms)
+
+    def parameter_names(self) -> list[str]:
+        cm = self.model.compiled
+        return [*cm.parameter_names, *cm.state_names, *COVARIATES]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": "scenario",
+            "scenario": self.source,
+            "scenario_sha256": hashlib.sha256(self.scenario_text.encode()).hexdigest(),
+            "compiled_key": self.model.compiled.key,
+            "mdrsim_version": __version__,
+            "arms": {k: [r.model_dump(mode="json") for r in v] for k, v in self.arms.items()},
+        }
+
+    def simulate_chunk(self, arm: str, patients: pd.DataFrame) -> ChunkOutput:
+        if arm not in self.arms:
+            raise TrialSpecError(f"arm {arm!r} is not one of {', '.join(self.arms)}")
+        pm = self.model
+        inputs = self.inputs(patients)
+        ids = patients["patient"].to_numpy(dtype=np.int64)
+        record = [j for j, p in enumerate(ids) if p < self.trajectories_first]
+        out = run_patients(
+            pm,
+            inputs,
+            lines=self.arms[arm],
+            record=record,
+            record_variables=self._trajectory_variables(),
+            workers=1,  # parallelism is across chunks
+        )
+        ep = out.endpoints.copy()
+        ep["patient"] = ids[ep["patient"].to_numpy()]
+        ep.insert(1, "arm", arm)
+        ep = ep.drop(
+            columns=[
+                c
+                for c in ep.columns
+                if ep[c].dtype == object
+                and c not in ("arm", "status", "reason", "best_response", "infection_cleared")
+            ]
+        )
+        traj = None
+        if out.trajectories is not None:
+            traj = out.trajectories.copy()
+            traj["patient"] = ids[traj["patient"].to_numpy()]
+            traj.insert(1, "arm", arm)
+        return ChunkOutput(ep, traj)
+
+    def _trajectory_variables(self) -> list[str]:
+        names = set(self.model.compiled.state_names + self.model.compiled.output_names)
+        drugs = [f"{d}_plasma_uM" for d in self.model.drugs]
+        return [v for v in (*TRAJECTORY_VARIABLES, *drugs) if v in names]
+
+    def inputs(self, patients: pd.DataFrame) -> PatientInputs:
+        """The parameter/state matrices and covariates of ``patients``."""
+        pm = self.model
+        cm = pm.compiled
+        n = len(patients)
+        inputs = default_inputs(pm, n)
+        p_index = {name: i for i, name in enumerate(cm.parameter_names)}
+        s_index = {name: i for i, name in enumerate(cm.state_names)}
+        cols = set(patients.columns) - {"patient", "seed"}
+        if "bsa_m2" in cols:
+            bsa = patients["bsa_m2"].to_numpy(dtype=float)
+            scale = bsa / pm.reference_bsa
+            inputs.bsa_m2 = bsa
+            for name, i in p_index.items():
+                if name.startswith(_PK_SCALED) or (
+                    name.endswith(("_V1", "_V2", "_V3")) and name.split("_V")[0] in pm.drugs
+                ):
+                    inputs.params[:, i] *= scale
+        if "weight_kg" in cols:
+            inputs.weight_kg = patients["weight_kg"].to_numpy(dtype=float)
+        clones = [s_index[c] for c in pm.clones]
+        if "tumour_cells_1e9" in cols:
+            total0 = inputs.y0[:, clones].sum(axis=1)
+            factor = patients["tumour_cells_1e9"].to_numpy(dtype=float) / total0
+            inputs.y0[:, clones] *= factor[:, None]
+        if "mdr1_high_fraction" in cols:
+            f = patients["mdr1_high_fraction"].to_numpy(dtype=float)
+            if np.any((f < 0) | (f >= 1)):
+                raise TrialSpecError("population: mdr1_high_fraction must lie in [0, 1)")
+            total = inputs.y0[:, clones].sum(axis=1)
+            low = inputs.y0[:, clones[1:-1]].sum(axis=1)
+            high_i, parental_i = clones[-1], clones[0]
+            inputs.y0[:, high_i] = f * total
+            inputs.y0[:, parental_i] = np.maximum(total - low - f * total, 0.0)
+        if "cd8_mdr1_function" in cols:
+            inputs.params[:, p_index["mdr1_genotype_cd8"]] = patients["cd8_mdr1_function"]
+        for name in cols - set(COVARIATES):
+            values = patients[name].to_numpy(dtype=float)
+            if name in p_index:
+                inputs.params[:, p_index[name]] = values
+            elif name in s_index:
+                inputs.y0[:, s_index[name]] = values
+            else:
+                raise TrialSpecError(
+                    f"population: {name!r} is not a parameter, state or covariate of the "
+                    f"patient model (covariates: {', '.join(COVARIATES)})"
+                )
+        return inputs
+
+
+_LINES = TypeAdapter(tuple[Regimen, ...])
+
+
+def scenario_simulator_factory(context: SimulatorContext) -> ScenarioSimulator:
+    """``simulator: {scenario: FILE}``; each arm: ``{name, lines: [...]}`` (regimens as in a
+    scenario file) or no ``lines`` for the scenario's own."""
+    cfg = dict(context.config)
+    unknown = set(cfg) - {"kind", "scenario"}
+    if unknown:
+        raise TrialSpecError(f"simulator: unknown field(s) {sorted(unknown)}; allowed: scenario")
+    path = Path(str(cfg.get("scenario", "")))
+    if not path.is_absolute():
+        path = context.base_dir / path
+    if not path.is_file():
+        raise TrialSpecError(f"simulator.scenario: file {str(path)!r} does not exist")
+    text = path.read_text(encoding="utf-8")
+    try:
+        base = parse_scenario(text, source=str(path))
+    except ScenarioError as exc:
+        raise TrialSpecError(str(exc)) from None
+    arms: dict[str, tuple[Regimen, ...]] = {}
+    for i, arm in enumerate(context.arms):
+        extra = set(arm) - {"name", "description", "lines"}
+        if extra:
+            raise TrialSpecError(f"arms[{i}]: unknown field(s) {sorted(extra)}; allowed: lines")
+        if "lines" not in arm:
+            arms[str(arm["name"])] = base.lines
+            continue
+        try:
+            lines = _LINES.validate_python(arm["lines"])
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+            raise TrialSpecError(f"arms[{i}].lines{loc}: {first['msg']}") from None
+        if not lines:
+            raise TrialSpecError(f"arms[{i}].lines: give at least one line")
+        for k, line in enumerate(lines):
+            try:
+                line.check()
+            except RegimenError as exc:
+                raise TrialSpecError(
+                    "\n".join(f"arms[{i}].lines[{k}].{p}" for p in exc.problems)
+                ) from None
+        arms[str(arm["name"])] = lines
+    return ScenarioSimulator(
+        text,
+        str(path),
+        arms,
+        context.horizon_days,
+        context.scan_interval_days,
+        context.trajectories_first,
+    )
+
+
+register_simulator("scenario", scenario_simulator_factory)
