@@ -331,6 +331,9 @@ def _register_subcommands() -> None:
     from mdrsim.cli_experiments import experiment_app
 
     app.add_typer(experiment_app, name="experiment")
+    from mdrsim.cli_tumour import tumour_app
+
+    app.add_typer(tumour_app, name="tumour")
     from mdrsim.cli_run import compare, run
 
     app.command("run")(run)

@@ -21,13 +21,35 @@ and down), drug-induced up-regulation proportional to drug exposure ``α·Σ_d C
 2019;3:1), and reversion towards lower expression when the drug is gone
 ``δ·K_rev/(K_rev + Σ_d C_plasma,d)·N_i`` (MDR1 over-expression is lost within ~1 month off drug,
 KB/VCR: Cancer Res 1986;46:3099).
+
+Optional non-P-gp resistance trait (``TumourSpec.trait_fold != 1``, ``trait_mu > 0`` or
+``trait_initial_fraction > 0``; off by default, and then the model is exactly the one above):
+every MDR1 level ``i`` gets a trait-carrying twin ``T_<level>_trait`` (altered target, failed
+apoptosis, ... — anything P-gp inhibitors cannot reverse) with
+
+```
+EC50_d → trait_fold·EC50_d   (every drug; a linear kill's slope is divided by trait_fold)
+g_i    → (1 − trait_cost)·g_i
+T_<level> → T_<level>_trait   at  trait_mu·r·N_<level>   (per division, one way)
+```
+
+MDR1 transitions act within each trait layer; ``tumour_total`` sums every clone and
+``mdr1_high_fraction`` counts the highest MDR1 level with and without the trait.
+
+A drug's kill is ``Emax·C/(EC50 + C)`` (``DrugKill.kill = "emax"``) or linear in the
+intracellular concentration, ``Emax·C`` with ``Emax`` in 1/(µM·d) (``kill = "linear"``, as in
+Greene et al. 2019's ``d·u(t)·S``).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 from mdrsim.model import ModelBuilder
+
+KillForm = Literal["emax", "linear"]
 
 
 @dataclass(frozen=True)
@@ -38,8 +60,13 @@ class DrugKill:
     plasma_uM: str  # expression (a rule variable or parameter of the model)
     efflux_efficiency: float  # E_d at P-gp density 1
     emax: float  # 1/d
-    ec50: float  # µM free intracellular
+    ec50: float  # µM free intracellular (unused by a linear kill)
     source: str
+    kill: KillForm = "emax"  # "linear": Emax·C, Emax in 1/(µM·d)
+
+    def __post_init__(self) -> None:
+        if self.kill not in ("emax", "linear"):
+            raise ValueError(f"DrugKill.kill {self.kill!r}: allowed 'emax' or 'linear'")
 
 
 @dataclass(frozen=True)
@@ -61,8 +88,28 @@ class TumourSpec:
     initial_total: float = 10.0  # 1e9 cells
     initial_fractions: tuple[float, ...] = (0.999, 0.000999, 0.000001)
     sources: dict[str, str] = field(default_factory=dict)
+    # Optional non-P-gp resistance trait (off by default: see the module docstring).
+    trait_fold: float = 1.0  # fold increase of every drug's EC50 in trait-carrying cells
+    trait_mu: float = 0.0  # per division, trait gain (one way)
+    trait_cost: float = 0.0  # fractional growth cost of the trait
+    trait_initial_fraction: float = 0.0  # of every MDR1 level's initial cells
+
+    @property
+    def has_trait(self) -> bool:
+        """Whether the clones are (MDR1 level × trait) rather than MDR1 levels alone."""
+        return self.trait_fold != 1.0 or self.trait_mu > 0 or self.trait_initial_fraction > 0
 
     def __post_init__(self) -> None:
+        if not (math.isfinite(self.trait_fold) and self.trait_fold > 0):
+            raise ValueError(f"trait_fold {self.trait_fold!r}: allowed a finite number > 0")
+        if not (math.isfinite(self.trait_mu) and self.trait_mu >= 0):
+            raise ValueError(f"trait_mu {self.trait_mu!r}: allowed a finite number >= 0")
+        if not 0 <= self.trait_cost < 1:
+            raise ValueError(f"trait_cost {self.trait_cost!r}: allowed 0 <= trait_cost < 1")
+        if not 0 <= self.trait_initial_fraction <= 1:
+            raise ValueError(
+                f"trait_initial_fraction {self.trait_initial_fraction!r}: allowed 0 to 1"
+            )
         if len(self.initial_fractions) != len(self.levels):
             raise ValueError("initial_fractions must have one value per level")
         if self.growth not in ("gompertz", "logistic"):
@@ -85,7 +132,11 @@ def add_tumour(
     inhibitor: str | None = None,
     inhibitor_ki: float | None = None,
 ) -> list[str]:
-    """Add the clones, growth, kill by every drug, and transitions. Returns clone species."""
+    """Add the clones, growth, kill by every drug, and transitions. Returns clone species.
+
+    Without the trait the clones are ``T_<level>`` (one per MDR1 level, lowest first); with it,
+    those followed by ``T_<level>_trait`` in the same order.
+    """
     src = spec.sources
     b.parameter("tum_r", spec.r, unit="1/d", source=src.get("r", _ASSUMED))
     b.parameter("tum_K", spec.K, unit="1e9 cells", source=src.get("K", _ASSUMED))
@@ -95,13 +146,27 @@ def add_tumour(
     b.parameter("tum_alpha", spec.induction, unit="1/(uM*d)", source=src.get("induction", _ASSUMED))
     b.parameter("tum_rev", spec.reversion, unit="1/d", source=src.get("reversion", _ASSUMED))
     b.parameter("tum_rev_half", spec.reversion_half_uM, unit="uM", source=_ASSUMED)
-    names = [f"T_{n}" for n, _ in spec.levels]
+    trait = spec.has_trait
+    if trait:
+        assumed = "assumed: non-P-gp resistance trait"
+        b.parameter("tum_trait_fold", spec.trait_fold, source=src.get("trait_fold", assumed))
+        b.parameter(
+            "tum_trait_mu", spec.trait_mu, unit="1/division", source=src.get("trait_mu", assumed)
+        )
+        b.parameter("tum_trait_cost", spec.trait_cost, source=src.get("trait_cost", assumed))
+    layers = [("", 1.0 - spec.trait_initial_fraction)]
+    if trait:
+        layers.append(("_trait", spec.trait_initial_fraction))
+    base = [f"T_{n}" for n, _ in spec.levels]
+    names = [f"{n}{suffix}" for suffix, _ in layers for n in base]
     rho_max = max(d for _, d in spec.levels) or 1.0
-    for (level, density), name, frac in zip(
-        spec.levels, names, spec.initial_fractions, strict=True
-    ):
-        b.parameter(f"rho_{level}", density, unit="relative P-gp density", source=_ASSUMED)
-        b.species(name, spec.initial_total * frac, unit="1e9 cells")
+    for suffix, share in layers:
+        for (level, density), name, frac in zip(
+            spec.levels, base, spec.initial_fractions, strict=True
+        ):
+            if not suffix:
+                b.parameter(f"rho_{level}", density, unit="relative P-gp density", source=_ASSUMED)
+            b.species(f"{name}{suffix}", spec.initial_total * frac * share, unit="1e9 cells")
     total = " + ".join(names)
     b.parameter("tumour_total", 0.0, constant=False, unit="1e9 cells")
     b.assignment_rule("tumour_total", total)
@@ -114,49 +179,67 @@ def add_tumour(
     exposure = " + ".join(f"({d.plasma_uM})" for d in drugs) or "0"
     for d in drugs:
         b.parameter(f"E_{d.name}", d.efflux_efficiency, source=d.source)
-        b.parameter(f"tum_Emax_{d.name}", d.emax, unit="1/d", source=d.source)
-        b.parameter(f"tum_EC50_{d.name}", d.ec50, unit="uM", source=d.source)
-    for i, ((level, _), name) in enumerate(zip(spec.levels, names, strict=True)):
-        rate = f"tum_r*(1 - tum_cost*rho_{level}/{rho_max})"
-        drive = (
-            "log(tum_K/tumour_total)" if spec.growth == "gompertz" else "(1 - tumour_total/tum_K)"
+        b.parameter(
+            f"tum_Emax_{d.name}",
+            d.emax,
+            unit="1/(uM*d)" if d.kill == "linear" else "1/d",
+            source=d.source,
         )
-        b.reaction(f"growth_{name}", f"{rate}*{drive}*{name}", products={name: 1})
-        for d in drugs:
-            c_in = f"({d.plasma_uM})/(1 + rho_{level}*({phi})*E_{d.name})"
-            b.reaction(
-                f"kill_{d.name}_{name}",
-                f"tum_Emax_{d.name}*{c_in}/(tum_EC50_{d.name} + {c_in})*{name}",
-                reactants={name: 1},
-            )
-        if i + 1 < len(names):
-            up = names[i + 1]
-            b.reaction(
-                f"switch_up_{name}",
-                f"tum_mu_up*tum_r*{name}",
-                reactants={name: 1},
-                products={up: 1},
-            )
-            b.reaction(
-                f"induced_up_{name}",
-                f"tum_alpha*({exposure})*{name}",
-                reactants={name: 1},
-                products={up: 1},
-            )
-        if i > 0:
-            down = names[i - 1]
-            b.reaction(
-                f"switch_down_{name}",
-                f"tum_mu_down*tum_r*{name}",
-                reactants={name: 1},
-                products={down: 1},
-            )
-            b.reaction(
-                f"reversion_{name}",
-                f"tum_rev*tum_rev_half/(tum_rev_half + {exposure})*{name}",
-                reactants={name: 1},
-                products={down: 1},
-            )
+        b.parameter(f"tum_EC50_{d.name}", d.ec50, unit="uM", source=d.source)
+    drive = "log(tum_K/tumour_total)" if spec.growth == "gompertz" else "(1 - tumour_total/tum_K)"
+    for suffix, _ in layers:
+        has = suffix == "_trait"
+        layer = [f"{n}{suffix}" for n in base]
+        for i, ((level, _), name) in enumerate(zip(spec.levels, layer, strict=True)):
+            rate = f"tum_r*(1 - tum_cost*rho_{level}/{rho_max})"
+            if has:
+                rate += "*(1 - tum_trait_cost)"
+            b.reaction(f"growth_{name}", f"{rate}*{drive}*{name}", products={name: 1})
+            for d in drugs:
+                c_in = f"({d.plasma_uM})/(1 + rho_{level}*({phi})*E_{d.name})"
+                if d.kill == "linear":
+                    fold = "/tum_trait_fold" if has else ""
+                    kill = f"tum_Emax_{d.name}*{c_in}{fold}*{name}"
+                else:
+                    ec50 = f"tum_EC50_{d.name}*tum_trait_fold" if has else f"tum_EC50_{d.name}"
+                    kill = f"tum_Emax_{d.name}*{c_in}/({ec50} + {c_in})*{name}"
+                b.reaction(f"kill_{d.name}_{name}", kill, reactants={name: 1})
+            if i + 1 < len(layer):
+                up = layer[i + 1]
+                b.reaction(
+                    f"switch_up_{name}",
+                    f"tum_mu_up*tum_r*{name}",
+                    reactants={name: 1},
+                    products={up: 1},
+                )
+                b.reaction(
+                    f"induced_up_{name}",
+                    f"tum_alpha*({exposure})*{name}",
+                    reactants={name: 1},
+                    products={up: 1},
+                )
+            if i > 0:
+                down = layer[i - 1]
+                b.reaction(
+                    f"switch_down_{name}",
+                    f"tum_mu_down*tum_r*{name}",
+                    reactants={name: 1},
+                    products={down: 1},
+                )
+                b.reaction(
+                    f"reversion_{name}",
+                    f"tum_rev*tum_rev_half/(tum_rev_half + {exposure})*{name}",
+                    reactants={name: 1},
+                    products={down: 1},
+                )
+            if trait and not has:
+                b.reaction(
+                    f"trait_gain_{name}",
+                    f"tum_trait_mu*tum_r*{name}",
+                    reactants={name: 1},
+                    products={f"{name}_trait": 1},
+                )
     b.parameter("mdr1_high_fraction", 0.0, constant=False, unit="fraction")
-    b.assignment_rule("mdr1_high_fraction", f"{names[-1]}/tumour_total")
+    high = base[-1] if not trait else f"({base[-1]} + {base[-1]}_trait)"
+    b.assignment_rule("mdr1_high_fraction", f"{high}/tumour_total")
     return names
