@@ -136,6 +136,13 @@ class Rules(_Base):
         default=None, gt=0, le=1, description="dose factor after a cycle with grade-4 nadir"
     )
     min_dose_factor: float = Field(default=0.5, gt=0, le=1)
+    dose_factor_with_inhibitor: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="chemotherapy dose factor in lines given with an MDR1 inhibitor (the "
+        "empirical cut that second-generation inhibitors forced: Advani et al., Blood 1999)",
+    )
 
 
 class Outputs(_Base):

@@ -288,6 +288,8 @@ class _Runner:
         """Doses of one cycle at their day (relative to the cycle start), per patient amount."""
         chemo_days: list[float] = []
         factor = np.array([self.pat[i].dose_factor for i in members])
+        if regimen.inhibitors:
+            factor = factor * self.sc.rules.dose_factor_with_inhibitor
         for dose in regimen.doses:
             amount = self._dose_mg(dose, members) * factor
             v1 = self.inputs.params[members, self.cm.parameter_names.index(f"{dose.drug}_V1")]

@@ -202,3 +202,17 @@ def test_failure_is_reported_per_patient_not_as_nan(dox_model):
     assert out.endpoints.loc[0, "status"] == "ok"
     assert out.endpoints.loc[1, "status"] == "failed"
     assert 1 in out.failures and "segment" in out.failures[1]
+
+
+def test_dose_reduction_with_an_inhibitor():
+    """Second-generation inhibitors forced empirical chemotherapy dose cuts (valspodar with
+    etoposide/mitoxantrone/daunorubicin: Advani et al., Blood 1999;93:787); the rule scales
+    every dose of a line given with an inhibitor."""
+    full = run_patients(
+        build_patient_model(scenario(inhibitor=True, infection=False)), untreated_twin=False
+    ).endpoints.loc[0, "auc_doxorubicin_mg_h_per_L"]
+    cut_sc = scenario(
+        inhibitor=True, infection=False, rules="rules: {dose_factor_with_inhibitor: 0.6}"
+    )
+    cut = run_patients(build_patient_model(cut_sc), untreated_twin=False).endpoints
+    assert cut.loc[0, "auc_doxorubicin_mg_h_per_L"] == pytest.approx(0.6 * full, rel=1e-6)
