@@ -1,0 +1,128 @@
+"""The whole-patient model as a trial simulator: covariates, paired arms, chunk independence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mdrsim.patient.trial_simulator as ts
+from mdrsim.trial.errors import TrialSpecError
+from mdrsim.trial.runner import TrialPlan, run_trial
+from mdrsim.trial.spec import parse_trial
+from mdrsim.trial.store import TrialStore
+
+EXAMPLES = Path(__file__).parents[3] / "examples"
+
+TRIAL = {
+    "name": "unit-scenario-trial",
+    "seed": 7,
+    "horizon_days": 300,
+    "scan_interval_days": 42,
+    "trajectories_first": 2,
+    "simulator": {"scenario": "doxorubicin.yaml"},
+    "population": {
+        "parameters": {
+            "tum_r": {"dist": "lognormal", "median": 0.003, "cv": 0.5},
+            "mdr1_high_fraction": {"dist": "beta", "alpha": 1.0, "beta": 200.0},
+            "bsa_m2": {"dist": "normal", "mean": 1.85, "sd": 0.2, "lower": 1.3, "upper": 2.5},
+        }
+    },
+    "arms": [
+        {"name": "dox"},
+        {
+            "name": "dox_tq",
+            "lines": [
+                {
+                    "name": "dox + tq",
+                    "cycle_length_days": 21,
+                    "n_cycles": 6,
+                    "doses": [{"drug": "doxorubicin", "dose": 75, "unit": "mg/m2"}],
+                    "inhibitors": [{"inhibitor": "tariquidar"}],
+                }
+            ],
+        },
+    ],
+}
+
+
+def _plan(**changes: object) -> TrialPlan:
+    return TrialPlan.from_spec(parse_trial({**TRIAL, **changes}), EXAMPLES)
+
+
+def _endpoints(out: Path) -> pd.DataFrame:
+    return TrialStore(out).endpoints().sort_values(["arm", "patient"]).reset_index(drop=True)
+
+
+def test_results_do_not_depend_on_chunk_size(tmp_path: Path) -> None:
+    plan = _plan()
+    run_trial(plan, 9, tmp_path / "a", chunk_size=9)
+    run_trial(plan, 9, tmp_path / "b", chunk_size=4)
+    a, b = _endpoints(tmp_path / "a"), _endpoints(tmp_path / "b")
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert set(a["arm"]) == {"dox", "dox_tq"}
+    assert (a["status"] == "ok").all()
+
+
+def test_arms_are_paired_and_differ_only_by_treatment(tmp_path: Path) -> None:
+    run_trial(_plan(), 6, tmp_path, chunk_size=6)
+    ep = _endpoints(tmp_path)
+    dox = ep[ep.arm == "dox"].set_index("patient")
+    tq = ep[ep.arm == "dox_tq"].set_index("patient")
+    assert list(dox.index) == list(tq.index) == list(range(6))
+    # Tariquidar leaves doxorubicin exposure unchanged (same BSA-scaled doses: same patients).
+    np.testing.assert_allclose(
+        dox["auc_doxorubicin_mg_h_per_L"], tq["auc_doxorubicin_mg_h_per_L"], rtol=0.02
+    )
+    # …and costs T-cell memory in every patient.
+    assert (tq["cd8_memory_ratio"] < dox["cd8_memory_ratio"]).all()
+    traj = TrialStore(tmp_path).read("trajectories")
+    assert set(traj["patient"]) == {0, 1}
+
+
+def test_covariates_set_the_patient() -> None:
+    sim = _plan().simulator
+    assert isinstance(sim, ts.ScenarioSimulator)
+    pm = sim.model
+    patients = pd.DataFrame(
+        {
+            "patient": [0, 1],
+            "seed": np.zeros(2, dtype=np.uint64),
+            "bsa_m2": [pm.reference_bsa, 2 * pm.reference_bsa],
+            "mdr1_high_fraction": [0.0, 0.1],
+            "tumour_cells_1e9": [5.0, 20.0],
+        }
+    )
+    inputs = sim.inputs(patients)
+    names = pm.compiled.state_names
+    clones = [names.index(c) for c in pm.clones]
+    np.testing.assert_allclose(inputs.y0[:, clones].sum(axis=1), [5.0, 20.0])
+    assert inputs.y0[0, clones[-1]] == 0.0
+    assert inputs.y0[1, clones[-1]] == pytest.approx(2.0)
+    cl = pm.compiled.parameter_names.index("CL_doxorubicin")
+    assert inputs.params[1, cl] == pytest.approx(2 * inputs.params[0, cl])
+    assert list(inputs.bsa_m2) == [pm.reference_bsa, 2 * pm.reference_bsa]
+
+
+def test_bad_arms_and_names_fail_clearly() -> None:
+    with pytest.raises(TrialSpecError, match=r"arms\[1\]: unknown field"):
+        _plan(arms=[{"name": "a"}, {"name": "b", "parameters": {"x": 1}}])
+    bad_line = {
+        "name": "b",
+        "lines": [
+            {
+                "name": "x",
+                "cycle_length_days": 21,
+                "n_cycles": 1,
+                "doses": [{"drug": "doxorubicine", "dose": 75}],
+            }
+        ],
+    }
+    with pytest.raises(TrialSpecError, match=r"arms\[1\]\.lines\[0\]\.doses\[0\]\.drug"):
+        _plan(arms=[{"name": "a"}, bad_line])
+    with pytest.raises(TrialSpecError, match="not a name the simulator takes"):
+        _plan(population={"parameters": {"tum_rr": {"dist": "uniform", "low": 0, "high": 1}}})
+    with pytest.raises(TrialSpecError, match="does not exist"):
+        _plan(simulator={"scenario": "missing.yaml"})
