@@ -375,10 +375,11 @@ class _Runner:
         end = stop - 1
         p.t = float(times[end])
         self.y[i] = states[end]
+        if kind == TREAT and line is not None:
+            line.cycles_given += 1  # its day-1 doses are given even if a scan ends the line
         if switch_at is not None and line is not None:
             self._close_line(i, progression=float(times[switch_at]))
         elif kind == TREAT and line is not None:
-            line.cycles_given += 1
             line.delays_this_cycle = 0
             regimen = self.regimens[line.index]
             rules = self.sc.rules
