@@ -29,7 +29,7 @@ import pandas as pd
 from mdrsim.engine import EventTable, SolverOptions, run_batch
 from mdrsim.errors import SimulationInputError
 from mdrsim.patient.model import PatientModel
-from mdrsim.regimen.lines import INHIBITOR_PARAM
+from mdrsim.regimen.lines import INHIBITOR_PARAM, inhibitor_spans
 from mdrsim.regimen.recist import Response, classify, diameter_mm
 from mdrsim.regimen.schedule import Dose, Regimen
 
@@ -316,24 +316,7 @@ class _Runner:
     def _inhibitor_events(
         self, events: EventTable, regimen: Regimen, chemo_days: list[float]
     ) -> None:
-        from mdrsim.data.library import load_library
-
-        lib = load_library()
-        spans: list[tuple[float, float, float]] = []
-        for course in regimen.inhibitors:
-            c = course.concentration_uM or float(
-                lib.inhibitor(course.inhibitor).clinical_concentration.value
-            )
-            for t in sorted(set(chemo_days)):
-                a = max(t - course.offset_h / 24, 0.0)
-                spans.append((a, t - course.offset_h / 24 + course.duration_h / 24, c))
-        merged: list[list[float]] = []
-        for a, b, c in sorted(spans):
-            if merged and a <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], b)
-            else:
-                merged.append([a, b, c])
-        for a, b, c in merged:
+        for a, b, c in inhibitor_spans(regimen, chemo_days):
             events.set_parameter(a, INHIBITOR_PARAM, c)
             events.set_parameter(b, INHIBITOR_PARAM, 0.0)
 

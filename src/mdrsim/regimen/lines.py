@@ -168,7 +168,6 @@ def regimen_events(
     until: float = math.inf,
 ) -> EventTable:
     """Bolus/infusion rows for the regimen's doses and inhibitor on/off rows."""
-    lib = load_library()
     ev = EventTable()
     skip = skip_cycles or set()
     starts = regimen.cycle_starts()
@@ -186,24 +185,35 @@ def regimen_events(
         else:
             ev.bolus(t, f"{dose.drug}_central", conc)
         chemo_days.append(t)
+    for a, b, c in inhibitor_spans(regimen, chemo_days):
+        ev.set_parameter(a, INHIBITOR_PARAM, c)
+        ev.set_parameter(b, INHIBITOR_PARAM, 0.0)
+    return ev
+
+
+def inhibitor_spans(
+    regimen: Regimen, chemo_days: list[float], *, earliest: float = 0.0
+) -> list[tuple[float, float, float]]:
+    """(start, end, µM) of the inhibitor held around each chemotherapy day: from ``offset_h``
+    before the dose for ``duration_h`` (never before ``earliest``, the start of the
+    simulation); overlapping courses merge. The level is the course's ``concentration_uM`` or
+    the library's clinically achievable concentration."""
+    lib = load_library()
     spans: list[tuple[float, float, float]] = []
     for course in regimen.inhibitors:
         c = course.concentration_uM or float(
             lib.inhibitor(course.inhibitor).clinical_concentration.value
         )
         for t in sorted(set(chemo_days)):
-            a = max(t - course.offset_h / 24, 0.0)
-            spans.append((a, a + course.duration_h / 24, c))
+            start = t - course.offset_h / 24
+            spans.append((max(start, earliest), start + course.duration_h / 24, c))
     merged: list[list[float]] = []
     for a, b, c in sorted(spans):
         if merged and a <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], b)
         else:
             merged.append([a, b, c])
-    for a, b, c in merged:
-        ev.set_parameter(a, INHIBITOR_PARAM, c)
-        ev.set_parameter(b, INHIBITOR_PARAM, 0.0)
-    return ev
+    return [(a, b, c) for a, b, c in merged]
 
 
 @dataclass(frozen=True)
