@@ -331,6 +331,11 @@ def _register_subcommands() -> None:
     from mdrsim.cli_experiments import experiment_app
 
     app.add_typer(experiment_app, name="experiment")
+    from mdrsim.cli_trial import query as trial_query
+    from mdrsim.cli_trial import trial
+
+    app.command("trial")(trial)
+    app.command("query")(trial_query)
     from mdrsim.cli_tumour import tumour_app
 
     app.add_typer(tumour_app, name="tumour")

@@ -1,0 +1,206 @@
+"""Run a trial: sample each chunk's patients once, simulate them in every arm, store.
+
+The runner reports progress through a callback (the CLI draws the progress bar) and never
+holds more than the in-flight chunks in memory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mdrsim import __version__
+from mdrsim.trial.errors import TrialSpecError
+from mdrsim.trial.executors import Executor, LocalExecutor
+from mdrsim.trial.population import BOOKKEEPING_COLUMNS, Population
+from mdrsim.trial.simulator import (
+    ChunkOutput,
+    Simulator,
+    SimulatorContext,
+    build_simulator,
+    conform_endpoints,
+)
+from mdrsim.trial.spec import TrialSpec
+from mdrsim.trial.store import TrialStore, n_chunks
+
+
+@dataclass
+class TrialPlan:
+    """A validated trial, its simulator and its population sampler."""
+
+    spec: TrialSpec
+    simulator: Simulator
+    population: Population
+
+    @classmethod
+    def from_spec(cls, spec: TrialSpec, base_dir: str | Path = ".") -> TrialPlan:
+        ctx = SimulatorContext(
+            config=spec.simulator,
+            arms=[a.model_dump() for a in spec.arms],
+            base_dir=Path(base_dir),
+            horizon_days=spec.horizon_days,
+            scan_interval_days=spec.scan_interval_days,
+            trajectories_first=spec.trajectories_first,
+        )
+        sim = build_simulator(ctx)
+        allowed = set(sim.parameter_names())
+        for name in spec.population.parameters:
+            if name not in allowed:
+                shown = ", ".join(sorted(allowed)) if len(allowed) <= 60 else "see the model"
+                raise TrialSpecError(
+                    f"population.parameters.{name}: not a name the simulator takes "
+                    f"(put free covariates under population.covariates); allowed: {shown}"
+                )
+        return cls(spec, sim, Population(spec.population, spec.seed))
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> TrialPlan:
+        from mdrsim.trial.spec import load_trial
+
+        spec, base = load_trial(path)
+        return cls.from_spec(spec, base)
+
+
+@dataclass
+class ChunkJob:
+    """What every worker needs (sent once per worker)."""
+
+    population: Population
+    simulator: Simulator
+    arms: list[str]
+    n_patients: int
+    chunk_size: int
+
+
+@dataclass
+class ChunkResult:
+    chunk: int
+    patients: pd.DataFrame
+    endpoints: dict[str, pd.DataFrame]
+    trajectories: dict[str, pd.DataFrame | None]
+    seconds: float
+
+
+def run_chunk(job: ChunkJob, chunk: int) -> ChunkResult:
+    """Sample chunk ``chunk``'s patients and simulate them in every arm (paired design)."""
+    start = time.perf_counter()
+    lo = chunk * job.chunk_size
+    hi = min(job.n_patients, lo + job.chunk_size)
+    patients = job.population.sample(np.arange(lo, hi, dtype=np.int64))
+    inputs = patients.drop(columns=list(BOOKKEEPING_COLUMNS))
+    endpoints: dict[str, pd.DataFrame] = {}
+    trajectories: dict[str, pd.DataFrame | None] = {}
+    for arm in job.arms:
+        out: ChunkOutput = job.simulator.simulate_chunk(arm, inputs.copy())
+        ep = conform_endpoints(out.endpoints, arm)
+        if len(ep) != len(patients) or not np.array_equal(
+            ep["patient"].to_numpy(), patients["patient"].to_numpy()
+        ):
+            raise TrialSpecError(
+                f"simulator returned {len(ep)} endpoint rows for arm {arm!r}, chunk {chunk}; "
+                f"expected one per patient ({len(patients)}) in the same order"
+            )
+        endpoints[arm] = ep
+        trajectories[arm] = out.trajectories
+    return ChunkResult(chunk, patients, endpoints, trajectories, time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Passed to the progress callback after each stored chunk."""
+
+    chunks_done: int
+    chunks_total: int
+    patients_done: int
+    patients_total: int
+    chunks_skipped: int  # already in the store when the run started (resume)
+
+
+@dataclass
+class TrialRun:
+    out: Path
+    manifest: dict[str, Any]
+    resumed: bool
+    chunks_run: int
+    chunks_skipped: int
+    patients_run: int  # patients simulated by this call (each in every arm)
+    seconds: float
+    store: TrialStore = field(repr=False)
+
+    @property
+    def patients_per_second(self) -> float:
+        return self.patients_run / self.seconds if self.seconds > 0 else float("nan")
+
+
+def manifest_for(plan: TrialPlan, n_patients: int, chunk_size: int) -> dict[str, Any]:
+    return {
+        "name": plan.spec.name,
+        "spec_hash": plan.spec.spec_hash(),
+        "spec": plan.spec.model_dump(mode="json"),
+        "seed": plan.spec.seed,
+        "chunk_size": chunk_size,
+        "n_patients": n_patients,
+        "n_chunks": n_chunks(n_patients, chunk_size),
+        "arms": [a.name for a in plan.spec.arms],
+        "control_arm": plan.spec.arms[0].name,
+        "variables": plan.population.names,
+        "trajectories_first": plan.spec.trajectories_first,
+        "simulator": plan.simulator.describe(),
+        "mdrsim_version": __version__,
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def run_trial(
+    plan: TrialPlan,
+    n_patients: int,
+    out: str | Path,
+    *,
+    chunk_size: int = 2000,
+    executor: Executor | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> TrialRun:
+    """Run (or resume) ``plan`` for ``n_patients`` into directory ``out``.
+
+    A directory holding the same trial (same manifest identity) resumes: chunks already stored
+    are skipped. A directory holding another trial raises
+    :class:`~mdrsim.trial.errors.TrialStoreError`.
+    """
+    if n_patients < 1:
+        raise TrialSpecError(f"--patients must be >= 1, got {n_patients}")
+    if chunk_size < 1:
+        raise TrialSpecError(f"--chunk-size must be >= 1, got {chunk_size}")
+    store = TrialStore(out)
+    manifest = manifest_for(plan, n_patients, chunk_size)
+    resumed = store.open(manifest)
+    arms = manifest["arms"]
+    total = manifest["n_chunks"]
+    todo = [c for c in range(total) if not store.chunk_done(c, arms)]
+    skipped = total - len(todo)
+    job = ChunkJob(plan.population, plan.simulator, arms, n_patients, chunk_size)
+    executor = executor or LocalExecutor(workers=1)
+    start = time.perf_counter()
+    done = skipped
+    patients_done = min(n_patients, skipped * chunk_size) if skipped < total else n_patients
+    if progress is not None:
+        progress(Progress(done, total, patients_done, n_patients, skipped))
+    patients_run = 0
+    for chunk, result in executor.map_chunks(run_chunk, job, todo):
+        store.write_chunk(chunk, result.patients, result.endpoints, result.trajectories)
+        done += 1
+        patients_done += len(result.patients)
+        patients_run += len(result.patients)
+        if progress is not None:
+            progress(Progress(done, total, patients_done, n_patients, skipped))
+    seconds = time.perf_counter() - start
+    store.mark_complete({"executor": executor.describe(), "run_seconds": seconds})
+    return TrialRun(
+        Path(out), store.read_manifest(), resumed, len(todo), skipped, patients_run, seconds, store
+    )

@@ -1,0 +1,264 @@
+"""The trial file (YAML) schema, validated with pydantic.
+
+Errors become :class:`~mdrsim.trial.errors.TrialSpecError` naming the field path, e.g.
+``population.parameters.r_s.cv: must be > 0``. Files are read with ``yaml.safe_load`` only;
+nothing in a trial file is evaluated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mdrsim.trial.errors import TrialSpecError
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ARM = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # also a directory name in the store
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Bounded(_Strict):
+    # Truncation: the distribution is restricted to [lower, upper] exactly (inverse-CDF of the
+    # truncated law), unlike plausibility bounds, which reject whole patients.
+    lower: float | None = None
+    upper: float | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> _Bounded:
+        if self.lower is not None and self.upper is not None and not self.lower < self.upper:
+            raise ValueError(f"lower ({self.lower}) must be < upper ({self.upper})")
+        return self
+
+
+class LogNormal(_Bounded):
+    dist: Literal["lognormal"]
+    median: float = Field(gt=0)
+    cv: float | None = Field(default=None, gt=0)  # coefficient of variation of the variable
+    sigma: float | None = Field(default=None, gt=0)  # sd of log(variable)
+
+    @model_validator(mode="after")
+    def _one_spread(self) -> LogNormal:
+        if (self.cv is None) == (self.sigma is None):
+            raise ValueError("give exactly one of cv, sigma")
+        return self
+
+    @property
+    def log_sd(self) -> float:
+        # CV of a log-normal: sqrt(exp(sigma^2) - 1)  ⇒  sigma = sqrt(log(1 + cv^2)).
+        return self.sigma if self.sigma is not None else math.sqrt(math.log1p(self.cv**2))  # type: ignore[operator]
+
+
+class Normal(_Bounded):
+    dist: Literal["normal"]
+    mean: float
+    sd: float = Field(gt=0)
+
+
+class Uniform(_Bounded):
+    dist: Literal["uniform"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _order(self) -> Uniform:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be < high ({self.high})")
+        return self
+
+
+class Beta(_Bounded):
+    dist: Literal["beta"]
+    alpha: float = Field(gt=0)
+    beta: float = Field(gt=0)
+
+
+class LogitNormal(_Bounded):
+    dist: Literal["logitnormal"]
+    median: float = Field(gt=0, lt=1)
+    sigma: float = Field(gt=0)  # sd of logit(variable)
+
+
+Distribution = Annotated[
+    LogNormal | Normal | Uniform | Beta | LogitNormal, Field(discriminator="dist")
+]
+
+
+class Correlation(_Strict):
+    between: tuple[str, str]
+    rho: float = Field(gt=-1, lt=1)
+
+
+class Bounds(_Strict):
+    lower: float | None = None
+    upper: float | None = None
+
+
+class MatchTarget(_Strict):
+    """Select patients so that ``variable`` follows ``target`` (Allen et al. 2016)."""
+
+    variable: str
+    target: Distribution
+
+
+class Match(_Strict):
+    targets: list[MatchTarget] = Field(min_length=1)
+    pilot_size: int = Field(default=4000, ge=200, le=1_000_000)
+
+
+class PopulationSpec(_Strict):
+    parameters: dict[str, Distribution] = Field(default_factory=dict)
+    covariates: dict[str, Distribution] = Field(default_factory=dict)
+    correlations: list[Correlation] = Field(default_factory=list)
+    plausibility: dict[str, Bounds] = Field(default_factory=dict)
+    match: Match | None = None
+    max_draws: int = Field(default=1000, ge=1, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _names(self) -> PopulationSpec:
+        both = set(self.parameters) & set(self.covariates)
+        if both:
+            raise ValueError(f"names in both parameters and covariates: {sorted(both)}")
+        names = self.variable_names
+        for n in names:
+            if not _NAME.match(n):
+                raise ValueError(f"{n!r} is not a valid name (letters, digits, _)")
+        for i, c in enumerate(self.correlations):
+            for n in c.between:
+                if n not in names:
+                    raise ValueError(
+                        f"correlations[{i}].between: {n!r} is not a sampled name; "
+                        f"allowed: {', '.join(names) or '(none)'}"
+                    )
+            if c.between[0] == c.between[1]:
+                raise ValueError(f"correlations[{i}].between: a name cannot correlate with itself")
+        for n in self.plausibility:
+            if n not in names:
+                raise ValueError(
+                    f"plausibility.{n}: not a sampled name; allowed: {', '.join(names) or '(none)'}"
+                )
+        if self.match is not None:
+            for i, t in enumerate(self.match.targets):
+                if t.variable not in names:
+                    raise ValueError(
+                        f"match.targets[{i}].variable: {t.variable!r} is not a sampled name; "
+                        f"allowed: {', '.join(names) or '(none)'}"
+                    )
+        return self
+
+    @property
+    def variable_names(self) -> list[str]:
+        return [*self.parameters, *self.covariates]
+
+    def distributions(self) -> dict[str, LogNormal | Normal | Uniform | Beta | LogitNormal]:
+        return {**self.parameters, **self.covariates}
+
+
+class ArmBase(BaseModel):
+    """What every arm has; the simulator validates the rest of the arm (``extra`` allowed)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: str
+    description: str = ""
+
+
+class TrialSpec(_Strict):
+    name: str = Field(min_length=1)
+    seed: int = Field(ge=0, lt=2**63)
+    horizon_days: float = Field(gt=0)
+    scan_interval_days: float = Field(gt=0)
+    simulator: dict[str, Any]
+    population: PopulationSpec = Field(default_factory=PopulationSpec)
+    arms: list[ArmBase] = Field(min_length=1)
+    trajectories_first: int = Field(default=30, ge=0, le=10_000)
+
+    @model_validator(mode="after")
+    def _arms(self) -> TrialSpec:
+        seen: set[str] = set()
+        for i, arm in enumerate(self.arms):
+            if not _ARM.match(arm.name):
+                raise ValueError(
+                    f"arms[{i}].name: {arm.name!r} must be letters, digits, _ . - "
+                    "(it names a directory)"
+                )
+            if arm.name in seen:
+                raise ValueError(f"arms[{i}].name: {arm.name!r} is used twice")
+            seen.add(arm.name)
+        if self.scan_interval_days > self.horizon_days:
+            raise ValueError("scan_interval_days must be <= horizon_days")
+        return self
+
+    def spec_hash(self) -> str:
+        """SHA-256 of the canonical JSON of the validated spec (key order does not matter)."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in ("lognormal", "normal", "uniform", "beta", "logitnormal"):
+            continue  # the discriminated-union tag is not a field the user wrote
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def format_validation_error(exc: ValidationError, prefix: str = "") -> str:
+    """One line per problem: ``field.path: message``."""
+    lines = []
+    for err in exc.errors():
+        loc = _location(tuple(err["loc"]))
+        where = ".".join(p for p in (prefix, loc) if p) or "(top level)"
+        msg = err["msg"]
+        msg = msg.removeprefix("Value error, ")
+        msg = re.sub(r"^Input should be (greater|less) than", r"must be \1 than", msg)
+        msg = msg.replace("must be greater than or equal to", "must be >=")
+        msg = msg.replace("must be less than or equal to", "must be <=")
+        msg = msg.replace("must be greater than", "must be >")
+        msg = msg.replace("must be less than", "must be <")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] == "union_tag_invalid":
+            msg = "dist must be one of lognormal, normal, uniform, beta, logitnormal"
+        elif err["type"] == "union_tag_not_found":
+            msg = "missing `dist:` (lognormal, normal, uniform, beta, logitnormal)"
+        lines.append(f"{where}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_trial(data: Mapping[str, Any]) -> TrialSpec:
+    """Validate a trial document (already parsed from YAML)."""
+    if not isinstance(data, Mapping):
+        raise TrialSpecError("trial file: the top level must be a mapping of fields")
+    try:
+        return TrialSpec.model_validate(data)
+    except ValidationError as exc:
+        raise TrialSpecError(format_validation_error(exc)) from None
+
+
+def load_trial(path: str | Path) -> tuple[TrialSpec, Path]:
+    """Read and validate a trial YAML file; returns the spec and the file's directory."""
+    p = Path(path)
+    if not p.is_file():
+        raise TrialSpecError(f"trial file {str(p)!r} does not exist")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise TrialSpecError(f"trial file {p}: not valid YAML: {exc}") from None
+    try:
+        return parse_trial(data), p.resolve().parent
+    except TrialSpecError as exc:
+        raise TrialSpecError(f"trial file {p}:\n{exc}") from None
