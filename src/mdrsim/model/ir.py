@@ -16,6 +16,7 @@ Semantics follow SBML Level 3 where the two overlap, so that export and import a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -302,12 +303,8 @@ class Model:
             ],
         }
 
-    def structure_hash(self) -> str:
-        """Hash of what the compiled code depends on (structure, not numbers).
-
-        Values of parameters and initial states are inputs of the compiled code, so changing
-        them does not require a recompile; everything else does.
-        """
+    @functools.cached_property
+    def _structure_hash(self) -> str:
         canon = self.canonical()
         canon.pop("name")
         canon["compartments"] = list(self.compartments)
@@ -318,9 +315,22 @@ class Model:
         canon["parameters"] = [[p.name, p.constant] for p in self.parameters.values()]
         return _sha(canon)
 
-    def content_hash(self) -> str:
-        """Hash of the whole model, numbers included (for provenance)."""
+    def structure_hash(self) -> str:
+        """Hash of what the compiled code depends on (structure, not numbers).
+
+        Values of parameters and initial states are inputs of the compiled code, so changing
+        them does not require a recompile; everything else does. Computed once: the model is
+        immutable, and hashing goes through sympy printing (milliseconds per call).
+        """
+        return self._structure_hash
+
+    @functools.cached_property
+    def _content_hash(self) -> str:
         return _sha(self.canonical())
+
+    def content_hash(self) -> str:
+        """Hash of the whole model, numbers included (for provenance); computed once."""
+        return self._content_hash
 
     def referenced_names(self) -> set[str]:
         names: set[str] = set()

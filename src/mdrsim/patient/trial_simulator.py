@@ -33,6 +33,7 @@ from mdrsim.trial.simulator import ChunkOutput, SimulatorContext, register_simul
 COVARIATES = ("bsa_m2", "weight_kg", "mdr1_high_fraction", "tumour_cells_1e9", "cd8_mdr1_function")
 TRAJECTORY_VARIABLES = ("tumour_total", "mdr1_high_fraction", "ANC", "E_cd8", "M_cd8")
 _PK_SCALED = ("CL_", "Q2_", "Q3_")
+_MODELS: dict[str, PatientModel] = {}
 
 
 class ScenarioSimulator:
@@ -78,7 +79,14 @@ class ScenarioSimulator:
     @property
     def model(self) -> PatientModel:
         if self._model is None:
-            self._model = build_patient_model(self.scenario)
+            # Per-process cache: a long-lived (Dask) worker unpickles a fresh simulator for
+            # every task; assembling the model again (library, calibration) costs seconds.
+            key = hashlib.sha256(self.scenario.model_dump_json().encode()).hexdigest()
+            model = _MODELS.get(key)
+            if model is None:
+                model = build_patient_model(self.scenario)
+                _MODELS[key] = model
+            self._model = model
         return self._model
 
     # -- Simulator protocol -------------------------------------------------------------
