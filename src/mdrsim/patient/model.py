@@ -70,10 +70,17 @@ class PatientModel:
     drugs_without_marrow_data: tuple[str, ...]
     reference_bsa: float
     reference_weight: float
+    top_level: str = "mdr1_high"  # name of the highest MDR1 level of the tumour spec
 
     @property
     def model(self) -> Model:
         return self.compiled.model
+
+    @property
+    def high_clones(self) -> list[str]:
+        """The clones at the highest MDR1 level (with and without a non-P-gp trait)."""
+        top = f"T_{self.top_level}"
+        return [c for c in self.clones if c == top or c == f"{top}_trait"]
 
 
 def tumour_spec(tumour: object) -> TumourSpec:
@@ -207,4 +214,5 @@ def build_patient_model(scenario: Scenario) -> PatientModel:
         drugs_without_marrow_data=tuple(missing),
         reference_bsa=patient.bsa_m2,
         reference_weight=patient.weight_kg,
+        top_level=spec.levels[-1][0],
     )

@@ -175,6 +175,7 @@ class _Runner:
         self.infection_species = [inf.pathogen for inf in self.sc.infections]
         self.pat = [_Patient(cleared=[math.nan] * len(self.infection_days)) for _ in range(self.n)]
         self.clone_idx = [self.idx[c] for c in pm.clones]
+        self.high_idx = [self.idx[c] for c in pm.high_clones]
         self.initial_burden = np.sum(inputs.y0[:, self.clone_idx], axis=1)
         self.reference_mm = float(self.sc.patient.tumour.diameter_mm)
         for p in self.pat:
@@ -397,7 +398,7 @@ class _Runner:
         base = line.scan_diam[0]
         best_change = 100.0 * (min(line.scan_diam) - base) / base
         if progression is not None:
-            hf = self.y[i, self.idx[self.pm.clones[-1]]] / self.y[i, self.clone_idx].sum()
+            hf = self.y[i, self.high_idx].sum() / self.y[i, self.clone_idx].sum()
             if math.isnan(p.high_fraction_at_pd):
                 p.high_fraction_at_pd = float(hf)
         p.lines.append(
@@ -486,7 +487,7 @@ class _Runner:
                 "cd8_memory": float(y[names["M_cd8"]]),
                 "ctl_tumour_end": float(y[names["CTL_tumour"]]),
                 "tumour_end_1e9": burden,
-                "mdr1_high_fraction_end": float(y[names[self.pm.clones[-1]]]) / burden
+                "mdr1_high_fraction_end": float(y[self.high_idx].sum()) / burden
                 if burden > 0
                 else math.nan,
                 "mdr1_high_fraction_at_progression": p.high_fraction_at_pd,
