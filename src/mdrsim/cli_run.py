@@ -271,10 +271,12 @@ def compare(
     if as_json:
         sys.stdout.write(json.dumps({"out": str(out), "scenarios": rows}, default=str) + "\n")
         return
+    # One row per quantity, one column per scenario: readable for any number of quantities.
     t = Table(title="comparison")
-    for c in table.columns:
-        t.add_column(c)
-    for _, r in table.iterrows():
-        t.add_row(*[f"{v:.3g}" if isinstance(v, float) else str(v) for v in r])
+    t.add_column("quantity")
+    for name in table["scenario"]:
+        t.add_column(str(name))
+    for col in table.columns[1:]:
+        t.add_row(col, *[f"{v:.3g}" if isinstance(v, float) else str(v) for v in table[col]])
     out_console.print(t)
     out_console.print(f"wrote {out}/ (report.html, comparison.csv, summaries.json, figures)")

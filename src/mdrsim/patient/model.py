@@ -18,6 +18,7 @@ Every piece is a biology module (mdrsim.biology); this file only wires them toge
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from mdrsim.biology.immune import (
@@ -83,6 +84,41 @@ class PatientModel:
         return [c for c in self.clones if c == top or c == f"{top}_trait"]
 
 
+#: Half-life used when the library has none for an inhibitor: short, so that the plasma level
+#: follows the course (held at its level, gone soon after).
+_FAST_T_HALF_H = 1.0
+
+
+def inhibitor_half_life_h(inhibitor: str) -> tuple[float, str]:
+    """The inhibitor's elimination half-life (h) and its source."""
+    pk = load_library().inhibitor(inhibitor).pk
+    t_half = None if pk is None else pk.t_half
+    if t_half is None:
+        return _FAST_T_HALF_H, (
+            "assumed: no half-life in the inhibitor library; 1 h makes the plasma level follow "
+            "the course (held during it, gone within hours after)"
+        )
+    return float(t_half.to("h")), t_half.source
+
+
+def add_inhibitor_pk(b: ModelBuilder, inhibitor: str) -> None:
+    """Plasma inhibitor (µM) as a one-compartment state: each course sets it to its level and
+    holds it there with a maintenance infusion (loading dose + infusion, as valspodar and
+    ciclosporin were given), then it decays with the library half-life — tariquidar's ~24 h
+    keeps P-gp blocked for days after a single course (Stewart et al., Clin Cancer Res
+    2000;6:4186), in tumour cells and in T cells alike."""
+    t_half, source = inhibitor_half_life_h(inhibitor)
+    b.parameter(
+        "k_el_inhibitor", math.log(2) * 24.0 / t_half, unit="1/d", source=f"{inhibitor}: {source}"
+    )
+    b.species(INHIBITOR_PARAM, 0.0, unit="uM", description=f"{inhibitor} in plasma")
+    b.reaction(
+        "inhibitor_elimination",
+        f"k_el_inhibitor*{INHIBITOR_PARAM}",
+        reactants={INHIBITOR_PARAM: 1},
+    )
+
+
 def tumour_spec(tumour: object) -> TumourSpec:
     from mdrsim.io.scenario import TumourInput
 
@@ -112,9 +148,10 @@ def build_patient_model(scenario: Scenario) -> PatientModel:
     inhibitor = scenario.inhibitor
     ki = float(lib.inhibitor(inhibitor).ki.value) if inhibitor else None
     b = ModelBuilder("patient", description=f"whole-patient model for scenario {scenario.name!r}")
-    b.parameter(
-        INHIBITOR_PARAM, 0.0, constant=False, unit="uM", source="set by the inhibitor courses"
-    )
+    if inhibitor is None:
+        b.parameter(INHIBITOR_PARAM, 0.0, unit="uM", source="no inhibitor in this scenario")
+    else:
+        add_inhibitor_pk(b, inhibitor)
     pks: dict[str, PKParameters] = {}
     exposures: dict[str, str] = {}
     for drug in scenario.drugs:

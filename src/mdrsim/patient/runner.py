@@ -243,7 +243,7 @@ class _Runner:
             assert regimen is not None
             length = float(regimen.cycle_length_days)
             chemo_days = self._dose_events(events, regimen, members, fine)
-            self._inhibitor_events(events, regimen, chemo_days)
+            self._inhibitor_events(events, regimen, members, chemo_days)
         elif kind == DELAY:
             length = float(self.sc.rules.delay_days)
         else:
@@ -315,11 +315,16 @@ class _Runner:
         return np.full(len(members), dose.dose)
 
     def _inhibitor_events(
-        self, events: EventTable, regimen: Regimen, chemo_days: list[float]
+        self, events: EventTable, regimen: Regimen, members: np.ndarray, chemo_days: list[float]
     ) -> None:
+        # Loading dose to the course's level, then the maintenance infusion that holds it
+        # (rate = k_el·level); after the course the inhibitor decays with its half-life.
+        if not regimen.inhibitors:
+            return
+        k_el = self.inputs.params[members, self.cm.parameter_names.index("k_el_inhibitor")]
         for a, b, c in inhibitor_spans(regimen, chemo_days):
-            events.set_parameter(a, INHIBITOR_PARAM, c)
-            events.set_parameter(b, INHIBITOR_PARAM, 0.0)
+            events.add(a, INHIBITOR_PARAM, c, target="state", op="set")
+            events.infusion(a, b, INHIBITOR_PARAM, k_el * c)
 
     # -- after a segment: record, scan, decide -----------------------------------------------
 

@@ -216,3 +216,22 @@ def test_dose_reduction_with_an_inhibitor():
     )
     cut = run_patients(build_patient_model(cut_sc), untreated_twin=False).endpoints
     assert cut.loc[0, "auc_doxorubicin_mg_h_per_L"] == pytest.approx(0.6 * full, rel=1e-6)
+
+
+def test_inhibitor_is_held_during_its_course_then_decays_with_its_half_life():
+    """Tariquidar: held at its clinical level from 1 h before the dose for 24 h, then gone
+    with the library's ~24 h half-life (Stewart et al., Clin Cancer Res 2000;6:4186)."""
+    lib = load_library().inhibitor("tariquidar")
+    level = float(lib.clinical_concentration.value)
+    t_half_d = float(lib.pk.t_half.to("h")) / 24
+    pm = build_patient_model(scenario(inhibitor=True, infection=False, cycles=2, horizon=60))
+    traj = run_patients(pm, untreated_twin=False).trajectories
+    inh = traj[traj.variable == "inhibitor_conc"].set_index("time")["value"]
+    # The course starts at the dose (its 1-h lead is clamped at the start of treatment) and
+    # ends 23 h later.
+    end = 23 / 24
+    for t in (1 / 24, 0.5, 18 / 24):
+        assert inh.loc[t] == pytest.approx(level, rel=1e-6)
+    assert inh.loc[2.0] == pytest.approx(level * 0.5 ** ((2.0 - end) / t_half_d), rel=1e-5)
+    # The next cycle's course starts from the residue and sets the level again.
+    assert inh.loc[21.5] == pytest.approx(level, rel=1e-6)
