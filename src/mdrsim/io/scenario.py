@@ -182,6 +182,12 @@ class Scenario(_Base):
                 raise ValueError(
                     f"infections[{i}].day: outside a {first.cycle_length_days:g}-day cycle"
                 )
+        for i, day in enumerate(self.infection_days()):
+            if day >= self.horizon_days:
+                raise ValueError(
+                    f"infections[{i}]: day {day:g} is not before the horizon "
+                    f"({self.horizon_days:g} d)"
+                )
         return self
 
     @property

@@ -30,12 +30,13 @@ from mdrsim.engine import EventTable, SolverOptions, run_batch
 from mdrsim.errors import SimulationInputError
 from mdrsim.patient.model import PatientModel
 from mdrsim.regimen.lines import INHIBITOR_PARAM, inhibitor_spans
-from mdrsim.regimen.recist import Response, classify, diameter_mm
+from mdrsim.regimen.recist import classify, diameter_mm
 from mdrsim.regimen.schedule import Dose, Regimen
 
-TREAT, DELAY, FOLLOW = "treat", "delay", "follow"
+TREAT, DELAY, FOLLOW, HOLIDAY = "treat", "delay", "follow", "holiday"
 NEVER = 1e12  # an event time that no segment reaches
 GRADE4_ANC = 0.5  # 1e9/L, CTCAE grade 4 neutropenia
+NOT_EVALUABLE = "NE"  # RECIST: no follow-up assessment
 _FINE_HOURS = (0.0, 1, 2, 3, 4, 6, 8, 12, 18, 24, 36)  # dense output after each dose (PK peaks)
 
 
@@ -74,6 +75,7 @@ class _Line:
     scan_times: list[float]
     scan_diam: list[float]
     cycles_given: int = 0
+    skipped: int = 0  # planned cycles that fell in a drug holiday
     delays: int = 0
     delays_this_cycle: int = 0
     phase: str = TREAT
@@ -126,9 +128,16 @@ def run_patients(
     treated = _Runner(pm, inputs, regimens, record, record_variables, workers, progress).run()
     endpoints = treated.endpoints
     if twin:
-        untreated = _Runner(pm, inputs, (), (), None, workers, None).run().endpoints
+        twin_run = _Runner(pm, inputs, (), (), None, workers, None).run()
+        untreated = twin_run.endpoints
         base_mem = untreated["cd8_memory"].to_numpy(dtype=float)
         base_ctl = untreated["ctl_tumour_end"].to_numpy(dtype=float)
+        # A failed twin gives no reference: its ratios are missing, and the reason says why.
+        for i, why in twin_run.failures.items():
+            base_mem[i] = base_ctl[i] = math.nan
+            note = f"untreated twin failed: {why}"
+            old_reason = endpoints.loc[i, "reason"]
+            endpoints.loc[i, "reason"] = f"{old_reason}; {note}" if old_reason else note
         with np.errstate(divide="ignore", invalid="ignore"):
             endpoints["cd8_memory_ratio"] = np.where(
                 base_mem > 0, endpoints["cd8_memory"] / base_mem, np.nan
@@ -136,6 +145,8 @@ def run_patients(
             endpoints["ctl_tumour_ratio"] = np.where(
                 base_ctl > 0, endpoints["ctl_tumour_end"] / base_ctl, np.nan
             )
+            failed = endpoints["status"] == "failed"
+            endpoints.loc[failed, ["cd8_memory_ratio", "ctl_tumour_ratio"]] = np.nan
     return treated
 
 
@@ -201,6 +212,10 @@ class _Runner:
         if line is None:
             return FOLLOW, -1
         if line.phase == TREAT:
+            regimen = self.regimens[line.index]
+            planned = (line.cycles_given + line.skipped) * regimen.cycle_length_days
+            if any(a <= planned < b for a, b in regimen.holidays):
+                return HOLIDAY, line.index
             rules = self.sc.rules
             anc = self.y[i, self.idx["neut_circ"]]
             if (
@@ -246,6 +261,9 @@ class _Runner:
             self._inhibitor_events(events, regimen, members, chemo_days)
         elif kind == DELAY:
             length = float(self.sc.rules.delay_days)
+        elif kind == HOLIDAY:
+            assert regimen is not None
+            length = float(regimen.cycle_length_days)
         else:
             length = float(self.sc.scan_interval_days)
         t0 = np.array([self.pat[i].t for i in members])
@@ -260,6 +278,22 @@ class _Runner:
             np.concatenate([np.arange(0.0, length, self.step), [length], np.asarray(fine)])
         )
         grid = grid[(grid >= 0) & (grid <= length)]
+        # The horizon and the RECIST scans falling in this segment become grid points when the
+        # batch shares few of them (always for one patient), so that ends and progression days
+        # are exact; otherwise they are read off the grid (scans by interpolation).
+        marks = set()
+        for i, t in zip(members, t0, strict=True):
+            marks.add(self.horizon - t)
+            line = self.pat[i].line
+            if line is not None:
+                interval = float(self.sc.scan_interval_days)
+                scan = math.floor((t - line.start) / interval + 1e-9) + 1
+                while line.start + scan * interval - t <= length:
+                    marks.add(line.start + scan * interval - t)
+                    scan += 1
+        inside = sorted(m for m in marks if 0 < m < length)
+        if 0 < len(inside) <= 16:
+            grid = np.unique(np.concatenate([grid, inside]))
         skip = np.zeros((len(members), len(self.cm.flat.initial)), dtype=bool)
         skip[~self.first[members]] = True
         result = run_batch(
@@ -377,13 +411,19 @@ class _Runner:
                 p.dose_factor = max(
                     p.dose_factor * rules.reduce_after_grade4, rules.min_dose_factor
                 )
-            if line.cycles_given >= regimen.n_cycles:
+            if line.cycles_given + line.skipped >= regimen.n_cycles:
                 line.phase = FOLLOW
         elif kind == DELAY and line is not None:
             line.delays += 1
             line.delays_this_cycle += 1
-        if p.t >= self.horizon - 1e-9:
-            if line is not None:
+        elif kind == HOLIDAY and line is not None:
+            line.skipped += 1
+            if line.cycles_given + line.skipped >= self.regimens[line.index].n_cycles:
+                line.phase = FOLLOW
+        if p.t >= self.horizon - 1e-9 or (switch_at is None and times[-1] >= self.horizon - 1e-9):
+            # Reached the horizon (or the last grid point before it, when the horizon is not
+            # on this batch's grid): the patient is done.
+            if p.line is not None:
                 self._close_line(i, progression=None)
             p.done = True
 
@@ -395,13 +435,14 @@ class _Runner:
         line = p.line
         assert line is not None
         regimen = self.regimens[line.index]
+        best: str
         if len(line.scan_times) >= 2:
             a = classify(np.asarray(line.scan_times), np.asarray(line.scan_diam))
-            best = a.best_response
+            best = str(a.best_response.value)
+            base = line.scan_diam[0]
+            best_change = 100.0 * (min(line.scan_diam) - base) / base
         else:
-            best = Response.SD  # no follow-up scan before the horizon: not evaluable as PD
-        base = line.scan_diam[0]
-        best_change = 100.0 * (min(line.scan_diam) - base) / base
+            best, best_change = NOT_EVALUABLE, math.nan  # no follow-up scan before the horizon
         if progression is not None:
             hf = self.y[i, self.high_idx].sum() / self.y[i, self.clone_idx].sum()
             if math.isnan(p.high_fraction_at_pd):
@@ -413,7 +454,7 @@ class _Runner:
                 "start_day": line.start,
                 "progression_day": progression,
                 "end_day": p.t,
-                "best_response": str(best.value if hasattr(best, "value") else best),
+                "best_response": best,
                 "best_change_pct": best_change,
                 "cycles_given": line.cycles_given,
                 "delays": line.delays,
@@ -514,13 +555,21 @@ class _Runner:
                 # AUC state is mg/L·d; report mg·h/L as the clinical literature does.
                 row[f"auc_{drug}_mg_h_per_L"] = 24.0 * float(y[names[f"AUC_{drug}"]])
             if len(self.infection_days):
+                # Every infection challenged before the horizon is cleared (an infection on
+                # or after the horizon is rejected when the scenario is read).
                 row["infection_cleared"] = all(not math.isnan(c) for c in p.cleared)
                 row["infection_clearance_day"] = p.cleared[0]
+                for k, day in enumerate(p.cleared[1:], start=2):
+                    row[f"infection{k}_clearance_day"] = day
             else:
                 row["infection_cleared"] = None
                 row["infection_clearance_day"] = math.nan
             if p.failed:
                 failures[i] = p.failed
+                # A failed patient has no outcome: nothing may read as censored or measured.
+                for key in list(row):
+                    if key not in ("patient", "status", "reason"):
+                        row[key] = None
             ep_rows.append(row)
         traj = pd.concat(self.rows, ignore_index=True) if self.rows else None
         return RunOutput(

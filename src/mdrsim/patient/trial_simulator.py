@@ -28,7 +28,12 @@ from mdrsim.patient.model import PatientModel, build_patient_model
 from mdrsim.patient.runner import PatientInputs, default_inputs, run_patients
 from mdrsim.regimen.schedule import Regimen, RegimenError
 from mdrsim.trial.errors import TrialSpecError
-from mdrsim.trial.simulator import ChunkOutput, SimulatorContext, register_simulator
+from mdrsim.trial.simulator import (
+    ENDPOINT_COLUMNS,
+    ChunkOutput,
+    SimulatorContext,
+    register_simulator,
+)
 
 COVARIATES = ("bsa_m2", "weight_kg", "mdr1_high_fraction", "tumour_cells_1e9", "cd8_mdr1_function")
 TRAJECTORY_VARIABLES = ("tumour_total", "mdr1_high_fraction", "ANC", "E_cd8", "M_cd8")
@@ -64,6 +69,15 @@ class ScenarioSimulator:
                 "lines": every_line,
             }
         )
+        # model_copy does not re-run the scenario's checks: repeat those the trial can break.
+        if horizon_days > 3650:
+            raise TrialSpecError("horizon_days: at most 3650 days for the scenario simulator")
+        for i, day in enumerate(self.scenario.infection_days()):
+            if day >= horizon_days:
+                raise TrialSpecError(
+                    f"simulator.scenario: infections[{i}] on day {day:g} is not before the "
+                    f"trial's horizon ({horizon_days:g} d)"
+                )
         inhibitors = {c.inhibitor for line in every_line for c in line.inhibitors}
         if len(inhibitors) > 1:
             raise TrialSpecError(
@@ -125,14 +139,16 @@ class ScenarioSimulator:
         ep = out.endpoints.copy()
         ep["patient"] = ids[ep["patient"].to_numpy()]
         ep.insert(1, "arm", arm)
-        ep = ep.drop(
-            columns=[
-                c
-                for c in ep.columns
-                if ep[c].dtype == object
-                and c not in ("arm", "status", "reason", "best_response", "infection_cleared")
-            ]
-        )
+        # Extra columns must be numeric or boolean in the store: flags with missing values
+        # (a failed patient's row) become nullable booleans, the rest numbers.
+        for c in ep.columns:
+            if c in ENDPOINT_COLUMNS or ep[c].dtype != object:
+                continue
+            values = [v for v in ep[c] if v is not None and v == v]
+            if all(isinstance(v, bool | np.bool_) for v in values):
+                ep[c] = ep[c].astype("boolean")
+            else:
+                ep[c] = pd.to_numeric(ep[c], errors="raise")
         traj = None
         if out.trajectories is not None:
             traj = out.trajectories.copy()
@@ -174,11 +190,16 @@ class ScenarioSimulator:
             f = patients["mdr1_high_fraction"].to_numpy(dtype=float)
             if np.any((f < 0) | (f >= 1)):
                 raise TrialSpecError("population: mdr1_high_fraction must lie in [0, 1)")
+            # The highest MDR1 level gets the fraction; the lowest (parental) the rest; the
+            # levels in between keep their scenario values. (Scenarios have no trait layer.)
             total = inputs.y0[:, clones].sum(axis=1)
-            low = inputs.y0[:, clones[1:-1]].sum(axis=1)
-            high_i, parental_i = clones[-1], clones[0]
-            inputs.y0[:, high_i] = f * total
-            inputs.y0[:, parental_i] = np.maximum(total - low - f * total, 0.0)
+            high = [s_index[c] for c in pm.high_clones]
+            parental = clones[0]
+            middle = [c for c in clones if c not in high and c != parental]
+            inputs.y0[:, high] = 0.0
+            inputs.y0[:, high[0]] = f * total
+            rest = total - inputs.y0[:, middle].sum(axis=1) - f * total
+            inputs.y0[:, parental] = np.maximum(rest, 0.0)
         if "cd8_mdr1_function" in cols:
             inputs.params[:, p_index["mdr1_genotype_cd8"]] = patients["cd8_mdr1_function"]
         for name in cols - set(COVARIATES):

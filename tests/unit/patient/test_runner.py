@@ -235,3 +235,60 @@ def test_inhibitor_is_held_during_its_course_then_decays_with_its_half_life():
     assert inh.loc[2.0] == pytest.approx(level * 0.5 ** ((2.0 - end) / t_half_d), rel=1e-5)
     # The next cycle's course starts from the residue and sets the level again.
     assert inh.loc[21.5] == pytest.approx(level, rel=1e-6)
+
+
+def _with_outputs(sc, **changes):
+    return sc.model_copy(update=changes)
+
+
+def test_horizon_off_the_grid_ends_the_run_exactly(dox_model):
+    """A horizon that is not on the output grid (weekly output, 10.5 days) neither hangs nor
+    starts another cycle: the run ends at the horizon itself."""
+    from mdrsim.io.scenario import Outputs
+
+    sc = scenario(horizon=10.5, infection=False)
+    sc = _with_outputs(sc, outputs=Outputs(trajectory_step_days=7.0, untreated_twin=True))
+    pm = build_patient_model(sc)
+    out = run_patients(pm)
+    t = out.trajectories["time"]
+    assert t.max() == pytest.approx(10.5)
+    line = out.lines.iloc[0]
+    assert line["cycles_given"] == 1
+    # No follow-up scan before the horizon: not evaluable, not a 0 % change.
+    assert line["best_response"] == "NE"
+    assert out.endpoints.loc[0, "best_change_pct"] != out.endpoints.loc[0, "best_change_pct"]
+
+
+def test_drug_holiday_skips_the_cycles_it_covers():
+    base = scenario(cycles=4, infection=False, horizon=200)
+    line = base.lines[0].model_copy(update={"holidays": ((21.0, 42.0),)})
+    holiday = base.model_copy(update={"lines": (line,)})
+    out = run_patients(build_patient_model(holiday), untreated_twin=False)
+    plain = run_patients(build_patient_model(base), untreated_twin=False)
+    assert out.lines.iloc[0]["cycles_given"] == 3
+    auc = out.endpoints.loc[0, "auc_doxorubicin_mg_h_per_L"]
+    assert auc == pytest.approx(0.75 * plain.endpoints.loc[0, "auc_doxorubicin_mg_h_per_L"])
+
+
+def test_a_failed_patient_has_no_outcome(dox_model):
+    inputs = default_inputs(dox_model, 2)
+    inputs.params[1, dox_model.compiled.parameter_names.index("tum_K")] = -1.0
+    ep = run_patients(dox_model, inputs, record=()).endpoints
+    failed = ep.iloc[1]
+    for col in ("pfs_days", "pfs_event", "best_response", "cd8_memory_ratio", "anc_nadir"):
+        assert failed[col] is None or failed[col] != failed[col], col
+    assert ep.iloc[0]["pfs_event"] in (True, False)
+
+
+def test_infection_after_the_horizon_is_rejected():
+    from mdrsim.io.scenario import ScenarioError
+
+    text = BASE.format(
+        horizon=20,
+        lines=DOX.format(cycles=1, dose=75, inhibitor="").rstrip("\n"),
+        infections="infections:\n  - {pathogen: virus, start_day: 25}",
+        genotype="wild_type",
+        rules="",
+    )
+    with pytest.raises(ScenarioError, match=r"infections\[0\]: day 25 is not before the horizon"):
+        parse_scenario(text)
