@@ -46,11 +46,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
 
 from mdrsim.engine.stochastic import simulate_stochastic
 from mdrsim.errors import SimulationInputError
 from mdrsim.model import Model, ModelBuilder
+from mdrsim.stats import wilson_interval
 
 DiagnosisMethod = Literal["tau", "hybrid", "ssa"]
 SSA_MAX_CELLS = 1e6
@@ -102,18 +102,6 @@ def analytic_mean_resistant(
     """Mean resistant cells at diagnosis, ``bμN·ln(N/S0)/(b - d)`` (large ``N``)."""
     b, d = birth_rate, death_rate
     return b * mutation_rate * diagnosis_cells * math.log(diagnosis_cells / initial_cells) / (b - d)
-
-
-def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (Wilson, JASA 1927;22:209)."""
-    if n == 0:
-        return (0.0, 1.0)
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,10 @@ def add_tumour(
     b.parameter("tum_rev_half", spec.reversion_half_uM, unit="uM", source=_ASSUMED)
     trait = spec.has_trait
     if trait:
-        assumed = "assumed: non-P-gp resistance trait"
+        assumed = (
+            "assumed: illustrative non-P-gp resistance trait (target alteration, apoptosis "
+            "block); no published rates for a generic trait, set by the user's TumourSpec"
+        )
         b.parameter("tum_trait_fold", spec.trait_fold, source=src.get("trait_fold", assumed))
         b.parameter(
             "tum_trait_mu", spec.trait_mu, unit="1/division", source=src.get("trait_mu", assumed)

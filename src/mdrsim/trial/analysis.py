@@ -8,7 +8,8 @@ model clusters on the patient (robust sandwich SEs, Lin & Wei 1989); the log-ran
 assumes independent arms and is therefore conservative-to-approximate here — reported as the
 conventional test a real trial would use.
 
-Failed patients are excluded from every statistic and counted in ``n_failed``.
+Failed patients are excluded from every statistic and counted in ``n_failed``; the
+comparisons with the control arm (log-rank, Cox) use the patients evaluable in both arms.
 Only the needed endpoint columns are read from the store.
 """
 
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 from lifelines.exceptions import ConvergenceError
 
+from mdrsim.stats import wilson_interval
 from mdrsim.trial.store import TrialStore
 
 ANALYSIS_COLUMNS = [
@@ -36,17 +38,6 @@ ANALYSIS_COLUMNS = [
     "infection_cleared",
     "cd8_memory_ratio",
 ]
-
-
-def wilson_interval(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion k/n (Wilson, JASA 1927;22:209)."""
-    if n == 0:
-        return (math.nan, math.nan)
-    p = k / n
-    denom = 1 + z**2 / n
-    centre = (p + z**2 / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 @dataclass
@@ -190,6 +181,13 @@ def analyse(endpoints: pd.DataFrame, arms: list[str] | None = None) -> TrialAnal
         )  # fmt: skip
         if arm != control and len(surv):
             cs = ctrl.dropna(subset=["pfs_days", "pfs_event"])
+            # Paired design: compare the patients evaluable in both arms, so that a failure
+            # in one arm cannot unbalance the comparison.
+            both = set(cs["patient"]) & set(surv["patient"])
+            cs = cs[cs["patient"].isin(both)]
+            surv = surv[surv["patient"].isin(both)]
+            d = surv["pfs_days"].to_numpy(dtype=float)
+            e = surv["pfs_event"].to_numpy(dtype=bool)
             dc = cs["pfs_days"].to_numpy(dtype=float)
             ec = cs["pfs_event"].to_numpy(dtype=bool)
             if len(cs) and (e.any() or ec.any()):

@@ -192,6 +192,13 @@ class ModelSimulator:
             for j, d in enumerate(arm.dosing):
                 need(d.state, c.state_names, f"arms[{k}].dosing[{j}].state")
 
+    def required_population_names(self) -> dict[str, str]:
+        """Names the population must sample → the field that needs them."""
+        s = self.config.split
+        if s is None:
+            return {}
+        return {s.fraction: "simulator.split.fraction", s.total: "simulator.split.total"}
+
     # -- Simulator protocol -----------------------------------------------------------------
     def arm_names(self) -> list[str]:
         return list(self.arms)

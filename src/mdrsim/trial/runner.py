@@ -58,6 +58,17 @@ class TrialPlan:
                     f"population.parameters.{name}: not a name the simulator takes "
                     f"(put free covariates under population.covariates); allowed: {shown}"
                 )
+        # Optional hook: names a simulator cannot run without (e.g. the model simulator's
+        # split of the initial tumour) must be sampled, or every chunk would fail later.
+        required = getattr(sim, "required_population_names", None)
+        if required is not None:
+            sampled = set(spec.population.variable_names)
+            for name, field_path in required().items():
+                if name not in sampled:
+                    raise TrialSpecError(
+                        f"{field_path}: {name!r} must be sampled under population.parameters "
+                        "or population.covariates"
+                    )
         return cls(spec, sim, Population(spec.population, spec.seed))
 
     @classmethod

@@ -136,8 +136,12 @@ def test_analyse_summary_table() -> None:
     assert math.isnan(s.loc["ctl", "infection_not_cleared_rate"])
     assert s.loc["trt", "cd8_memory_ratio_median"] == 3.0
     assert math.isnan(s.loc["ctl", "hr_vs_control"])
-    chi2, _ = logrank(A_T, A_E, B_T, B_E)
+    # Paired comparison: control patient 5 has no evaluable twin under treatment (the
+    # treated arm has patients 0-4), so the log-rank test compares patients 0-4 only.
+    chi2, _ = logrank(A_T[:5], A_E[:5], B_T, B_E)
     assert s.loc["trt", "logrank_chi2"] == pytest.approx(chi2)
+    unpaired, _ = logrank(A_T, A_E, B_T, B_E)
+    assert unpaired != pytest.approx(chi2)
     doc = a.to_dict()
     assert doc["control_arm"] == "ctl" and doc["arms"][0]["hr_vs_control"] is None
 

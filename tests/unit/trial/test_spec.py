@@ -178,3 +178,13 @@ def test_simulator_kind_from_key_or_kind() -> None:
     assert simulator_kind({"scenario": "patient.yaml"}) == "scenario"
     with pytest.raises(TrialSpecError, match="say which simulator"):
         simulator_kind({"model": "m.ant", "scenario": "p.yaml"})
+
+
+def test_split_names_must_be_sampled() -> None:
+    """The model simulator's split of the initial tumour needs both of its names sampled: a
+    plan without them is refused up front, not with a KeyError in every chunk."""
+    root = Path(__file__).resolve().parents[3] / "examples"
+    doc = yaml.safe_load((root / "trial_reference.yaml").read_text())
+    del doc["population"]["parameters"]["f_mdr1"]
+    with pytest.raises(TrialSpecError, match=r"simulator\.split\.fraction: 'f_mdr1' must be"):
+        TrialPlan.from_spec(parse_trial(doc), root)
