@@ -199,7 +199,11 @@ def run_trial(
     executor = executor or LocalExecutor(workers=1)
     start = time.perf_counter()
     done = skipped
-    patients_done = min(n_patients, skipped * chunk_size) if skipped < total else n_patients
+    # Patients in the chunks already stored (the last chunk may be a partial one).
+    todo_set = set(todo)
+    patients_done = sum(
+        min(chunk_size, n_patients - c * chunk_size) for c in range(total) if c not in todo_set
+    )
     if progress is not None:
         progress(Progress(done, total, patients_done, n_patients, skipped))
     patients_run = 0
