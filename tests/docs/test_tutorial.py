@@ -21,3 +21,5 @@ def test_tutorial_code_runs(tmp_path: Path):
     assert out.returncode == 0, out.stderr
     assert "undefined symbol 'kk'" in out.stdout
     assert "AUC(0-5 d)" in out.stdout
+    assert "doxorubicin + tariquidar: best response" in out.stdout
+    assert "median_pfs_days" in out.stdout
