@@ -1,13 +1,14 @@
 """A sanity check against the clinical record of MDR1 inhibitors (shared/science.md §6).
 
 Randomised trials of P-gp inhibitors added to chemotherapy found no benefit: ECOG 3999
-(Cripe et al., Blood 2010, as quoted in shared/science.md §6) — zosuquidar with daunorubicin/cytarabine in older AML,
-median OS 7.2 vs 9.4 months, CR 51.9 % vs 48.9 %; HOVON/SAKK with valspodar — CR 54 % vs
-48 %, 5-year OS 10 % in both arms; the tariquidar phase III in NSCLC was terminated. A credible
-model must not predict a large benefit where trials saw none: in a virtual trial of the
-example population, adding tariquidar to doxorubicin gives no large PFS benefit — tolerance:
-HR above 0.8 — while it does lower the MDR1-high fraction at progression (the mechanism works)
-and costs T-cell memory (the effect the trials never measured).
+(Cripe et al., Blood 2010, as quoted in shared/science.md §6) — zosuquidar with
+daunorubicin/cytarabine in older AML, median OS 7.2 vs 9.4 months, CR 51.9 % vs 48.9 %;
+HOVON/SAKK with valspodar — CR 54 % vs 48 %, 5-year OS 10 % in both arms; the tariquidar
+phase III in NSCLC was terminated. A credible model must not predict a large benefit where
+trials saw none: in a virtual trial of the example population, adding tariquidar to
+doxorubicin gives no large PFS benefit — tolerance: HR above 0.8 — while it does lower the
+MDR1-high fraction at progression (the mechanism works) and costs T-cell memory (the effect
+the trials never measured).
 """
 
 from __future__ import annotations
