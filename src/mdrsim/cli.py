@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mdrsim import __version__
+from mdrsim.cli_common import json_default
 from mdrsim.errors import MdrsimError
 
 app = typer.Typer(
@@ -80,16 +81,8 @@ def _parse_params(items: list[str]) -> dict[str, float]:
     return out
 
 
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "item"):
-        return obj.item()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    return str(obj)
-
-
 def _print_json(document: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(document, default=_json_default, allow_nan=False) + "\n")
+    sys.stdout.write(json.dumps(document, default=json_default, allow_nan=False) + "\n")
 
 
 def _finite_or_none(x: float) -> float | None:
@@ -172,7 +165,7 @@ def simulate(
                 ),
                 "model_file": str(model_path),
             },
-            default=_json_default,
+            default=json_default,
             indent=2,
         )
     )
@@ -233,7 +226,7 @@ def _write_parquet(table: Any, path: Path, provenance: dict[str, Any]) -> None:
 
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     meta = dict(arrow.schema.metadata or {})
-    meta[b"mdrsim.provenance"] = json.dumps(provenance, default=_json_default).encode()
+    meta[b"mdrsim.provenance"] = json.dumps(provenance, default=json_default).encode()
     pq.write_table(arrow.replace_schema_metadata(meta), path)
 
 

@@ -26,6 +26,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from mdrsim.cli_common import json_default
 from mdrsim.errors import MdrsimError
 
 console = Console()
@@ -40,14 +41,6 @@ SWIMMER_PATIENTS = 30
 def _fail(message: str) -> None:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
     raise typer.Exit(code=2)
-
-
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "item"):
-        return obj.item()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    return str(obj)
 
 
 def _clean(obj: Any) -> Any:
@@ -156,7 +149,7 @@ def trial(
     summary = json.loads((run.store.root / "summary.json").read_text())
     if as_json:
         doc = {**summary, "out": str(out_dir), "files": [str(f) for f in files]}
-        sys.stdout.write(json.dumps(_clean(doc), default=_json_default, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(_clean(doc), default=json_default, allow_nan=False) + "\n")
         return
     _print_summary(summary)
     console.print(
@@ -316,7 +309,7 @@ def query(
             "columns": [str(c) for c in df.columns],
             "rows": _clean(df.astype(object).where(df.notna(), None).values.tolist()),
         }
-        sys.stdout.write(json.dumps(doc, default=_json_default, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(doc, default=json_default, allow_nan=False) + "\n")
         return
     t = Table()
     for c in df.columns:
