@@ -35,7 +35,7 @@ from mdrsim.biology.pk import PKParameters, add_pk
 from mdrsim.biology.tumour import TumourSpec, add_tumour
 from mdrsim.data.library import load_library
 from mdrsim.engine import CompiledModel, compile_model
-from mdrsim.io.scenario import PatientInput, Scenario
+from mdrsim.io.scenario import PatientInput, Scenario, TumourInput
 from mdrsim.model import Model, ModelBuilder
 from mdrsim.regimen.lines import INHIBITOR_PARAM, drug_kill, pk_from_library
 from mdrsim.regimen.schedule import Patient
@@ -119,10 +119,8 @@ def add_inhibitor_pk(b: ModelBuilder, inhibitor: str) -> None:
     )
 
 
-def tumour_spec(tumour: object) -> TumourSpec:
-    from mdrsim.io.scenario import TumourInput
-
-    assert isinstance(tumour, TumourInput)
+def tumour_spec(tumour: TumourInput) -> TumourSpec:
+    """The tumour module's spec for a scenario's tumour (parental, MDR1-low, MDR1-high)."""
     high, low = tumour.mdr1_high_fraction, tumour.mdr1_low_fraction
     return TumourSpec(
         growth=tumour.growth,

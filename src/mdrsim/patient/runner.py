@@ -373,7 +373,7 @@ class _Runner:
         if line is not None:
             # RECIST scans falling in this segment, in order.
             interval = float(self.sc.scan_interval_days)
-            burden = values[:, self._burden_cols()].sum(axis=1)
+            burden = values[:, self.clone_idx].sum(axis=1)
             n_next = math.floor((p.t - line.start) / interval + 1e-9) + 1
             while True:
                 scan = line.start + n_next * interval
@@ -426,9 +426,6 @@ class _Runner:
             if p.line is not None:
                 self._close_line(i, progression=None)
             p.done = True
-
-    def _burden_cols(self) -> list[int]:
-        return self.clone_idx
 
     def _close_line(self, i: int, progression: float | None) -> None:
         p = self.pat[i]
