@@ -133,7 +133,13 @@ def tumour_spec(tumour: TumourInput) -> TumourSpec:
         reversion=tumour.reversion_per_day,
         initial_total=tumour.cells_1e9,
         initial_fractions=(1.0 - high - low, low, high),
-        sources={"r": "scenario file", "K": "scenario file", "induction": "scenario file"},
+        sources={
+            "r": "scenario file (default 0.003/d assumed: Gompertz doubling ~2 months at "
+            "1e10 cells under a 1e12 plateau, a slowly growing solid tumour)",
+            "K": "scenario file (default 1e12 cells assumed: plateau of a lethal tumour burden)",
+            "induction": "scenario file (default 0: no drug-induced MDR1 unless asked for)",
+            "reversion": "scenario file (default 0: MDR1 over-expression kept unless asked for)",
+        },
     )
 
 
