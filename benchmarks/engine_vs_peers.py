@@ -1,7 +1,7 @@
 """mdrsim's RODAS4 engine against libroadrunner (CVODE) and scipy on the shared reference model.
 
-Protocol (``/work/shared/bench/README.md``; the model is copied to
-``benchmarks/models/reference_model.ant``):
+Protocol (``../shared/bench/README.md``; the model ships with mdrsim as the example
+``trial_reference_model``, ``src/mdrsim/examples/trial_reference_model.ant``):
 
 * Model: 10-state tumour / MDR1 / chemotherapy / CD8 model with 17 bolus doses over 365 days.
 * Tolerances: rtol 1e-6, atol 1e-9 for every state (libroadrunner gets a per-state list, because
@@ -50,8 +50,10 @@ from typing import Any
 
 import numpy as np
 
+from mdrsim.examples import example_path
+
 HERE = Path(__file__).resolve().parent
-DEFAULT_MODEL = HERE / "models" / "reference_model.ant"
+DEFAULT_MODEL = example_path("trial_reference_model")  # the one copy in the project
 CACHE_DIR = HERE / ".cache"
 
 PERTURBED: tuple[str, ...] = (

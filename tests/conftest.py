@@ -4,11 +4,8 @@ never depends on (or pollutes) a user's cache."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-
-DATA = Path(__file__).parent / "data"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -16,8 +13,3 @@ def pytest_configure(config: pytest.Config) -> None:
         import tempfile
 
         os.environ["MDRSIM_CACHE_DIR"] = tempfile.mkdtemp(prefix="mdrsim-test-cache-")
-
-
-@pytest.fixture(scope="session")
-def data_dir() -> Path:
-    return DATA

@@ -48,3 +48,13 @@ class SimulationError(MdrsimError, RuntimeError):
         lines = "\n".join(f"  patient {i}: {why}" for i, why in shown)
         more = "" if len(self.failures) <= 10 else f"\n  … and {len(self.failures) - 10} more"
         super().__init__(f"{len(self.failures)} patient(s) failed:\n{lines}{more}")
+
+
+# --- packaging ---
+
+
+class ExampleNotFoundError(MdrsimError, KeyError):
+    """``load_example`` was given a name that is not one of the shipped examples."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0]) if self.args else ""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from mdrsim.examples import example_path
 from mdrsim.model import Model, ModelBuilder
 
-REFERENCE_MODEL = Path(__file__).resolve().parents[2] / "data" / "reference_model.ant"
+REFERENCE_MODEL = example_path("trial_reference_model")  # the one copy of the reference model
 
 MATHML = 'xmlns="http://www.w3.org/1998/Math/MathML"'
 
