@@ -19,8 +19,10 @@ from mdrsim.data import (
     UnknownNameError,
     load_library,
     parse_concentration,
+    quantities,
+    tables,
 )
-from mdrsim.data.library import FILES, Library, quantities
+from mdrsim.data.library import FILES, Library
 from mdrsim.errors import MdrsimError
 
 SUBSTRATE_CLASSES = ("anthracycline", "vinca_alkaloid", "taxane", "epipodophyllotoxin")
@@ -433,7 +435,7 @@ def test_lookups_accept_case_and_aliases(lib: Library) -> None:
 
 
 def test_rows_are_plain_json(lib: Library) -> None:
-    drugs = lib.drug_rows()
+    drugs = tables.drug_rows(lib)
     assert len(drugs) == len(lib.drugs)
     assert {
         "name",
@@ -446,9 +448,9 @@ def test_rows_are_plain_json(lib: Library) -> None:
         "sources",
         "assumed",
     } <= set(drugs[0])
-    lines = lib.cell_line_rows()
-    inhibitors = lib.inhibitor_rows()
-    detail = lib.drug_detail("Adriamycin")
+    lines = tables.cell_line_rows(lib)
+    inhibitors = tables.inhibitor_rows(lib)
+    detail = tables.drug_detail(lib, "Adriamycin")
     assert detail["name"] == "doxorubicin" and detail["class"] == "anthracycline"
     assert {r["line"] for r in detail["fold_resistance"]} >= {"MES-SA/Dx5", "2780AD"}
     assert detail["ddi"]["valspodar"]["value"] == pytest.approx(-0.5)
