@@ -14,6 +14,7 @@ __all__ = [
     "ExpressionError",
     "LibraryError",
     "MdrsimError",
+    "MissingLibraryDataError",
     "ModelImportError",
     "ModelValidationError",
     "PopulationError",
@@ -116,6 +117,11 @@ class LibraryError(MdrsimError, ValueError):
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"drug library is invalid ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class MissingLibraryDataError(MdrsimError, ValueError):
+    """A library entry lacks a value a computation needs; the message names the entry, the
+    missing field and what to add (e.g. a drug without ``ic50_parental`` cannot be killed)."""
 
 
 class UnitError(MdrsimError, ValueError):

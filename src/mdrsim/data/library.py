@@ -232,6 +232,73 @@ class Library(BaseModel):
         """P-gp line × substrate folds that were used for nothing (out-of-sample tests)."""
         return self.fold_pairs("validation")
 
+    # ---- what the whole-patient model needs
+
+    def patient_model_gaps(self, drug: str) -> list[str]:
+        """What ``drug`` lacks for the whole-patient model; an empty list means nothing.
+
+        The patient model (:mod:`mdrsim.patient.model`) reads, for each chemotherapy drug:
+
+        - ``pk.clearance`` — systemic elimination (``regimen.lines.pk_from_library``);
+        - volumes: ``pk.V1``, ``pk.Q2`` and ``pk.V2`` together (a multi-compartment model),
+          or else ``pk.Vss`` (one compartment, or two when two half-lives are given);
+        - ``ic50_parental`` — calibrates the tumour kill (``regimen.lines.drug_kill``).
+
+        Marrow toxicity is not a gap: its slopes come from :mod:`mdrsim.biology.marrow`, and a
+        drug without one runs with no marrow effect (the model reports it). Every other field
+        the model reads is required by the schema.
+
+        Each item is one sentence that starts with the drug's name and names the missing field,
+        what to add and the drugs that would do, e.g. ``"gemcitabine has no pk.clearance in the
+        library (…): add pk.clearance {value, unit, source} to its entry in drugs.yaml, or
+        choose a drug the patient model can use (doxorubicin, …)"``; a scenario validator can
+        prefix it with the field path of the dose that names the drug.
+        Raises :class:`~mdrsim.errors.UnknownNameError` for a drug not in the library.
+        """
+        d = self.drug(drug)
+        usable = ", ".join(n for n in self.drugs if n != d.name and not self._gaps(self.drugs[n]))
+        return [
+            f"{d.name} has no {missing} in the library ({why}): add {add} to its entry in "
+            f"drugs.yaml, or choose a drug the patient model can use ({usable})"
+            for missing, why, add in self._gaps(d)
+        ]
+
+    def patient_model_drugs(self) -> list[str]:
+        """The drugs that have everything the whole-patient model needs (no gaps)."""
+        return [name for name, d in self.drugs.items() if not self._gaps(d)]
+
+    @staticmethod
+    def _gaps(d: Drug) -> list[tuple[str, str, str]]:
+        """(missing field, why the model needs it, what to add) for each gap of ``d``."""
+        pk = d.pk
+        gaps = []
+        if pk is None or pk.clearance is None:
+            gaps.append(
+                (
+                    "pk.clearance",
+                    "the patient model needs its systemic clearance",
+                    "pk.clearance {value, unit, source}",
+                )
+            )
+        multi_compartment = pk is not None and None not in (pk.V1, pk.Q2, pk.V2)
+        if not multi_compartment and (pk is None or pk.Vss is None):
+            gaps.append(
+                (
+                    "pk.Vss",
+                    "the patient model needs a volume of distribution",
+                    "pk.Vss, or pk.V1, pk.Q2 and pk.V2",
+                )
+            )
+        if d.ic50_parental is None:
+            gaps.append(
+                (
+                    "ic50_parental",
+                    "the patient model calibrates the tumour kill to it",
+                    "ic50_parental {value, unit: uM, source}",
+                )
+            )
+        return gaps
+
 
 # ------------------------------------------------------------------------------------ loading
 
