@@ -422,7 +422,12 @@ _CACHE: dict[tuple[str, tuple[float, ...]], Library] = {}
 
 
 def clear_library_cache() -> None:
-    """Forget loaded libraries (the next :func:`load_library` reads the files again)."""
+    """Forget loaded libraries (the next :func:`load_library` reads the files again).
+
+    This is the only cache that holds a library. The calibrations memoised in
+    :mod:`mdrsim.experiments` are keyed by the numbers they use, not by a drug or line name,
+    so a changed library gets its own results without clearing anything there.
+    """
     _CACHE.clear()
 
 

@@ -17,6 +17,7 @@ from mdrsim.data import (
     ConcentrationError,
     LibraryError,
     UnknownNameError,
+    clear_library_cache,
     load_library,
     parse_concentration,
     quantities,
@@ -408,6 +409,22 @@ def test_user_library_is_reloaded_when_a_file_changes(tmp_path: Path) -> None:
     os.utime(directory / "drugs.yaml", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     second = load_library(directory)
     assert second is not first and second.drug("doxorubicin").emax.value == 3.0
+
+
+def test_clear_library_cache_forgets_every_loaded_library(tmp_path: Path) -> None:
+    directory = _copy_library(tmp_path)
+    packaged, user = load_library(), load_library(directory)
+    assert load_library() is packaged and load_library(directory) is user
+    # An edit that keeps the file's modification time is invisible to the cache key …
+    st = (directory / "drugs.yaml").stat()
+    _edit(directory, "drugs.yaml", lambda d: d["drugs"]["doxorubicin"]["emax"].update(value=3.0))
+    os.utime(directory / "drugs.yaml", ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert load_library(directory) is user
+    # … until the cache is cleared: then both libraries are read again.
+    clear_library_cache()
+    reread = load_library(directory)
+    assert reread is not user and reread.drug("doxorubicin").emax.value == 3.0
+    assert load_library() is not packaged and load_library() == packaged
 
 
 # ------------------------------------------------------------------------------ lookups / rows
