@@ -76,7 +76,9 @@ def _library() -> Any:
 @drugs_app.command("list")
 def drugs_list(as_json: JsonOption = False) -> None:
     """List the drugs: class, P-gp substrate status and key numbers with sources."""
-    rows = _library().drug_rows()
+    from mdrsim.data import tables
+
+    rows = tables.drug_rows(_library())
     if as_json:
         _emit({"drugs": rows})
     else:
@@ -90,9 +92,11 @@ def drugs_show(
     name: Annotated[str, typer.Argument(help="Drug (lower-case INN).")], as_json: JsonOption = False
 ) -> None:
     """Every number for one drug, with unit and source."""
+    from mdrsim.data import tables
+
     lib = _library()
     try:
-        detail = lib.drug_detail(name)
+        detail = tables.drug_detail(lib, name)
     except (MdrsimError, KeyError) as exc:
         _fail(str(exc).strip("'\""))
     if as_json:
@@ -105,7 +109,9 @@ def drugs_show(
 @inhibitors_app.command("list")
 def inhibitors_list(as_json: JsonOption = False) -> None:
     """List the P-gp inhibitors: generation, mechanism, potency, achievable concentration."""
-    rows = _library().inhibitor_rows()
+    from mdrsim.data import tables
+
+    rows = tables.inhibitor_rows(_library())
     if as_json:
         _emit({"inhibitors": rows})
     else:
@@ -115,7 +121,9 @@ def inhibitors_list(as_json: JsonOption = False) -> None:
 @cell_lines_app.command("list")
 def cell_lines_list(as_json: JsonOption = False) -> None:
     """List the cell lines: parental, selecting drug, published fold resistance, source."""
-    rows = _library().cell_line_rows()
+    from mdrsim.data import tables
+
+    rows = tables.cell_line_rows(_library())
     if as_json:
         _emit({"cell_lines": rows})
     else:
@@ -125,7 +133,7 @@ def cell_lines_list(as_json: JsonOption = False) -> None:
 def _inhibitor_arg(text: str | None) -> tuple[str | None, float]:
     if not text:
         return None, 0.0
-    from mdrsim.data.library import parse_concentration
+    from mdrsim.data import parse_concentration
 
     name, sep, conc = text.partition(":")
     if not sep:
@@ -214,7 +222,7 @@ def assay_accumulation(
 
     Writes OUT/accumulation.csv (hours, intracellular_uM) and OUT/accumulation.png.
     """
-    from mdrsim.data.library import parse_concentration
+    from mdrsim.data import parse_concentration
     from mdrsim.experiments.invitro import accumulation
     from mdrsim.experiments.pharmacology import drug_transport, inhibition_for, pgp_density
 

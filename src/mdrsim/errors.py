@@ -6,6 +6,37 @@ what is allowed. Callers catch :class:`MdrsimError` to handle all of them.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "ConcentrationError",
+    "ExpressionError",
+    "LibraryError",
+    "MdrsimError",
+    "MissingLibraryDataError",
+    "ModelImportError",
+    "ModelValidationError",
+    "PopulationError",
+    "RegimenError",
+    "ScenarioError",
+    "SchemaFieldError",
+    "SimulationError",
+    "SimulationInputError",
+    "TrialSpecError",
+    "TrialStoreError",
+    "UnitError",
+    "UnknownNameError",
+    "UnsupportedFeatureError",
+    "did_you_mean",
+]
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """A ' (did you mean: a, b?)' suffix listing close matches, or an empty string."""
+    close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
+    return f" (did you mean: {', '.join(close)}?)" if close else ""
+
 
 class MdrsimError(Exception):
     """Base class of every error mdrsim raises on purpose."""
@@ -48,6 +79,107 @@ class SimulationError(MdrsimError, RuntimeError):
         lines = "\n".join(f"  patient {i}: {why}" for i, why in shown)
         more = "" if len(self.failures) <= 10 else f"\n  … and {len(self.failures) - 10} more"
         super().__init__(f"{len(self.failures)} patient(s) failed:\n{lines}{more}")
+
+
+class UnknownNameError(MdrsimError, KeyError):
+    """A name that is not defined: a library drug, inhibitor or cell line, or a model symbol.
+
+    The message names the kind, the name, close matches and the known names (the first 30).
+    It is also a :class:`KeyError`, so code that looked names up in a mapping keeps working.
+    """
+
+    #: Beyond this many known names the message lists the first ones and a count.
+    MAX_LISTED = 30
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.known = sorted(known)
+        listed = ", ".join(self.known[: self.MAX_LISTED])
+        if len(self.known) > self.MAX_LISTED:
+            listed += f", … ({len(self.known) - self.MAX_LISTED} more)"
+        self.message = (
+            f"unknown {kind} '{name}'{did_you_mean(name, self.known)}; known {kind}s: {listed}"
+        )
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # KeyError would print the repr of the message
+        return self.message
+
+
+# --------------------------------------------------------------------------- drug library
+
+
+class LibraryError(MdrsimError, ValueError):
+    """The library files are malformed; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"drug library is invalid ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class MissingLibraryDataError(MdrsimError, ValueError):
+    """A library entry lacks a value a computation needs; the message names the entry, the
+    missing field and what to add (e.g. a drug without ``ic50_parental`` cannot be killed)."""
+
+
+class UnitError(MdrsimError, ValueError):
+    """A unit is unknown, or two units cannot be converted into each other."""
+
+
+class ConcentrationError(UnitError):
+    """A concentration string could not be read (bad number, unknown unit, missing MW)."""
+
+
+class SchemaFieldError(ValueError):
+    """Raised inside the library schema's pydantic validators; ``sub`` extends the field path.
+
+    Not an :class:`MdrsimError` on purpose: a ``ValueError`` is pydantic's protocol for a failed
+    validator, and pydantic wraps it into the :class:`LibraryError` the user sees, which names
+    the file, the entry and the field path (``sub`` appended).
+    """
+
+    def __init__(self, sub: str, message: str) -> None:
+        super().__init__(f"{sub}: {message}" if sub else message)
+        self.sub = sub
+        self.message = message
+
+
+# ------------------------------------------------------------------------- regimen, scenario
+
+
+class RegimenError(MdrsimError, ValueError):
+    """A regimen is invalid; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("regimen is invalid:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class ScenarioError(MdrsimError, ValueError):
+    """A scenario file is invalid; ``problems`` lists every reason with its field path."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            f"scenario {source} is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+# ------------------------------------------------------------------------------------ trials
+
+
+class TrialSpecError(MdrsimError, ValueError):
+    """A trial file or trial argument is invalid; the message names the field path."""
+
+
+class PopulationError(MdrsimError, ValueError):
+    """A population could not be sampled (e.g. a plausibility bound rejects nearly all draws)."""
+
+
+class TrialStoreError(MdrsimError, RuntimeError):
+    """A trial directory is unusable: a different trial is stored there, or files are missing."""
 
 
 # --- packaging ---

@@ -13,19 +13,22 @@ import math
 import numpy as np
 import pytest
 
+from mdrsim.data import tables
 from mdrsim.data.library import load_library
 from mdrsim.experiments.pharmacology import ic50_assay, pgp_density
 
 LIB = load_library()
-PGP_LINES = [r["id"] for r in LIB.cell_line_rows() if r["pgp_mechanism"] and r["calibration_drug"]]
+PGP_LINES = [
+    r["id"] for r in tables.cell_line_rows(LIB) if r["pgp_mechanism"] and r["calibration_drug"]
+]
 SUBSTRATES = [
     r["name"]
-    for r in LIB.drug_rows()
+    for r in tables.drug_rows(LIB)
     if r["substrate"] == "yes" and r["ic50_parental_uM"] is not None  # probes have no IC50
 ]
 NON_SUBSTRATES = [
     r["name"]
-    for r in LIB.drug_rows()
+    for r in tables.drug_rows(LIB)
     if r["substrate"] == "no" and r["ic50_parental_uM"] is not None
 ]
 

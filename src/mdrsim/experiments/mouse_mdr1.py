@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from mdrsim.biology.immune import (
 from mdrsim.engine import CompiledModel, EventTable, Result, compile_model, simulate
 from mdrsim.errors import SimulationInputError
 from mdrsim.model import Model, ModelBuilder
+
+if TYPE_CHECKING:
+    from mdrsim.data.library import Library
 
 Schedule = Literal["none", "full", "days0-3", "after-day8"]
 SCHEDULES: tuple[Schedule, ...] = ("none", "full", "days0-3", "after-day8")
@@ -44,17 +47,38 @@ BACTERIA_INOCULUM = 1e4  # pathogen units (assumed)
 INHIBITOR = "tariquidar"
 
 
-def _inhibitor_numbers() -> tuple[float, float, str]:
-    from mdrsim.data.library import load_library
+@dataclass(frozen=True)
+class InhibitorNumbers:
+    """What the study takes from the library about :data:`INHIBITOR`."""
 
-    inh = load_library().inhibitor(INHIBITOR)
-    return float(inh.ki.value), float(inh.clinical_concentration.value), inh.ki.source
+    ki_uM: float
+    dosed_uM: float  # plasma level while dosed (the clinically achievable concentration)
+    ki_source: str
 
 
+def inhibitor_numbers(library: Library | None = None) -> InhibitorNumbers:
+    """:data:`INHIBITOR`'s potency and exposure from ``library`` (default: the packaged one)."""
+    if library is None:
+        from mdrsim.data.library import load_library
+
+        library = load_library()
+    inh = library.inhibitor(INHIBITOR)
+    return InhibitorNumbers(
+        float(inh.ki.value), float(inh.clinical_concentration.value), inh.ki.source
+    )
+
+
+def mouse_model(*, library: Library | None = None) -> Model:
+    """The study's model, with the inhibitor's Ki from ``library`` (default: packaged)."""
+    return _mouse_model(inhibitor_numbers(library))
+
+
+# Memoised by the library's numbers, not by the library: a library with another Ki builds
+# (and compiles) another model, and no cache can hold on to a stale library.
 @cache
-def mouse_model() -> Model:
+def _mouse_model(numbers: InhibitorNumbers) -> Model:
     b = ModelBuilder("mouse_mdr1_cd8", description="CD8 response to an acute virus and a challenge")
-    ki, _, source = _inhibitor_numbers()
+    ki, source = numbers.ki_uM, numbers.ki_source
     b.parameter("inhibitor_conc", 0.0, constant=False, unit="uM",
                 source="set by the group's dosing schedule")
     f = add_mdr1_function(b, cell="cd8", inhibitor="inhibitor_conc", inhibitor_ki=ki,
@@ -71,8 +95,8 @@ def mouse_model() -> Model:
 
 
 @cache
-def _compiled() -> CompiledModel:
-    return compile_model(mouse_model())
+def _compiled(numbers: InhibitorNumbers) -> CompiledModel:
+    return compile_model(_mouse_model(numbers))
 
 
 @dataclass(frozen=True)
@@ -89,7 +113,7 @@ DEFAULT_GROUPS = (
 )
 
 
-def _events(groups: tuple[Group, ...]) -> EventTable:
+def _events(groups: tuple[Group, ...], dose_conc: float) -> EventTable:
     """Inhibitor on/off per group (as MDR1 function switches) and the day-60 challenge."""
     n = len(groups)
     on = np.full(n, 1e9)
@@ -103,7 +127,6 @@ def _events(groups: tuple[Group, ...]) -> EventTable:
             on[i], off[i] = 8.0, COURSE_END_DAY
         elif g.schedule != "none":
             raise SimulationInputError(f"schedule {g.schedule!r}: allowed {', '.join(SCHEDULES)}")
-    _, dose_conc, _ = _inhibitor_numbers()
     events = EventTable()
     events.set_parameter(on, "inhibitor_conc", dose_conc)
     events.set_parameter(off, "inhibitor_conc", 0.0)
@@ -147,17 +170,24 @@ class StudyResult:
 
 
 def run_study(
-    groups: tuple[Group, ...] = DEFAULT_GROUPS, *, step_days: float = 0.25
+    groups: tuple[Group, ...] = DEFAULT_GROUPS,
+    *,
+    step_days: float = 0.25,
+    library: Library | None = None,
 ) -> StudyResult:
-    """Simulate every group as one batch; the grid includes the challenge and read-out days."""
+    """Simulate every group as one batch; the grid includes the challenge and read-out days.
+
+    The inhibitor's numbers come from ``library`` (default: the packaged library).
+    """
+    numbers = inhibitor_numbers(library)
     end = CHALLENGE_DAY + READOUT_DAYS_AFTER_CHALLENGE
     t = np.arange(0.0, end + step_days / 2, step_days)
     result = simulate(
-        _compiled(),
+        _compiled(numbers),
         t,
         params={"mdr1_genotype_cd8": [g.mdr1 for g in groups]},
         n_patients=len(groups),
-        events=_events(groups),
+        events=_events(groups, numbers.dosed_uM),
         rtol=1e-8,
         atol=1e-6,
         check=True,

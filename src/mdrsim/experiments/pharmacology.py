@@ -19,6 +19,7 @@ from functools import cache
 
 from mdrsim.biology.cell import DrugTransport, Inhibition
 from mdrsim.data.library import Library, load_library
+from mdrsim.errors import MissingLibraryDataError
 from mdrsim.experiments.invitro import (
     AssayConditions,
     DoseResponse,
@@ -41,9 +42,15 @@ def k_pass_from_permeability(
     return permeability_nm_s * 1e-9 * (6.0 / diameter_m) * SECONDS_PER_DAY
 
 
-@cache
-def drug_transport(name: str) -> DrugTransport:
-    drug = load_library().drug(name)
+def _resolve(library: Library | None) -> Library:
+    # The packaged library is the default only at these public entry points; everything
+    # below them receives the resolved library, so one call never mixes two libraries.
+    return library if library is not None else load_library()
+
+
+def drug_transport(name: str, *, library: Library | None = None) -> DrugTransport:
+    """Cellular transport numbers of ``name`` from ``library`` (default: the packaged one)."""
+    drug = _resolve(library).drug(name)
     k_pass = k_pass_from_permeability(drug.permeability.value)
     km = drug.pgp_km.value if drug.pgp_km is not None else 1.0
     efficiency = drug.pgp_efficiency.value if drug.pgp_efficiency is not None else 0.0
@@ -62,8 +69,11 @@ def drug_transport(name: str) -> DrugTransport:
     )
 
 
-def conditions_for(cell_line: str, exposure_h: float = 72.0) -> AssayConditions:
-    line = load_library().cell_line(cell_line)
+def conditions_for(
+    cell_line: str, exposure_h: float = 72.0, *, library: Library | None = None
+) -> AssayConditions:
+    """Assay conditions of ``cell_line``: its growth rate from the library's doubling time."""
+    line = _resolve(library).cell_line(cell_line)
     doubling_h = line.doubling_time_h.value
     return AssayConditions(
         exposure_h=exposure_h,
@@ -72,46 +82,85 @@ def conditions_for(cell_line: str, exposure_h: float = 72.0) -> AssayConditions:
     )
 
 
+# The two calibrations run dozens of simulations, so they are memoised — keyed by the numbers
+# they use (frozen dataclasses and floats), never by a drug or line name. A library with other
+# numbers therefore gets its own calibration, and no cache can serve a stale library.
+
+
 @cache
-def kill_parameters(drug_name: str, parental_line: str) -> KillParameters:
-    """Kill parameters with EC50 calibrated to the drug's published parental IC50."""
-    drug = load_library().drug(drug_name)
-    if drug.ic50_parental is None or drug.ic50_parental.value is None:
-        raise ValueError(
-            f"{drug_name} has no parental IC50 in the library (e.g. a prodrug that needs "
-            "metabolic activation), so an in-vitro assay cannot be calibrated"
+def _calibrated_kill(
+    transport: DrugTransport, base: KillParameters, ic50_uM: float, conditions: AssayConditions
+) -> KillParameters:
+    return calibrate_ec50(transport, base, ic50_uM, conditions)
+
+
+@cache
+def _calibrated_density(
+    transport: DrugTransport, kill: KillParameters, fold: float, conditions: AssayConditions
+) -> float:
+    return calibrate_density(transport, kill, fold, conditions)
+
+
+def kill_parameters(
+    drug_name: str, parental_line: str, *, library: Library | None = None
+) -> KillParameters:
+    """Kill parameters with EC50 calibrated to the drug's published parental IC50.
+
+    Raises :class:`~mdrsim.errors.MissingLibraryDataError` when the drug has no parental IC50.
+    """
+    lib = _resolve(library)
+    drug = lib.drug(drug_name)
+    if drug.ic50_parental is None:
+        raise MissingLibraryDataError(
+            f"drug '{drug.name}' has no ic50_parental in the library (e.g. a prodrug that "
+            "needs metabolic activation), so its kill cannot be calibrated; add "
+            "ic50_parental {value, unit: uM, source} to its entry or choose a drug that has one"
         )
     base = KillParameters(emax=drug.emax.value, ec50=1.0, hill=drug.kill_hill.value)
-    return calibrate_ec50(
-        drug_transport(drug_name), base, drug.ic50_parental.value, conditions_for(parental_line)
+    return _calibrated_kill(
+        drug_transport(drug_name, library=lib),
+        base,
+        float(drug.ic50_parental.value),
+        conditions_for(parental_line, library=lib),
     )
 
 
-def parental_of(cell_line: str) -> str:
-    line = load_library().cell_line(cell_line)
+def parental_of(cell_line: str, *, library: Library | None = None) -> str:
+    """The parental line of ``cell_line`` (itself when it is a parental line)."""
+    line = _resolve(library).cell_line(cell_line)
     return line.parental or cell_line
 
 
-@cache
-def pgp_density(cell_line: str) -> float:
-    """The line's P-gp density: 0 (or the library value) for parental lines, else calibrated."""
-    lib = load_library()
+def pgp_density(cell_line: str, *, library: Library | None = None) -> float:
+    """The line's P-gp density: 0 (or the library value) for parental lines, else calibrated.
+
+    Raises :class:`~mdrsim.errors.MissingLibraryDataError` when a P-gp line has no
+    calibration drug with a published fold resistance.
+    """
+    lib = _resolve(library)
     line = lib.cell_line(cell_line)
-    if line.pgp_density is not None and line.pgp_density.value is not None:
+    if line.pgp_density is not None:
         return float(line.pgp_density.value)
     drug = line.calibration_drug
     if drug is None or drug not in line.fold_resistance:
-        raise ValueError(f"cell line {cell_line!r} has no calibration drug with a published fold")
-    fold = line.fold_resistance[drug].value
-    target = float(fold if not isinstance(fold, list) else math.sqrt(fold[0] * fold[1]))
-    parental = parental_of(cell_line)
-    return calibrate_density(
-        drug_transport(drug), kill_parameters(drug, parental), target, conditions_for(parental)
+        raise MissingLibraryDataError(
+            f"cell line '{line.id}' has neither pgp_density nor a calibration_drug with a "
+            "fold_resistance entry, so its P-gp density cannot be calibrated; add "
+            "calibration_drug and its fold_resistance (use: calibration) to the line"
+        )
+    target = float(line.fold_resistance[drug].value)
+    parental = parental_of(line.id, library=lib)
+    return _calibrated_density(
+        drug_transport(drug, library=lib),
+        kill_parameters(drug, parental, library=lib),
+        target,
+        conditions_for(parental, library=lib),
     )
 
 
-def inhibition_for(inhibitor: str, drug: str) -> Inhibition:
-    inh = load_library().inhibitor(inhibitor)
+def inhibition_for(inhibitor: str, drug: str, *, library: Library | None = None) -> Inhibition:
+    """How ``inhibitor`` acts on P-gp transport (competitive or not, with its Ki)."""
+    inh = _resolve(library).inhibitor(inhibitor)
     ki = inh.ki.value
     if inh.mechanism == "competitive":
         return Inhibition(inhibitor, ki_competitive=ki, source=f"inhibitor library: {inhibitor}")
@@ -157,25 +206,28 @@ def ic50_assay(
     exposure_h: float = 72.0,
     library: Library | None = None,
 ) -> IC50Report:
-    """IC50 of ``drug`` on ``cell_line`` (optionally with an inhibitor), fold vs the parental."""
-    lib = library or load_library()
+    """IC50 of ``drug`` on ``cell_line`` (optionally with an inhibitor), fold vs the parental.
+
+    Every number comes from ``library`` (default: the packaged library).
+    """
+    lib = _resolve(library)
     lib.drug(drug)  # raise a clear error for an unknown name early
     lib.cell_line(cell_line)
-    parental = parental_of(cell_line)
-    transport = drug_transport(drug)
-    kill = kill_parameters(drug, parental)
-    cond = conditions_for(cell_line, exposure_h)
-    density = pgp_density(cell_line)
+    parental = parental_of(cell_line, library=lib)
+    transport = drug_transport(drug, library=lib)
+    kill = kill_parameters(drug, parental, library=lib)
+    cond = conditions_for(cell_line, exposure_h, library=lib)
+    density = pgp_density(cell_line, library=lib)
     parental_ic50 = ic50(
         transport,
         kill,
-        density=pgp_density(parental),
-        conditions=conditions_for(parental, exposure_h),
+        density=pgp_density(parental, library=lib),
+        conditions=conditions_for(parental, exposure_h, library=lib),
     )
     # Without an inhibitor the dose-response below already gives this IC50: compute it only
     # when it differs (the reversal factor's numerator).
     plain = ic50(transport, kill, density=density, conditions=cond) if inhibitor else None
-    inh = inhibition_for(inhibitor, drug) if inhibitor else None
+    inh = inhibition_for(inhibitor, drug, library=lib) if inhibitor else None
     curve = dose_response(
         transport,
         kill,

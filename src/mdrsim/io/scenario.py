@@ -31,18 +31,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from mdrsim.errors import MdrsimError
+from mdrsim.errors import ScenarioError
 from mdrsim.regimen.schedule import Regimen, RegimenError
-
-
-class ScenarioError(MdrsimError, ValueError):
-    """A scenario file is invalid; ``problems`` lists every reason with its field path."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(
-            f"scenario {source} is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
-        )
 
 
 class _Base(BaseModel):

@@ -18,15 +18,14 @@ Conventions (the same as Antimony and SBML's L3 infix syntax where they agree):
 from __future__ import annotations
 
 import ast
-import difflib
 import keyword
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import sympy
 
-from mdrsim.errors import ExpressionError
+from mdrsim.errors import ExpressionError, did_you_mean
 
 #: The symbol that stands for simulation time in every mdrsim expression.
 TIME = sympy.Symbol("time")
@@ -122,12 +121,6 @@ _COMPARE: dict[type[ast.cmpop], Callable[[sympy.Basic, sympy.Basic], sympy.Basic
 def is_valid_identifier(name: str) -> bool:
     """True when ``name`` can name a model component (SBML SId rules, not a Python keyword)."""
     return bool(_IDENTIFIER.match(name)) and not keyword.iskeyword(name)
-
-
-def did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    """A ' (did you mean: a, b?)' suffix listing close matches, or an empty string."""
-    close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
-    return f" (did you mean: {', '.join(close)}?)" if close else ""
 
 
 def _normalise(text: str) -> str:

@@ -26,6 +26,7 @@ from types import MappingProxyType
 
 import sympy
 
+from mdrsim.errors import UnknownNameError
 from mdrsim.model.expressions import TIME, free_names
 
 _EMPTY_SOURCE = ""
@@ -238,7 +239,12 @@ class Model:
             return self.species[name].initial
         if name in self.compartments:
             return self.compartments[name].size
-        raise KeyError(name)
+        # A model symbol (compartment, species or parameter); also a KeyError, as it was.
+        raise UnknownNameError(
+            "model symbol",
+            name,
+            [*self.compartments, *self.species, *self.parameters],
+        )
 
     def unit_of(self, name: str) -> str:
         for group in (self.parameters, self.species, self.compartments, self.observables):

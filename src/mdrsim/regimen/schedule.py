@@ -15,17 +15,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mdrsim.errors import MdrsimError
+from mdrsim.errors import RegimenError
 
 DoseUnit = Literal["mg/m2", "mg/kg", "mg"]
-
-
-class RegimenError(MdrsimError, ValueError):
-    """A regimen is invalid; ``problems`` lists every reason."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("regimen is invalid:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 class _Base(BaseModel):

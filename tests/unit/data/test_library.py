@@ -17,10 +17,13 @@ from mdrsim.data import (
     ConcentrationError,
     LibraryError,
     UnknownNameError,
+    clear_library_cache,
     load_library,
     parse_concentration,
+    quantities,
+    tables,
 )
-from mdrsim.data.library import FILES, Library, quantities
+from mdrsim.data.library import FILES, Library
 from mdrsim.errors import MdrsimError
 
 SUBSTRATE_CLASSES = ("anthracycline", "vinca_alkaloid", "taxane", "epipodophyllotoxin")
@@ -408,6 +411,22 @@ def test_user_library_is_reloaded_when_a_file_changes(tmp_path: Path) -> None:
     assert second is not first and second.drug("doxorubicin").emax.value == 3.0
 
 
+def test_clear_library_cache_forgets_every_loaded_library(tmp_path: Path) -> None:
+    directory = _copy_library(tmp_path)
+    packaged, user = load_library(), load_library(directory)
+    assert load_library() is packaged and load_library(directory) is user
+    # An edit that keeps the file's modification time is invisible to the cache key …
+    st = (directory / "drugs.yaml").stat()
+    _edit(directory, "drugs.yaml", lambda d: d["drugs"]["doxorubicin"]["emax"].update(value=3.0))
+    os.utime(directory / "drugs.yaml", ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert load_library(directory) is user
+    # … until the cache is cleared: then both libraries are read again.
+    clear_library_cache()
+    reread = load_library(directory)
+    assert reread is not user and reread.drug("doxorubicin").emax.value == 3.0
+    assert load_library() is not packaged and load_library() == packaged
+
+
 # ------------------------------------------------------------------------------ lookups / rows
 
 
@@ -433,7 +452,7 @@ def test_lookups_accept_case_and_aliases(lib: Library) -> None:
 
 
 def test_rows_are_plain_json(lib: Library) -> None:
-    drugs = lib.drug_rows()
+    drugs = tables.drug_rows(lib)
     assert len(drugs) == len(lib.drugs)
     assert {
         "name",
@@ -446,9 +465,9 @@ def test_rows_are_plain_json(lib: Library) -> None:
         "sources",
         "assumed",
     } <= set(drugs[0])
-    lines = lib.cell_line_rows()
-    inhibitors = lib.inhibitor_rows()
-    detail = lib.drug_detail("Adriamycin")
+    lines = tables.cell_line_rows(lib)
+    inhibitors = tables.inhibitor_rows(lib)
+    detail = tables.drug_detail(lib, "Adriamycin")
     assert detail["name"] == "doxorubicin" and detail["class"] == "anthracycline"
     assert {r["line"] for r in detail["fold_resistance"]} >= {"MES-SA/Dx5", "2780AD"}
     assert detail["ddi"]["valspodar"]["value"] == pytest.approx(-0.5)
