@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from mdrsim.errors import ExampleNotFoundError
+from mdrsim.errors import ExampleNotFoundError, did_you_mean
 
 if TYPE_CHECKING:
     from mdrsim.model.ir import Model
@@ -47,8 +47,6 @@ def example_path(name: str) -> Path:
         path = folder / f"{stem}{suffix}"
         if path.is_file():
             return path
-    from mdrsim.model.expressions import did_you_mean  # lazy: sympy is slow to import
-
     raise ExampleNotFoundError(
         f"example {name!r} does not exist{did_you_mean(stem, list_examples())}; "
         f"shipped examples: {', '.join(list_examples())}"
