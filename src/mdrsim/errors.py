@@ -48,3 +48,11 @@ class SimulationError(MdrsimError, RuntimeError):
         lines = "\n".join(f"  patient {i}: {why}" for i, why in shown)
         more = "" if len(self.failures) <= 10 else f"\n  … and {len(self.failures) - 10} more"
         super().__init__(f"{len(self.failures)} patient(s) failed:\n{lines}{more}")
+
+
+# --- cli / report ---
+
+
+class ReportError(MdrsimError, ValueError):
+    """A figure, table or report was given something it cannot draw or embed (named in the
+    message with what is allowed)."""
