@@ -190,3 +190,11 @@ class ExampleNotFoundError(MdrsimError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the whole message
         return str(self.args[0]) if self.args else ""
+
+
+# --- cli / report ---
+
+
+class ReportError(MdrsimError, ValueError):
+    """A figure, table or report was given something it cannot draw or embed (named in the
+    message with what is allowed)."""

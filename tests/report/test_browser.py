@@ -51,7 +51,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "drugs": pp.plot_drug_levels(traj),
         "cd8": pp.plot_cd8(traj),
         "anc": pp.plot_anc(traj),
-        "infection": pp.plot_infection(traj),
+        "infection": pp.plot_infection(traj, ["virus"]),
     }
     figures = {k: f for k, f in drawn.items() if f is not None}
     assert figures.keys() == drawn.keys()

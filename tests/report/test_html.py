@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from mdrsim.errors import ReportError
 from mdrsim.report import html as report_html
 from mdrsim.report.html import Section, format_number, render_html, write_html
 
@@ -169,11 +170,11 @@ def test_figure_sources_figure_bytes_path(tmp_path: Path) -> None:
 
 
 def test_non_png_figure_is_rejected() -> None:
-    with pytest.raises(ValueError, match="not a PNG"):
+    with pytest.raises(ReportError, match="not a PNG"):
         render_html("T", [Section("S", figures=[("jpeg", b"\xff\xd8\xff\xe0 not png")])])
-    with pytest.raises(ValueError, match="truncated"):
+    with pytest.raises(ReportError, match="truncated"):
         render_html("T", [Section("S", figures=[("cut", tiny_png()[:-200])])])
-    with pytest.raises(TypeError, match="matplotlib Figure"):
+    with pytest.raises(ReportError, match="matplotlib Figure"):
         render_html("T", [Section("S", figures=[("x", 3)])])  # type: ignore[list-item]
 
 
@@ -203,7 +204,7 @@ def test_write_html_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.undo()
 
     # A failure while rendering never touches the file.
-    with pytest.raises(ValueError):
+    with pytest.raises(ReportError):
         write_html(out, "Third", [Section("C", figures=[("bad", b"nope")])])
     assert "<h1>First</h1>" in out.read_text(encoding="utf-8")
     assert sorted(p.name for p in out.parent.iterdir()) == ["report.html"]

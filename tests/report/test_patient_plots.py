@@ -10,6 +10,7 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from mdrsim.errors import ReportError
 from mdrsim.report import patient_plots as pp
 
 
@@ -126,20 +127,22 @@ def test_anc_with_ctcae_thresholds(traj: pd.DataFrame) -> None:
     }
     assert thresholds == {"grade 3 (<1.0)": (1.0, "--"), "grade 4 (<0.5)": (0.5, "--")}
     assert legend_texts(ax) == ["ANC", "grade 3 (<1.0)", "grade 4 (<0.5)"]
-    assert pp.plot_anc(only(traj, "lcmv")) is None
+    assert pp.plot_anc(only(traj, "virus")) is None
 
 
 def test_infection(traj: pd.DataFrame) -> None:
-    fig = pp.plot_infection(traj)
+    fig = pp.plot_infection(traj, ["virus"])
     assert fig is not None
     (ax,) = fig.axes
-    assert data_lines(ax) == ["LCMV"]
+    assert data_lines(ax) == ["virus"]
     assert ax.get_yscale() == "log"
     assert ax.get_ylabel() == "pathogen load (pathogen units)"
-    flu = only(traj, "lcmv").assign(variable="influenza")
-    assert pp.plot_infection(flu) is None  # not a known pathogen unless named
+    flu = only(traj, "virus").assign(variable="influenza")
+    assert pp.plot_infection(flu, ["virus"]) is None  # only the names asked for are drawn
     fig = pp.plot_infection(flu, pathogens=["influenza"])
     assert fig is not None and data_lines(fig.axes[0]) == ["influenza"]
+    with pytest.raises(ReportError, match="pathogens"):
+        pp.plot_infection(traj, "virus")  # a string would be read letter by letter
 
 
 def test_compare(traj: pd.DataFrame) -> None:
@@ -168,12 +171,12 @@ def test_empty_or_malformed_tables(traj: pd.DataFrame) -> None:
         pp.plot_drug_levels,
         pp.plot_cd8,
         pp.plot_anc,
-        pp.plot_infection,
     ):
         assert plot(empty) is None, plot.__name__
+    assert pp.plot_infection(empty, ["virus"]) is None
     all_nan = only(traj, "ANC").assign(value=np.nan)
     assert pp.plot_anc(all_nan) is None
-    with pytest.raises(ValueError, match="value"):
+    with pytest.raises(ReportError, match="value"):
         pp.plot_anc(traj.rename(columns={"value": "v"}))
 
 

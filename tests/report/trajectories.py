@@ -32,7 +32,7 @@ def make_traj(t_end: float = 120.0, n: int = 241) -> pd.DataFrame:
         "M_cd8": 1.0 + 1e5 * (1.0 - np.exp(-t / 20.0)),
         "mdr1_function_cd8": 0.5 + 0.4 * np.tanh((t - 30.0) / 10.0),
         "ANC": 4.0 - 3.7 * np.exp(-((((t % 21.0) - 10.0) / 3.0) ** 2)),
-        "lcmv": 1e-3 + 1e5 * np.exp(-(((t - 4.0) / 2.0) ** 2)),
+        "virus": 1e-3 + 1e5 * np.exp(-(((t - 4.0) / 2.0) ** 2)),
     }
     return pd.concat(
         [pd.DataFrame({"time": t, "variable": k, "value": v}) for k, v in series.items()],

@@ -26,6 +26,8 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mdrsim.errors import ReportError
+
 __all__ = ["Section", "format_number", "render_html", "write_html"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -194,20 +196,20 @@ def _png_bytes(source: Figure | bytes | Path | str, dpi: int) -> bytes:
         data = Path(source).read_bytes()
     else:
         kind = type(source).__name__
-        raise TypeError(f"figure must be a matplotlib Figure, PNG bytes or a path, not {kind}")
+        raise ReportError(f"figure must be a matplotlib Figure, PNG bytes or a path, not {kind}")
     # Fail at build time, not as a broken image in someone's browser months later.
     if not data.startswith(PNG_SIGNATURE):
-        raise ValueError("figure is not a PNG image (bad signature)")
+        raise ReportError("figure is not a PNG image (bad signature)")
     # A PNG ends with its IEND chunk; browsers show a truncated one half-drawn, silently.
     if b"IEND" not in data[-64:]:
-        raise ValueError("figure is not a complete PNG image (no IEND chunk: truncated?)")
+        raise ReportError("figure is not a complete PNG image (no IEND chunk: truncated?)")
     return data
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
     """Width and height from the IHDR chunk, so the browser reserves space before decoding."""
     if len(data) < 24 or data[12:16] != b"IHDR":
-        raise ValueError("figure is not a PNG image (no IHDR chunk)")
+        raise ReportError("figure is not a PNG image (no IHDR chunk)")
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 

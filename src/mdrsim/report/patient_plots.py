@@ -24,6 +24,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from mdrsim.errors import ReportError
+
 __all__ = [
     "ANC_GRADE3",
     "ANC_GRADE4",
@@ -38,9 +40,6 @@ __all__ = [
 #: CTCAE v5 neutrophil count decreased: grade 3 below 1.0, grade 4 below 0.5 (×10⁹/L).
 ANC_GRADE3 = 1.0
 ANC_GRADE4 = 0.5
-
-#: Pathogens the immune module defines; others can be passed explicitly to plot_infection.
-KNOWN_PATHOGENS = ("lcmv", "listeria")
 
 _WIDTH = 6.5  # inches: one journal column-and-a-half; fonts stay legible at 300 dpi
 _PANEL_HEIGHT = 2.9
@@ -77,7 +76,10 @@ _UNITS = {
 def _check(traj: pd.DataFrame) -> None:
     missing = {"time", "variable", "value"} - set(traj.columns)
     if missing:
-        raise ValueError(f"trajectory table lacks column(s) {sorted(missing)}")
+        raise ReportError(
+            f"trajectory table lacks column(s) {sorted(missing)}; "
+            "a tidy table needs the columns time, variable and value"
+        )
 
 
 def _variables(traj: pd.DataFrame) -> list[str]:
@@ -325,17 +327,23 @@ def plot_anc(traj: pd.DataFrame) -> Figure | None:
     return fig
 
 
-def plot_infection(traj: pd.DataFrame, pathogens: Sequence[str] | None = None) -> Figure | None:
-    """Pathogen loads (pathogen units, log scale). `pathogens` names the variables to draw;
-    by default the pathogens the immune module defines (LCMV, Listeria)."""
+def plot_infection(traj: pd.DataFrame, pathogens: Sequence[str]) -> Figure | None:
+    """Pathogen loads (pathogen units, log scale), one curve per name in `pathogens`.
+
+    The names come from the model that produced `traj` (``PatientModel.pathogens``: the
+    scenario's infections), so a pathogen renamed in the immune module cannot silently drop
+    out of the figure. None when none of them is in `traj`."""
     _check(traj)
-    names = list(pathogens) if pathogens is not None else list(KNOWN_PATHOGENS)
-    loads = {n: s for n in names if (s := _series(traj, n)) is not None}
+    if isinstance(pathogens, str):
+        raise ReportError(
+            f"pathogens: expected a sequence of variable names, got the string {pathogens!r}"
+        )
+    loads = {n: s for n in pathogens if (s := _series(traj, n)) is not None}
     if not loads:
         return None
     fig, (ax,) = _new_figure(1)
     for i, (name, (t, v)) in enumerate(loads.items()):
-        label = "LCMV" if name == "lcmv" else name.replace("_", " ")
+        label = name.replace("_", " ")
         ax.plot(t, v, lw=1.6, color=_CYCLE[i % len(_CYCLE)], label=_safe_label(label))
     values = [v for _, v in loads.values()]
     if _wants_log(values):
@@ -347,23 +355,25 @@ def plot_infection(traj: pd.DataFrame, pathogens: Sequence[str] | None = None) -
     return fig
 
 
-def _axis_label(variable: str) -> str:
+def _axis_label(variable: str, pathogens: Sequence[str] = ()) -> str:
     if variable in _UNITS:
         return _UNITS[variable]
     if variable.startswith("T_"):
         return f"{_clone_label(variable.removeprefix('T_'))} cells (×10⁹)"
     if variable in _CD8:
         return f"{_CD8[variable][0]} CD8 T cells (cells)"
-    if variable in KNOWN_PATHOGENS:
+    if variable in pathogens:
         return f"{variable} load (pathogen units)"
     if variable.endswith("_uM"):
         return f"{variable.removesuffix('_uM').replace('_', ' ')} (µM)"
     return variable
 
 
-def plot_compare(trajs: Mapping[str, pd.DataFrame], variable: str) -> Figure | None:
+def plot_compare(
+    trajs: Mapping[str, pd.DataFrame], variable: str, *, pathogens: Sequence[str] = ()
+) -> Figure | None:
     """One variable from several scenarios on one axis (for ``mdrsim compare``); None when no
-    scenario has it."""
+    scenario has it. `pathogens` (the models' pathogen names) label a pathogen's axis."""
     curves = {}
     for name, traj in trajs.items():
         _check(traj)
@@ -383,7 +393,7 @@ def plot_compare(trajs: Mapping[str, pd.DataFrame], variable: str) -> Figure | N
     if variable == "ANC":
         ax.axhline(ANC_GRADE3, color="0.5", lw=0.9, ls="--")
         ax.axhline(ANC_GRADE4, color="0.3", lw=0.9, ls="--")
-    ax.set_ylabel(_safe_label(_axis_label(variable)))
+    ax.set_ylabel(_safe_label(_axis_label(variable, pathogens)))
     ax.set_title(_safe_label(variable), fontsize=10, loc="left")
     ax.legend(
         fontsize=8,

@@ -25,18 +25,20 @@ import pandas as pd
 from lifelines.exceptions import ConvergenceError
 
 from mdrsim.stats import wilson_interval
+from mdrsim.trial.endpoints import STATUS_OK, Endpoint
 from mdrsim.trial.store import TrialStore
 
-ANALYSIS_COLUMNS = [
-    "patient",
-    "arm",
-    "status",
-    "pfs_days",
-    "pfs_event",
-    "best_response",
-    "grade4_neutropenia",
-    "infection_cleared",
-    "cd8_memory_ratio",
+#: Endpoint columns the analysis reads (the store is queried for these only).
+ANALYSIS_COLUMNS: list[str] = [
+    Endpoint.PATIENT,
+    Endpoint.ARM,
+    Endpoint.STATUS,
+    Endpoint.PFS_DAYS,
+    Endpoint.PFS_EVENT,
+    Endpoint.BEST_RESPONSE,
+    Endpoint.GRADE4_NEUTROPENIA,
+    Endpoint.INFECTION_CLEARED,
+    Endpoint.CD8_MEMORY_RATIO,
 ]
 
 
@@ -144,20 +146,20 @@ def analyse(endpoints: pd.DataFrame, arms: list[str] | None = None) -> TrialAnal
     (+ CI, p, clustered Cox), logrank_chi2/p, orr (+ Wilson CI), grade4_neutropenia_rate,
     infection_not_cleared_rate, cd8_memory_ratio_median. Null where the endpoint is missing.
     """
-    arms = arms or list(dict.fromkeys(endpoints["arm"].astype(str)))
+    arms = arms or list(dict.fromkeys(endpoints[Endpoint.ARM].astype(str)))
     control = arms[0]
-    ok_all = endpoints[endpoints["status"] == "ok"]
+    ok_all = endpoints[endpoints[Endpoint.STATUS] == STATUS_OK]
     curves: dict[str, KMCurve] = {}
     rows = []
-    by_arm = {a: ok_all[ok_all["arm"] == a] for a in arms}
+    by_arm = {a: ok_all[ok_all[Endpoint.ARM] == a] for a in arms}
     ctrl = by_arm[control]
     for arm in arms:
         sub = by_arm[arm]
-        n_all = int((endpoints["arm"] == arm).sum())
+        n_all = int((endpoints[Endpoint.ARM] == arm).sum())
         row: dict[str, Any] = {"arm": arm, "n": n_all, "n_failed": n_all - len(sub)}
-        surv = sub.dropna(subset=["pfs_days", "pfs_event"])
-        d = surv["pfs_days"].to_numpy(dtype=float)
-        e = surv["pfs_event"].to_numpy(dtype=bool)
+        surv = sub.dropna(subset=[Endpoint.PFS_DAYS, Endpoint.PFS_EVENT])
+        d = surv[Endpoint.PFS_DAYS].to_numpy(dtype=float)
+        e = surv[Endpoint.PFS_EVENT].to_numpy(dtype=bool)
         row["n_events"] = int(e.sum())
         if len(surv):
             km = kaplan_meier(d, e, arm)
@@ -180,21 +182,23 @@ def analyse(endpoints: pd.DataFrame, arms: list[str] | None = None) -> TrialAnal
             logrank_chi2=np.nan, logrank_p=np.nan,
         )  # fmt: skip
         if arm != control and len(surv):
-            cs = ctrl.dropna(subset=["pfs_days", "pfs_event"])
+            cs = ctrl.dropna(subset=[Endpoint.PFS_DAYS, Endpoint.PFS_EVENT])
             # Paired design: compare the patients evaluable in both arms, so that a failure
             # in one arm cannot unbalance the comparison.
-            both = set(cs["patient"]) & set(surv["patient"])
-            cs = cs[cs["patient"].isin(both)]
-            surv = surv[surv["patient"].isin(both)]
-            d = surv["pfs_days"].to_numpy(dtype=float)
-            e = surv["pfs_event"].to_numpy(dtype=bool)
-            dc = cs["pfs_days"].to_numpy(dtype=float)
-            ec = cs["pfs_event"].to_numpy(dtype=bool)
+            both = set(cs[Endpoint.PATIENT]) & set(surv[Endpoint.PATIENT])
+            cs = cs[cs[Endpoint.PATIENT].isin(both)]
+            surv = surv[surv[Endpoint.PATIENT].isin(both)]
+            d = surv[Endpoint.PFS_DAYS].to_numpy(dtype=float)
+            e = surv[Endpoint.PFS_EVENT].to_numpy(dtype=bool)
+            dc = cs[Endpoint.PFS_DAYS].to_numpy(dtype=float)
+            ec = cs[Endpoint.PFS_EVENT].to_numpy(dtype=bool)
             if len(cs) and (e.any() or ec.any()):
                 chi2, p = logrank(dc, ec, d, e)
                 try:
                     hr, lo, hi, hp = cox_hazard_ratio(
-                        np.concatenate([cs["patient"].to_numpy(), surv["patient"].to_numpy()]),
+                        np.concatenate(
+                            [cs[Endpoint.PATIENT].to_numpy(), surv[Endpoint.PATIENT].to_numpy()]
+                        ),
                         np.r_[np.zeros(len(cs)), np.ones(len(surv))],
                         np.r_[dc, d],
                         np.r_[ec, e],
@@ -206,15 +210,15 @@ def analyse(endpoints: pd.DataFrame, arms: list[str] | None = None) -> TrialAnal
                     hr_vs_control=hr, hr_lower=lo, hr_upper=hi, hr_p=hp,
                     logrank_chi2=chi2, logrank_p=p,
                 )  # fmt: skip
-        br = sub["best_response"].dropna().astype(str)
+        br = sub[Endpoint.BEST_RESPONSE].dropna().astype(str)
         k = int(br.isin(["CR", "PR"]).sum())
         lo, hi = wilson_interval(k, len(br))
         row.update(orr=k / len(br) if len(br) else np.nan, orr_lower=lo, orr_upper=hi)
-        k4, n4 = _rate(sub["grade4_neutropenia"])
+        k4, n4 = _rate(sub[Endpoint.GRADE4_NEUTROPENIA])
         row["grade4_neutropenia_rate"] = k4 / n4 if n4 else np.nan
-        kc, nc = _rate(sub["infection_cleared"])
+        kc, nc = _rate(sub[Endpoint.INFECTION_CLEARED])
         row["infection_not_cleared_rate"] = (nc - kc) / nc if nc else np.nan
-        ratio = sub["cd8_memory_ratio"].dropna()
+        ratio = sub[Endpoint.CD8_MEMORY_RATIO].dropna()
         row["cd8_memory_ratio_median"] = float(ratio.median()) if len(ratio) else np.nan
         rows.append(row)
     return TrialAnalysis(control, pd.DataFrame(rows), curves)

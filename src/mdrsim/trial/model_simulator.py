@@ -25,10 +25,9 @@ from mdrsim import __version__
 from mdrsim.engine import CompiledModel, EventTable, compile_model, simulate
 from mdrsim.errors import MdrsimError
 from mdrsim.regimen.recist import classify, diameter_mm
+from mdrsim.trial.endpoints import STATUS_FAILED, STATUS_OK, Endpoint
 from mdrsim.trial.errors import TrialSpecError
 from mdrsim.trial.simulator import (
-    STATUS_FAILED,
-    STATUS_OK,
     ChunkOutput,
     SimulatorContext,
     conform_endpoints,
@@ -105,7 +104,7 @@ class ModelArm(_Strict):
     def _finite(self) -> ModelArm:
         for k, v in self.parameters.items():
             if not np.isfinite(v):
-                raise ValueError(f"parameters.{k}: must be finite")
+                raise TrialSpecError(f"parameters.{k}: must be finite, got {v}")
         return self
 
 
@@ -336,32 +335,34 @@ class ModelSimulator:
         ok = status == STATUS_OK
         df = pd.DataFrame(
             {
-                "patient": patients["patient"].to_numpy(dtype=np.int64),
-                "arm": arm,
-                "status": status,
-                "reason": reason,
-                "pfs_days": pd.array(np.where(ok, pfs, np.nan), dtype="Float64"),
-                "pfs_event": pd.array(event, dtype="boolean"),
-                "best_response": best,
-                "best_change_pct": pd.array(change, dtype="Float64"),
+                Endpoint.PATIENT: patients["patient"].to_numpy(dtype=np.int64),
+                Endpoint.ARM: arm,
+                Endpoint.STATUS: status,
+                Endpoint.REASON: reason,
+                Endpoint.PFS_DAYS: pd.array(np.where(ok, pfs, np.nan), dtype="Float64"),
+                Endpoint.PFS_EVENT: pd.array(event, dtype="boolean"),
+                Endpoint.BEST_RESPONSE: best,
+                Endpoint.BEST_CHANGE_PCT: pd.array(change, dtype="Float64"),
             }
         )
-        for col in ("pfs_days", "pfs_event", "best_change_pct"):
+        for col in (Endpoint.PFS_DAYS, Endpoint.PFS_EVENT, Endpoint.BEST_CHANGE_PCT):
             df.loc[~ok, col] = pd.NA
         if cfg.anc:
             nadir = np.nanmin(result[cfg.anc.variable], axis=1)
-            df["anc_nadir"] = pd.array(np.where(ok, nadir, np.nan), dtype="Float64")
-            df["grade4_neutropenia"] = pd.array(nadir < cfg.anc.grade4_below, dtype="boolean")
-            df.loc[~ok, ["anc_nadir", "grade4_neutropenia"]] = pd.NA
+            df[Endpoint.ANC_NADIR] = pd.array(np.where(ok, nadir, np.nan), dtype="Float64")
+            df[Endpoint.GRADE4_NEUTROPENIA] = pd.array(
+                nadir < cfg.anc.grade4_below, dtype="boolean"
+            )
+            df.loc[~ok, [Endpoint.ANC_NADIR, Endpoint.GRADE4_NEUTROPENIA]] = pd.NA
         if cfg.cd8_memory:
             mem = result[cfg.cd8_memory.variable][:, -1]
-            df["cd8_memory"] = pd.array(mem, dtype="Float64")
-            df.loc[~ok, "cd8_memory"] = pd.NA
+            df[Endpoint.CD8_MEMORY] = pd.array(mem, dtype="Float64")
+            df.loc[~ok, Endpoint.CD8_MEMORY] = pd.NA
             if twin is not None:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ratio = np.where(ok & (twin > 0), mem / twin, np.nan)
-                df["cd8_memory_ratio"] = pd.array(ratio, dtype="Float64")
-                df.loc[np.isnan(ratio), "cd8_memory_ratio"] = pd.NA
+                df[Endpoint.CD8_MEMORY_RATIO] = pd.array(ratio, dtype="Float64")
+                df.loc[np.isnan(ratio), Endpoint.CD8_MEMORY_RATIO] = pd.NA
         df["tumour_burden_final"] = np.where(ok, burden[:, -1], np.nan)
         return conform_endpoints(df)
 

@@ -16,30 +16,26 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from mdrsim.trial.endpoints import ENDPOINT_COLUMNS, STATUS_FAILED, STATUS_OK, Endpoint
 from mdrsim.trial.errors import TrialSpecError
 
-#: Fixed endpoint schema: column → pandas dtype. Nullable dtypes, because a simulator may lack
-#: an endpoint (the generic model simulator has no neutropenia) and a failed patient has none.
-ENDPOINT_COLUMNS: dict[str, str] = {
-    "patient": "int64",
-    "arm": "string",
-    "status": "string",
-    "reason": "string",
-    "pfs_days": "Float64",
-    "pfs_event": "boolean",
-    "best_response": "string",
-    "best_change_pct": "Float64",
-    "ttf_line1_days": "Float64",
-    "ttf_line1_event": "boolean",
-    "anc_nadir": "Float64",
-    "grade4_neutropenia": "boolean",
-    "infection_cleared": "boolean",
-    "infection_clearance_day": "Float64",
-    "cd8_memory": "Float64",
-    "cd8_memory_ratio": "Float64",
-}
-STATUS_OK = "ok"
-STATUS_FAILED = "failed"
+# The endpoint schema lives in mdrsim.trial.endpoints; re-exported here, where simulators
+# have always imported it from.
+__all__ = [
+    "ENDPOINT_COLUMNS",
+    "STATUS_FAILED",
+    "STATUS_OK",
+    "ChunkOutput",
+    "Simulator",
+    "SimulatorContext",
+    "SimulatorFactory",
+    "build_simulator",
+    "conform_endpoints",
+    "patient_seeds",
+    "register_simulator",
+    "registered_kinds",
+    "simulator_kind",
+]
 
 
 @dataclass
@@ -77,25 +73,26 @@ def conform_endpoints(df: pd.DataFrame, arm: str | None = None) -> pd.DataFrame:
     for name, dtype in ENDPOINT_COLUMNS.items():
         if name in df.columns:
             out[name] = df[name].to_numpy()
-        elif name == "arm" and arm is not None:
+        elif name == Endpoint.ARM and arm is not None:
             out[name] = arm
-        elif name == "reason":
+        elif name == Endpoint.REASON:
             out[name] = ""
-        elif name in ("patient", "status"):
+        elif name in (Endpoint.PATIENT, Endpoint.STATUS):
             raise TrialSpecError(f"simulator endpoints: column {name!r} is required")
         else:
             out[name] = pd.NA
         out[name] = out[name].astype(dtype)
-    bad_status = ~out["status"].isin([STATUS_OK, STATUS_FAILED])
+    status = out[Endpoint.STATUS]
+    bad_status = ~status.isin([STATUS_OK, STATUS_FAILED])
     if bool(bad_status.any()):
         raise TrialSpecError(
             f"simulator endpoints: status must be 'ok' or 'failed', got "
-            f"{out['status'][bad_status].iloc[0]!r}"
+            f"{status[bad_status].iloc[0]!r}"
         )
-    silent = (out["status"] == STATUS_FAILED) & (out["reason"].fillna("") == "")
+    silent = (status == STATUS_FAILED) & (out[Endpoint.REASON].fillna("") == "")
     if bool(silent.any()):
         raise TrialSpecError(
-            f"simulator endpoints: patient {int(out['patient'][silent].iloc[0])} failed "
+            f"simulator endpoints: patient {int(out[Endpoint.PATIENT][silent].iloc[0])} failed "
             "without a reason"
         )
     for name in df.columns:

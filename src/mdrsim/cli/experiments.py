@@ -1,18 +1,16 @@
-"""``mdrsim experiment …``: simulated studies (registered on the main app by mdrsim.cli)."""
+"""``mdrsim experiment …``: simulated studies (registered on the main app by mdrsim.cli.app)."""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from mdrsim.cli.common import console, emit_json, fail
+
 experiment_app = typer.Typer(help="Simulated experiments.", no_args_is_help=True)
-console = Console()
 
 
 @experiment_app.command("mdr1-tcells")
@@ -42,10 +40,7 @@ def mdr1_tcells(
     groups = list(DEFAULT_GROUPS)
     for s in schedule or []:
         if s not in SCHEDULES or s == "none":
-            console.print(
-                f"[bold red]error:[/] --schedule {s!r}: allowed days0-3, after-day8, full"
-            )
-            raise typer.Exit(code=2)
+            fail(f"--schedule {s!r}: allowed days0-3, after-day8, full")
         groups.append(Group(f"wild type + inhibitor ({s})", 1.0, s))
     study = run_study(tuple(groups))
     rows = study.table()
@@ -76,16 +71,13 @@ def mdr1_tcells(
     pd.concat(frames).to_csv(out / "trajectories.csv", index=False)
     plot_mouse_study(study, out / "cd8_response.png")
     if as_json:
-        sys.stdout.write(
-            json.dumps(
-                {
-                    "groups": rows,
-                    "files": [
-                        str(out / f) for f in ("groups.csv", "trajectories.csv", "cd8_response.png")
-                    ],
-                }
-            )
-            + "\n"
+        emit_json(
+            {
+                "groups": rows,
+                "files": [
+                    str(out / f) for f in ("groups.csv", "trajectories.csv", "cd8_response.png")
+                ],
+            }
         )
         return
     t = Table(title="MDR1 and the CD8 response (peak, memory at day 60, protection)")

@@ -1,68 +1,32 @@
-"""Command-line interface (Typer). Thin: parse arguments, call the core, write files.
-
-Every command that prints a table also takes ``--json`` and then prints exactly one JSON
-document on stdout. Later issues add their commands to ``app`` (e.g. ``assay``, ``run``,
-``trial``) the same way.
-"""
+"""``mdrsim info``, ``mdrsim simulate`` and ``mdrsim export-sbml``: one model file
+(Antimony or SBML), registered on the app by :mod:`mdrsim.cli.app`."""
 
 from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from mdrsim import __version__
-from mdrsim.cli_common import json_default
+from mdrsim.cli.common import EXIT_SIMULATION, console, emit_json, err_console, fail, json_default
 from mdrsim.errors import MdrsimError
 
-app = typer.Typer(
-    name="mdrsim",
-    help="Simulate multidrug resistance (MDR1/P-gp), chemotherapy and CD8 T cells.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-console = Console()
-err_console = Console(stderr=True, soft_wrap=True)  # errors stay on one line for grep
 _PLOT_POINTS = 2000
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"mdrsim {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
-    ] = False,
-) -> None:
-    """mdrsim: models of MDR1, chemotherapy and T cells, from one patient to virtual trials."""
-
-
-def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
-    raise typer.Exit(code=2)
 
 
 def _load(model_path: Path) -> Any:
     from mdrsim.io import load_model
 
     if not model_path.exists():
-        _fail(f"model file {str(model_path)!r} does not exist")
+        fail(f"model file {str(model_path)!r} does not exist")
     try:
         return load_model(model_path)
     except MdrsimError as exc:
         message = str(exc)
-        _fail(message if str(model_path) in message else f"cannot read {model_path}: {message}")
+        fail(message if str(model_path) in message else f"cannot read {model_path}: {message}")
 
 
 def _parse_params(items: list[str]) -> dict[str, float]:
@@ -70,26 +34,21 @@ def _parse_params(items: list[str]) -> dict[str, float]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            _fail(f"--param {item!r}: expected NAME=VALUE, e.g. --param k_el=0.5")
+            fail(f"--param {item!r}: expected NAME=VALUE, e.g. --param k_el=0.5")
         try:
             number = float(value)
         except ValueError:
-            _fail(f"--param {item!r}: {value!r} is not a number")
+            fail(f"--param {item!r}: {value!r} is not a number")
         if not math.isfinite(number):
-            _fail(f"--param {item!r}: the value must be finite")
+            fail(f"--param {item!r}: the value must be finite")
         out[name.strip()] = number
     return out
-
-
-def _print_json(document: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(document, default=json_default, allow_nan=False) + "\n")
 
 
 def _finite_or_none(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-@app.command()
 def simulate(
     model_path: Annotated[Path, typer.Argument(help="Model file: Antimony (.ant) or SBML (.xml).")],
     until: Annotated[float, typer.Option(help="End time (model time units; days in mdrsim).")],
@@ -117,9 +76,9 @@ def simulate(
     from mdrsim.engine import simulate as run_simulation
 
     if points < 1:
-        _fail(f"--points must be >= 1, got {points}")
+        fail(f"--points must be >= 1, got {points}")
     if not (math.isfinite(until) and until > 0):
-        _fail(f"--until must be a positive number, got {until}")
+        fail(f"--until must be a positive number, got {until}")
     model = _load(model_path)
     overrides = _parse_params(param or [])
     params = {k: v for k, v in overrides.items() if k not in model.species}
@@ -150,7 +109,7 @@ def simulate(
             method=method,  # type: ignore[arg-type]
         )
     except MdrsimError as exc:
-        _fail(str(exc))
+        fail(exc)
     result = fine.subset_times(np.isin(fine_grid, grid))
     out.mkdir(parents=True, exist_ok=True)
     table = result.to_wide(0)
@@ -178,7 +137,7 @@ def simulate(
     failures = result.failures()
     summary = fine.summary_table()  # min/max over the fine grid: peaks between output points count
     if as_json:
-        _print_json(
+        emit_json(
             {
                 "model": model.name,
                 "status": "ok" if not failures else "failed",
@@ -217,7 +176,7 @@ def simulate(
         )
     if failures:
         err_console.print(f"[bold red]simulation failed:[/] {failures[0]}")
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_SIMULATION)
 
 
 def _write_parquet(table: Any, path: Path, provenance: dict[str, Any]) -> None:
@@ -230,7 +189,6 @@ def _write_parquet(table: Any, path: Path, provenance: dict[str, Any]) -> None:
     pq.write_table(arrow.replace_schema_metadata(meta), path)
 
 
-@app.command("export-sbml")
 def export_sbml(
     model_path: Annotated[Path, typer.Argument(help="Model file: Antimony (.ant) or SBML (.xml).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="SBML file to write.")],
@@ -245,7 +203,6 @@ def export_sbml(
     err_console.print(f"wrote {output}")
 
 
-@app.command()
 def info(
     model_path: Annotated[Path, typer.Argument(help="Model file: Antimony (.ant) or SBML (.xml).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
@@ -288,7 +245,7 @@ def info(
             }
         )
     if as_json:
-        _print_json(
+        emit_json(
             {
                 "model": model.name,
                 "structure_hash": model.structure_hash(),
@@ -312,33 +269,3 @@ def info(
         kind = r["kind"] + (" (state)" if r["state"] else "")
         t.add_row(r["name"], kind, f"{r['value']:.6g}", r["unit"], r["source"] or "—")
     console.print(t)
-
-
-def _register_subcommands() -> None:
-    from mdrsim.cli_pharmacology import assay_app, cell_lines_app, drugs_app, inhibitors_app
-
-    app.add_typer(drugs_app, name="drugs")
-    app.add_typer(inhibitors_app, name="inhibitors")
-    app.add_typer(cell_lines_app, name="cell-lines")
-    app.add_typer(assay_app, name="assay")
-    from mdrsim.cli_experiments import experiment_app
-
-    app.add_typer(experiment_app, name="experiment")
-    from mdrsim.cli_trial import query as trial_query
-    from mdrsim.cli_trial import trial
-
-    app.command("trial")(trial)
-    app.command("query")(trial_query)
-    from mdrsim.cli_tumour import tumour_app
-
-    app.add_typer(tumour_app, name="tumour")
-    from mdrsim.cli_run import compare, run
-
-    app.command("run")(run)
-    app.command("compare")(compare)
-
-
-_register_subcommands()
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

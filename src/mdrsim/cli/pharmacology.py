@@ -1,24 +1,19 @@
 """CLI commands of the cellular-pharmacology layer: the library and the in-vitro assays.
 
-Registered on the main app by :mod:`mdrsim.cli`: ``mdrsim drugs list|show``,
+Registered on the main app by :mod:`mdrsim.cli.app`: ``mdrsim drugs list|show``,
 ``mdrsim inhibitors list``, ``mdrsim cell-lines list``, ``mdrsim assay ic50|accumulation``.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from mdrsim.cli.common import console, emit_json, fail
 from mdrsim.errors import MdrsimError
-
-console = Console()
-err_console = Console(stderr=True, soft_wrap=True)
 
 drugs_app = typer.Typer(help="The drug library (with sources).", no_args_is_help=True)
 inhibitors_app = typer.Typer(help="The P-gp inhibitor library.", no_args_is_help=True)
@@ -26,15 +21,6 @@ cell_lines_app = typer.Typer(help="Parental and MDR cell lines.", no_args_is_hel
 assay_app = typer.Typer(help="Simulated in-vitro assays.", no_args_is_help=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-
-
-def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code=2)
-
-
-def _emit(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, default=str, allow_nan=False) + "\n")
 
 
 def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -70,7 +56,7 @@ def _library() -> Any:
     try:
         return load_library()
     except MdrsimError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @drugs_app.command("list")
@@ -80,10 +66,17 @@ def drugs_list(as_json: JsonOption = False) -> None:
 
     rows = tables.drug_rows(_library())
     if as_json:
-        _emit({"drugs": rows})
+        emit_json({"drugs": rows})
     else:
-        cols = ["name", "class", "substrate", "pgp_km_uM", "permeability_nm_s", "pgp_efficiency",
-                "ic50_parental_uM"]
+        cols = [
+            "name",
+            "class",
+            "substrate",
+            "pgp_km_uM",
+            "permeability_nm_s",
+            "pgp_efficiency",
+            "ic50_parental_uM",
+        ]
         _table("Drug library (all fields and sources: --json or drugs show NAME)", rows, cols)
 
 
@@ -98,9 +91,9 @@ def drugs_show(
     try:
         detail = tables.drug_detail(lib, name)
     except (MdrsimError, KeyError) as exc:
-        _fail(str(exc).strip("'\""))
+        fail(str(exc).strip("'\""))
     if as_json:
-        _emit(detail)
+        emit_json(detail)
         return
     rows = [{"field": k, **(v if isinstance(v, dict) else {"value": v})} for k, v in detail.items()]
     _table(f"{name}", rows, ["field", "value", "unit", "source"])
@@ -113,7 +106,7 @@ def inhibitors_list(as_json: JsonOption = False) -> None:
 
     rows = tables.inhibitor_rows(_library())
     if as_json:
-        _emit({"inhibitors": rows})
+        emit_json({"inhibitors": rows})
     else:
         _table("P-gp inhibitors", rows, _columns(rows))
 
@@ -125,7 +118,7 @@ def cell_lines_list(as_json: JsonOption = False) -> None:
 
     rows = tables.cell_line_rows(_library())
     if as_json:
-        _emit({"cell_lines": rows})
+        emit_json({"cell_lines": rows})
     else:
         _table("Cell lines", rows, _columns(rows))
 
@@ -137,13 +130,13 @@ def _inhibitor_arg(text: str | None) -> tuple[str | None, float]:
 
     name, sep, conc = text.partition(":")
     if not sep:
-        _fail(f"--inhibitor {text!r}: expected NAME:CONCENTRATION, e.g. tariquidar:100nM")
+        fail(f"--inhibitor {text!r}: expected NAME:CONCENTRATION, e.g. tariquidar:100nM")
     lib = _library()
     try:
         inh = lib.inhibitor(name.strip())
         return name.strip(), parse_concentration(conc, molecular_weight=inh.molecular_weight.value)
     except (MdrsimError, ValueError, KeyError) as exc:
-        _fail(f"--inhibitor {text!r}: {str(exc).strip(chr(39))}")
+        fail(f"--inhibitor {text!r}: {str(exc).strip(chr(39))}")
     raise AssertionError  # unreachable
 
 
@@ -152,9 +145,9 @@ def _hours(text: str) -> float:
     try:
         value = float(t)
     except ValueError:
-        _fail(f"--exposure {text!r}: expected hours such as 72h or 1h")
+        fail(f"--exposure {text!r}: expected hours such as 72h or 1h")
     if value <= 0:
-        _fail(f"--exposure {text!r}: must be > 0")
+        fail(f"--exposure {text!r}: must be > 0")
     return value
 
 
@@ -184,7 +177,7 @@ def assay_ic50(
             drug, cell_line, inhibitor=inh_name, inhibitor_uM=inh_conc, exposure_h=_hours(exposure)
         )
     except (MdrsimError, KeyError, ValueError) as exc:
-        _fail(str(exc).strip("'\""))
+        fail(str(exc).strip("'\""))
     out.mkdir(parents=True, exist_ok=True)
     import pandas as pd
 
@@ -196,7 +189,7 @@ def assay_ic50(
     plot_dose_response(report, out / "ic50_curve.png")
     doc = report.as_dict()
     if as_json:
-        _emit(doc)
+        emit_json(doc)
         return
     rows = [{"quantity": k, "value": v} for k, v in doc.items()]
     _table(f"{drug} on {cell_line}", rows, ["quantity", "value"])
@@ -243,7 +236,7 @@ def assay_accumulation(
             efflux_from_h=hours if efflux_hours > 0 else None,
         )
     except (MdrsimError, KeyError, ValueError) as exc:
-        _fail(str(exc).strip("'\""))
+        fail(str(exc).strip("'\""))
     import pandas as pd
 
     out.mkdir(parents=True, exist_ok=True)
@@ -264,7 +257,7 @@ def assay_accumulation(
         "inhibitor": inh_name,
     }
     if as_json:
-        _emit(doc)
+        emit_json(doc)
         return
     _table(
         f"{probe} accumulation in {cell_line}",

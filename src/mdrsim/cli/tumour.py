@@ -1,17 +1,15 @@
-"""``mdrsim tumour …``: tumour evolution commands (registered on the main app by mdrsim.cli)."""
+"""``mdrsim tumour …``: tumour evolution commands (registered on the main app by mdrsim.cli.app)."""
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from mdrsim.cli.common import console, emit_json, fail
+
 tumour_app = typer.Typer(help="Tumour evolution and resistance.", no_args_is_help=True)
-console = Console()
 
 
 @tumour_app.command("resistance-at-diagnosis")
@@ -42,10 +40,9 @@ def resistance_at_diagnosis_cmd(
             method=method,  # type: ignore[arg-type]
         )
     except MdrsimError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(code=2) from exc
+        fail(exc)
     if as_json:
-        sys.stdout.write(json.dumps(r.to_dict()) + "\n")
+        emit_json(r.to_dict())
         return
     t = Table(title=f"Resistant clone at diagnosis ({cells:g} cells, {mutation_rate:g}/division)")
     for c in ("quantity", "value"):

@@ -1,0 +1,60 @@
+"""The Typer application and the registration of every command group.
+
+Every command that prints a table also takes ``--json`` and then prints exactly one JSON
+document on stdout; errors go to stderr with the exit codes of :mod:`mdrsim.cli.common`.
+A new command group is a module in this package registered in :func:`_register`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mdrsim import __version__
+
+app = typer.Typer(
+    name="mdrsim",
+    help="Simulate multidrug resistance (MDR1/P-gp), chemotherapy and CD8 T cells.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mdrsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """mdrsim: models of MDR1, chemotherapy and T cells, from one patient to virtual trials."""
+
+
+def _register() -> None:
+    # Command modules import their heavy dependencies inside the commands, so registering
+    # all of them keeps `mdrsim --help` fast.
+    from mdrsim.cli import experiments, model, pharmacology, run, trial, tumour
+
+    app.command("simulate")(model.simulate)
+    app.command("export-sbml")(model.export_sbml)
+    app.command("info")(model.info)
+    app.add_typer(pharmacology.drugs_app, name="drugs")
+    app.add_typer(pharmacology.inhibitors_app, name="inhibitors")
+    app.add_typer(pharmacology.cell_lines_app, name="cell-lines")
+    app.add_typer(pharmacology.assay_app, name="assay")
+    app.add_typer(experiments.experiment_app, name="experiment")
+    app.command("trial")(trial.trial)
+    app.command("query")(trial.query)
+    app.add_typer(tumour.tumour_app, name="tumour")
+    app.command("run")(run.run)
+    app.command("compare")(run.compare)
+
+
+_register()
