@@ -182,6 +182,11 @@ class TrialStoreError(MdrsimError, RuntimeError):
     """A trial directory is unusable: a different trial is stored there, or files are missing."""
 
 
+class QueryError(MdrsimError, ValueError):
+    """SQL given to ``mdrsim query`` is refused (not a single SELECT, or it reaches outside the
+    trial's folders) or fails; the message says which."""
+
+
 # --- packaging ---
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mdrsim.trial.errors import TrialStoreError
+from mdrsim.errors import QueryError, TrialStoreError
 
 MANIFEST = "manifest.json"
 #: Manifest fields that must agree for a run to resume into a directory.
@@ -165,29 +165,61 @@ class TrialStore:
         return df
 
     def query(self, sql: str) -> pd.DataFrame:
-        """Run DuckDB SQL over views ``patients``, ``endpoints``, ``trajectories``
-        (and ``failures``)."""
+        """Run one DuckDB ``SELECT`` over views ``patients``, ``endpoints``, ``trajectories``
+        (and ``failures``).
+
+        The connection is a sandbox, because the SQL may come from a user or a web form: only a
+        single SELECT statement is accepted (no COPY, ATTACH, INSTALL, SET, PRAGMA …, so SQL
+        cannot write a file, not even over the trial's own chunks), file access is confined to
+        the trial's data folders (``enable_external_access = false`` with
+        ``allowed_directories``), and the configuration is locked so the SQL cannot undo that.
+        """
         import duckdb
 
-        con = duckdb.connect(":memory:")
+        con = duckdb.connect(
+            ":memory:",
+            config={"autoload_known_extensions": False, "autoinstall_known_extensions": False},
+        )
         try:
-            for kind in ("patients", "endpoints", "trajectories"):
-                if self._files(kind):
-                    glob = str(self.root / kind / "**" / "chunk-*.parquet").replace("'", "''")
-                    con.execute(
-                        f"CREATE VIEW {kind} AS SELECT * FROM "
-                        f"read_parquet('{glob}', hive_partitioning=false, union_by_name=true)"
-                    )
-            if self._files("endpoints"):
+            kinds = [k for k in ("patients", "endpoints", "trajectories") if self._files(k)]
+            allowed = [str((self.root / k).resolve()) + os.sep for k in kinds]
+            con.execute("SET allowed_directories = ?", [allowed])
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+            _only_one_select(con, sql)
+            for kind in kinds:
+                folder = str((self.root / kind).resolve()).replace("'", "''")
+                con.execute(
+                    f"CREATE VIEW {kind} AS SELECT * FROM read_parquet("
+                    f"'{folder}/**/chunk-*.parquet', hive_partitioning=false, union_by_name=true)"
+                )
+            if "endpoints" in kinds:
                 con.execute(
                     "CREATE VIEW failures AS SELECT patient, arm, reason FROM endpoints "
                     "WHERE status = 'failed'"
                 )
             return con.execute(sql).df()
         except duckdb.Error as exc:
-            raise TrialStoreError(f"query failed: {exc}") from None
+            raise QueryError(f"query failed: {exc}") from None
         finally:
             con.close()
+
+
+def _only_one_select(con: Any, sql: str) -> None:
+    """Refuse anything but a single SELECT (parsed by DuckDB itself, not by pattern)."""
+    import duckdb
+
+    statements = con.extract_statements(sql)
+    if len(statements) != 1:
+        raise QueryError(
+            f"query: give exactly one SELECT statement (got {len(statements)} statements)"
+        )
+    kind = statements[0].type
+    if kind != duckdb.StatementType.SELECT:
+        raise QueryError(
+            f"query: only a SELECT statement is allowed, not {kind.name}: queries read the "
+            "trial's tables and never write, attach or configure anything"
+        )
 
 
 def query(root: str | Path, sql: str) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mdrsim.errors import QueryError
 from mdrsim.trial import (
     ENDPOINT_COLUMNS,
     ChunkOutput,
@@ -267,7 +268,46 @@ def test_endpoint_schema_is_enforced() -> None:
 
 
 def test_query_errors_are_typed(reference: TrialStore, tmp_path: Path) -> None:
-    with pytest.raises(TrialStoreError, match="query failed"):
+    with pytest.raises(QueryError, match="query failed"):
         query(reference.root, "SELECT nope FROM endpoints")
     with pytest.raises(TrialStoreError, match="not a trial directory"):
         query(tmp_path / "nowhere", "SELECT 1")
+
+
+# The query sandbox (issue: `mdrsim query` ran any SQL, which read /etc/passwd, listed folders,
+# wrote files and so could plant Python in the model cache). Each attack must be refused with a
+# typed error and leave no file behind.
+@pytest.mark.parametrize(
+    ("sql", "why"),
+    [
+        ("SELECT * FROM read_csv('/etc/passwd')", "disabled"),
+        ("SELECT * FROM glob('/root/*')", "disabled"),
+        ("SELECT * FROM read_text('/etc/hostname')", "disabled"),
+        ("ATTACH '/tmp/mdrsim-attack.duckdb'", "only a SELECT"),
+        ("SET enable_external_access = true", "only a SELECT"),
+        ("INSTALL httpfs", "only a SELECT"),
+        ("SELECT 1; SELECT 2", "exactly one SELECT"),
+    ],
+)
+def test_query_refuses_reaching_outside_the_trial(
+    reference: TrialStore, sql: str, why: str
+) -> None:
+    with pytest.raises(QueryError, match=why):
+        query(reference.root, sql)
+
+
+def test_query_cannot_write_files_not_even_over_its_own_chunks(
+    reference: TrialStore, tmp_path: Path
+) -> None:
+    chunk = sorted((reference.root / "endpoints").rglob("chunk-*.parquet"))[0]
+    before = chunk.read_bytes()
+    cache_file = tmp_path / "cache" / "poisoned.py"
+    cache_file.parent.mkdir()
+    for target in (chunk, cache_file, reference.root / "new.csv"):
+        with pytest.raises(QueryError, match="only a SELECT statement is allowed, not COPY"):
+            query(reference.root, f"COPY (SELECT 'import os' AS x) TO '{target}' (FORMAT csv)")
+    assert chunk.read_bytes() == before
+    assert not cache_file.exists() and not (reference.root / "new.csv").exists()
+    # and a SELECT over the trial's own tables still works
+    n = query(reference.root, "SELECT count(*) AS n FROM endpoints")["n"].iloc[0]
+    assert n > 0
