@@ -27,7 +27,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _load(path: Path) -> tuple[Any, str]:
-    from mdrsim.io.scenario import ScenarioError, parse_scenario
+    from mdrsim.patient.scenario import ScenarioError, parse_scenario
 
     try:
         text = path.read_text(encoding="utf-8")

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mdrsim.io.scenario import load_scenario
+from mdrsim.patient.scenario import load_scenario
 from mdrsim.patient import build_patient_model, default_inputs, run_patients
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "doxorubicin_tariquidar.yaml"

@@ -1,5 +1,5 @@
 """The whole patient: one model joining PK, tumour clones, T cells, marrow and infections, run
-through treatment lines from a scenario file (see :mod:`mdrsim.io.scenario`)."""
+through treatment lines from a scenario file (see :mod:`mdrsim.patient.scenario`)."""
 
 from mdrsim.patient.model import PatientModel, build_patient_model
 from mdrsim.patient.run import PatientRun, run_scenario, summarise, summary_table

@@ -35,7 +35,7 @@ from mdrsim.biology.pk import PKParameters, add_pk
 from mdrsim.biology.tumour import TumourSpec, add_tumour
 from mdrsim.data.library import load_library
 from mdrsim.engine import CompiledModel, compile_model
-from mdrsim.io.scenario import PatientInput, Scenario, TumourInput
+from mdrsim.patient.scenario import PatientInput, Scenario, TumourInput
 from mdrsim.model import Model, ModelBuilder
 from mdrsim.regimen.lines import INHIBITOR_PARAM, drug_kill, pk_from_library
 from mdrsim.regimen.schedule import Patient

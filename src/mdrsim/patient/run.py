@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from mdrsim.biology.marrow import neutropenia_grade
-from mdrsim.io.scenario import Scenario
+from mdrsim.patient.scenario import Scenario
 from mdrsim.patient.model import PatientModel, build_patient_model
 from mdrsim.patient.runner import RunOutput, run_patients
 

@@ -23,7 +23,7 @@ import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
 from mdrsim import __version__
-from mdrsim.io.scenario import Scenario, ScenarioError, parse_scenario
+from mdrsim.patient.scenario import Scenario, ScenarioError, parse_scenario
 from mdrsim.patient.model import PatientModel, build_patient_model
 from mdrsim.patient.runner import PatientInputs, default_inputs, run_patients
 from mdrsim.regimen.schedule import Regimen, RegimenError

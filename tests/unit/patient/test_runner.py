@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mdrsim.data.library import load_library
-from mdrsim.io.scenario import parse_scenario
+from mdrsim.patient.scenario import parse_scenario
 from mdrsim.patient import build_patient_model, default_inputs, run_patients
 
 BASE = """\
@@ -244,7 +244,7 @@ def _with_outputs(sc, **changes):
 def test_horizon_off_the_grid_ends_the_run_exactly(dox_model):
     """A horizon that is not on the output grid (weekly output, 10.5 days) neither hangs nor
     starts another cycle: the run ends at the horizon itself."""
-    from mdrsim.io.scenario import Outputs
+    from mdrsim.patient.scenario import Outputs
 
     sc = scenario(horizon=10.5, infection=False)
     sc = _with_outputs(sc, outputs=Outputs(trajectory_step_days=7.0, untreated_twin=True))
@@ -281,7 +281,7 @@ def test_a_failed_patient_has_no_outcome(dox_model):
 
 
 def test_infection_after_the_horizon_is_rejected():
-    from mdrsim.io.scenario import ScenarioError
+    from mdrsim.patient.scenario import ScenarioError
 
     text = BASE.format(
         horizon=20,

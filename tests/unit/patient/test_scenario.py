@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mdrsim.io.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from mdrsim.patient.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 
 EXAMPLES = sorted((Path(__file__).parents[3] / "examples").glob("*.yaml"))
 SCENARIO_EXAMPLES = [p for p in EXAMPLES if not p.name.startswith("trial")]
