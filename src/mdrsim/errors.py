@@ -48,3 +48,34 @@ class SimulationError(MdrsimError, RuntimeError):
         lines = "\n".join(f"  patient {i}: {why}" for i, why in shown)
         more = "" if len(self.failures) <= 10 else f"\n  … and {len(self.failures) - 10} more"
         super().__init__(f"{len(self.failures)} patient(s) failed:\n{lines}{more}")
+
+
+# --- patient ---
+
+
+class InputValueError(MdrsimError, ValueError):
+    """A value given to a model-building function is outside what it allows.
+
+    The message names the field, the value given and what is allowed; the three are kept as
+    attributes so callers (a scenario reader, a fit) can report them their own way.
+    """
+
+    def __init__(self, field: str, value: object, allowed: str) -> None:
+        self.field, self.value, self.allowed = field, value, allowed
+        super().__init__(f"{field}: got {value!r}, allowed: {allowed}")
+
+
+class LibraryGapError(MdrsimError, ValueError):
+    """The library lacks a number the patient model needs (a drug's clearance, its IC50…)."""
+
+
+class SchemaVersionError(MdrsimError, ValueError):
+    """A document (scenario, trial, store manifest) declares a schema version this mdrsim does
+    not read."""
+
+    def __init__(self, document: str, value: object, supported: int) -> None:
+        self.document, self.value, self.supported = document, value, supported
+        super().__init__(
+            f"{document}: schema_version {value!r} is not supported; this mdrsim reads "
+            f"schema_version {supported}"
+        )

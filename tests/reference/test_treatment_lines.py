@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from mdrsim.regimen.lines import INHIBITOR_PARAM, AdaptiveRule, TumourPatientModel, run_lines
 
 from mdrsim.biology.pk import PKParameters, add_pk
 from mdrsim.biology.tumour import DrugKill, TumourSpec, add_tumour
 from mdrsim.engine import compile_model
 from mdrsim.model import ModelBuilder
-from mdrsim.regimen.lines import INHIBITOR_PARAM, AdaptiveRule, TumourPatientModel, run_lines
 from mdrsim.regimen.recist import Response
 from mdrsim.regimen.schedule import Dose, Patient, Regimen, RegimenError
 

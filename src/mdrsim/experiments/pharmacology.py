@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from mdrsim.biology.cell import DrugTransport, Inhibition
-from mdrsim.data.library import Library, load_library
+from mdrsim.data.library import Drug, Library, load_library
 from mdrsim.experiments.invitro import (
     AssayConditions,
     DoseResponse,
@@ -43,7 +43,12 @@ def k_pass_from_permeability(
 
 @cache
 def drug_transport(name: str) -> DrugTransport:
-    drug = load_library().drug(name)
+    return transport_of(load_library().drug(name), name)
+
+
+def transport_of(drug: Drug, name: str | None = None) -> DrugTransport:
+    """Membrane transport of a library drug (for a caller holding its own library)."""
+    name = name or drug.name
     k_pass = k_pass_from_permeability(drug.permeability.value)
     km = drug.pgp_km.value if drug.pgp_km is not None else 1.0
     efficiency = drug.pgp_efficiency.value if drug.pgp_efficiency is not None else 0.0
