@@ -208,7 +208,7 @@ def build_patient_model(scenario: Scenario, library: Library) -> PatientModel:
         mdr1_function=f_cd8,
         params=CD8Parameters(precursors=patient_in.immune.precursors),
     )
-    pathogen_species = {
+    pathogen_species: dict[str, str] = {
         name: add_pathogen(b, PATHOGENS[name], killers=f"{cd8.activated} + {cd8.effector}")
         for name in pathogens
     }

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from mdrsim.data.library import Library
 
 #: The scenario schema version this mdrsim reads (``schema_version:`` in a file; default 1).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 _SEED_MESSAGE = (
     "the whole-patient model is deterministic (ODE), so a seed has no effect — remove it "

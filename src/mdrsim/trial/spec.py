@@ -173,7 +173,7 @@ class ArmBase(BaseModel):
 
 
 #: Trial-file schema version this mdrsim reads (``schema_version:``, optional, default 1).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 
 class TrialSpec(_Strict):
