@@ -62,7 +62,7 @@ class InputValueError(MdrsimError, ValueError):
 
     def __init__(self, field: str, value: object, allowed: str) -> None:
         self.field, self.value, self.allowed = field, value, allowed
-        super().__init__(f"{field}: got {value!r}, allowed: {allowed}")
+        super().__init__(f"{field} {value!r}: allowed {allowed}")
 
 
 class LibraryGapError(MdrsimError, ValueError):
