@@ -232,3 +232,23 @@ def test_adaptive_rule_must_resume_above_where_it_pauses():
     )
     with pytest.raises(ScenarioError, match=r"lines\[0\]\.adaptive.*resume_at_fraction"):
         parse_scenario(text)
+
+
+def test_mdrsim_run_on_a_drug_without_pk_exits_with_the_problem_and_no_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "gem.yaml"
+    path.write_text(GOOD.replace("drug: doxorubicin, dose: 75", "drug: gemcitabine, dose: 1000"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", "from mdrsim.cli import app; app()", "run", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "lines[0].doses[0].drug: gemcitabine has no clearance" in proc.stderr
