@@ -165,8 +165,9 @@ def pgp_clearance_fraction(drug: str, library: Library) -> float:
     return float(frac.value) if frac else 0.0
 
 
-def drug_kill(drug: str, library: Library) -> DrugKill:
-    """Kill numbers of ``drug`` for tumour cells (EC50 calibrated to its parental IC50)."""
+def drug_kill(drug: str, library: Library, plasma_uM: str) -> DrugKill:
+    """Kill numbers of ``drug`` for tumour cells (EC50 calibrated to its parental IC50), acting
+    through ``plasma_uM`` (the name :func:`~mdrsim.biology.pk.add_pk` gave its plasma level)."""
     from mdrsim.experiments.invitro import KillParameters, calibrate_ec50
     from mdrsim.experiments.pharmacology import transport_of
 
@@ -179,7 +180,7 @@ def drug_kill(drug: str, library: Library) -> DrugKill:
     kill = calibrate_ec50(transport, KillParameters(d.emax.value, 1.0, 1.0), d.ic50_parental.value)
     return DrugKill(
         name=drug,
-        plasma_uM=f"{drug}_plasma_uM",
+        plasma_uM=plasma_uM,
         efflux_efficiency=d.pgp_efficiency.value if d.pgp_efficiency else 0.0,
         emax=kill.emax,
         ec50=kill.ec50,

@@ -175,7 +175,7 @@ def build_patient_model(scenario: Scenario, library: Library) -> PatientModel:
             inhibitor_ic50=ki,
         )
     spec = tumour_spec(patient_in.tumour)
-    kills = tuple(drug_kill(d, library) for d in scenario.drugs)
+    kills = tuple(drug_kill(d, library, pk_names[d].plasma_uM) for d in scenario.drugs)
     tumour = add_tumour(b, spec, kills, inhibitor=inh_arg, inhibitor_ki=ki)
     phi = f"1/(1 + {inh}/{tumour.inhibitor_ki})" if tumour.inhibitor_ki else "1"
     intracellular: dict[tuple[str, str], str] = {}
