@@ -13,9 +13,10 @@ from scipy.optimize import brentq
 
 from mdrsim.biology.marrow import MarrowSlope, add_marrow
 from mdrsim.biology.pk import add_pk
+from mdrsim.data.library import load_library
 from mdrsim.engine import EventTable, compile_model, simulate
 from mdrsim.model import ModelBuilder
-from mdrsim.regimen.lines import pk_from_library
+from mdrsim.patient.library_bridge import pk_from_library
 from mdrsim.regimen.schedule import Patient
 
 # drug: (dose mg/m2, days given in the cycle, infusion h, target nadir 1e9/L)
@@ -29,9 +30,9 @@ TARGETS = {
 
 def nadir_for(drug: str, slope: float, dose: float, days: tuple[int, ...], inf_h: float) -> float:
     patient = Patient(bsa_m2=1.8)
-    pk = pk_from_library(drug, patient)
+    pk = pk_from_library(drug, patient, load_library())
     b = ModelBuilder("marrow_cal")
-    conc = add_pk(b, drug, pk)
+    conc = add_pk(b, drug, pk).plasma_uM
     circ, _ = add_marrow(b, {drug: conc}, slopes={drug: MarrowSlope(1.0, "calibration")})
     cm = compile_model(b.build())
     ev = EventTable()

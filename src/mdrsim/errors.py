@@ -203,3 +203,34 @@ class ExampleNotFoundError(MdrsimError, KeyError):
 class ReportError(MdrsimError, ValueError):
     """A figure, table or report was given something it cannot draw or embed (named in the
     message with what is allowed)."""
+
+
+# --- patient ---
+
+
+class InputValueError(MdrsimError, ValueError):
+    """A value given to a model-building function is outside what it allows.
+
+    The message names the field, the value given and what is allowed; the three are kept as
+    attributes so callers (a scenario reader, a fit) can report them their own way.
+    """
+
+    def __init__(self, field: str, value: object, allowed: str) -> None:
+        self.field, self.value, self.allowed = field, value, allowed
+        super().__init__(f"{field} {value!r}: allowed {allowed}")
+
+
+class LibraryGapError(MdrsimError, ValueError):
+    """The library lacks a number the patient model needs (a drug's clearance, its IC50…)."""
+
+
+class SchemaVersionError(MdrsimError, ValueError):
+    """A document (scenario, trial, store manifest) declares a schema version this mdrsim does
+    not read."""
+
+    def __init__(self, document: str, value: object, supported: int) -> None:
+        self.document, self.value, self.supported = document, value, supported
+        super().__init__(
+            f"{document}: schema_version {value!r} is not supported; this mdrsim reads "
+            f"schema_version {supported}"
+        )

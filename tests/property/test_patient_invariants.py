@@ -11,15 +11,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mdrsim.io.scenario import load_scenario
+from mdrsim.data.library import load_library
 from mdrsim.patient import build_patient_model, default_inputs, run_patients
+from mdrsim.patient.scenario import load_scenario
+
+LIB = load_library()
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "doxorubicin_tariquidar.yaml"
 
 
 @pytest.fixture(scope="module")
 def model():
-    return build_patient_model(load_scenario(EXAMPLE))
+    return build_patient_model(load_scenario(EXAMPLE), LIB)
 
 
 @settings(

@@ -129,7 +129,7 @@ def test_friberg_docetaxel_nadir_and_rebound():
         molecular_weight=807.9,
     )
     b = ModelBuilder("docetaxel_marrow")
-    c_uM = add_pk(b, "docetaxel", pk)
+    c_uM = add_pk(b, "docetaxel", pk).plasma_uM
     circ = add_friberg(b, FRIBERG_DOCETAXEL, drug_uM=c_uM)
     dose_mg = 100 * bsa  # 100 mg/m2, 1-h infusion
     events = EventTable().infusion(0.0, 1 / 24, "docetaxel_central", dose_mg / pk.v1 * 24)

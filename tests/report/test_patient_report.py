@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from mdrsim.errors import ReportError
-from mdrsim.io.scenario import parse_scenario
 from mdrsim.patient import PatientRun, run_scenario
+from mdrsim.patient.scenario import parse_scenario
 from mdrsim.report import patient_plots as pp
 from mdrsim.report.patient_report import (
     PatientSummary,

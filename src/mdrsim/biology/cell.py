@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mdrsim.errors import InputValueError
 from mdrsim.model import ModelBuilder
 
 _ASSUMED_FAST = "assumed: binding exchange fast (minutes) against the hours of an assay"
@@ -114,7 +115,7 @@ def add_drug_exchange(
     )
     if leaflet:
         if k_flip is None:
-            raise ValueError("leaflet=True needs k_flip (1/d)")
+            raise InputValueError("k_flip", k_flip, "a rate (1/d) when leaflet=True")
         b.species(pump_site, 0.0, unit="uM", description=f"{d} in the inner leaflet of {cell}")
         _param(b, f"k_flip_{d}", k_flip, "1/d", drug.source or "see drug library")
         b.reaction(

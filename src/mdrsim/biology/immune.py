@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from mdrsim.errors import InputValueError
 from mdrsim.model import ModelBuilder
 
 # Sources of the kinetic targets (science.md §4): precursors 100–200 per mouse (Blattman et
@@ -74,6 +75,20 @@ class CD8Parameters:
         return src
 
 
+@dataclass(frozen=True)
+class CD8Names:
+    """The CD8 T-cell species :func:`add_cd8_response` created (cells)."""
+
+    naive: str
+    activated: str
+    effector: str
+    memory: str
+
+    @property
+    def all(self) -> tuple[str, str, str, str]:
+        return (self.naive, self.activated, self.effector, self.memory)
+
+
 def add_cd8_response(
     b: ModelBuilder,
     *,
@@ -81,7 +96,7 @@ def add_cd8_response(
     mdr1_function: str,
     params: CD8Parameters | None = None,
     tag: str = "cd8",
-) -> dict[str, str]:
+) -> CD8Names:
     """Naive, activated, effector and memory CD8 T cells driven by the ``antigen`` expression.
 
     ``mdr1_function`` names a parameter or species in [0, 1]. ``tag`` names the pool
@@ -121,7 +136,7 @@ def add_cd8_response(
     b.reaction(f"memory_loss{suffix}", f"d_M*{mem}", reactants={mem: 1})
     b.observable(f"{tag}_total", f"{naive} + {act} + {eff} + {mem}", unit="cells")
     b.observable(f"{tag}_antigen_experienced", f"{act} + {eff} + {mem}", unit="cells")
-    return {"naive": naive, "activated": act, "effector": eff, "memory": mem}
+    return CD8Names(naive=naive, activated=act, effector=eff, memory=mem)
 
 
 def _unit(name: str) -> str:
@@ -259,7 +274,7 @@ def add_mdr1_function(
         b.assignment_rule(name, f"mdr1_genotype_{cell}")
     else:
         if inhibitor_ki is None or inhibitor_ki <= 0:
-            raise ValueError("inhibitor_ki must be a positive number (µM)")
+            raise InputValueError("inhibitor_ki", inhibitor_ki, "a positive number (µM)")
         b.parameter(
             f"Ki_{cell}_{inhibitor}", inhibitor_ki, unit="uM", source=source or "inhibitor library"
         )
@@ -370,7 +385,7 @@ def add_tumour_killing(
             )
         rate = f"k_kill_tumour*({effectors})*{tumour}"
     else:
-        raise ValueError(f"form {form!r}: allowed 'ratio' (de Pillis 2006) or 'mass_action'")
+        raise InputValueError("form", form, "'ratio' (de Pillis 2006) or 'mass_action'")
     products = {}
     if antigen is not None and antigen_per_cell > 0:
         b.parameter("antigen_per_dead_cell", antigen_per_cell, source=source or "assumed")

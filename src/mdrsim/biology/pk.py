@@ -18,9 +18,22 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from mdrsim.errors import InputValueError
 from mdrsim.model import ModelBuilder
 
 HOURS_PER_DAY = 24.0
+
+
+@dataclass(frozen=True)
+class PKNames:
+    """The model variables :func:`add_pk` created for one drug."""
+
+    drug: str
+    central: str  # species, mg/L: doses are events on it
+    volume: str  # compartment of the central species (L): a dose in mg divides by it
+    plasma_uM: str  # rule variable, µM
+    auc: str  # species, mg/L·d
+    volumes: tuple[str, ...]  # every compartment (L): central first, then peripheral
 
 
 @dataclass(frozen=True)
@@ -36,9 +49,14 @@ class PKParameters:
 
     def __post_init__(self) -> None:
         if len(self.q) != len(self.v) or len(self.q) > 2:
-            raise ValueError("give 0, 1 or 2 peripheral compartments (q and v of equal length)")
-        if min((self.cl, self.v1, *self.q, *self.v)) <= 0:
-            raise ValueError("clearances and volumes must be > 0")
+            raise InputValueError(
+                "PKParameters.q/v",
+                (self.q, self.v),
+                "0, 1 or 2 peripheral compartments (q and v of equal length)",
+            )
+        for name, value in (("cl", self.cl), ("v1", self.v1), ("q", self.q), ("v", self.v)):
+            if min(value if isinstance(value, tuple) else (value,), default=1.0) <= 0:
+                raise InputValueError(f"PKParameters.{name}", value, "clearances and volumes > 0")
 
     def terminal_half_life_h(self) -> float:
         """Terminal half-life (h) from the slowest eigenvalue of the linear system."""
@@ -65,13 +83,18 @@ def two_compartment_from_half_lives(
     # With k10 = CL/V1, k21 = Q/V2, k12 = Q/V1 and Vss = V1 + V2, the eigenvalue relations
     # l1 + l2 = k10 + k12 + k21 and l1*l2 = k10*k21 give V1 = CL^2 / ((l1 + l2)*CL - l1*l2*Vss).
     denominator = (l1 + l2) * cl - l1 * l2 * vss
+    allowed = "half-lives, CL and Vss that a positive 2-compartment model can have"
     if denominator <= 0:
-        raise ValueError("no positive 2-compartment model has these half-lives, CL and Vss")
+        raise InputValueError(
+            "t_half_fast_h/t_half_slow_h", (t_half_fast_h, t_half_slow_h), allowed
+        )
     v1 = cl * cl / denominator
     k21 = l1 * l2 * v1 / cl
     v2 = vss - v1
     if v2 <= 0:
-        raise ValueError("no positive 2-compartment model has these half-lives, CL and Vss")
+        raise InputValueError(
+            "t_half_fast_h/t_half_slow_h", (t_half_fast_h, t_half_slow_h), allowed
+        )
     q = k21 * v2
     return PKParameters(cl=cl, v1=v1, q=(q,), v=(v2,), **kw)  # type: ignore[arg-type]
 
@@ -85,9 +108,9 @@ def add_pk(
     inhibitor: str | None = None,
     inhibitor_ic50: float | None = None,
     source: str = "",
-) -> str:
-    """Add plasma (central) and peripheral compartments for ``drug``; return the plasma µM
-    observable name. Doses are events on ``{drug}_central`` (mg/L) or infusion inputs."""
+) -> PKNames:
+    """Add plasma (central) and peripheral compartments for ``drug``; return the names created
+    (the plasma µM variable, the central species that doses go to, its volume, the AUC)."""
     src = source or pk.source or "drug library"
     central = f"{drug}_central"
     b.compartment(f"{drug}_V1", pk.v1, unit="L", source=src)
@@ -97,7 +120,7 @@ def add_pk(
     block = "0"
     if inhibitor is not None:
         if not inhibitor_ic50 or inhibitor_ic50 <= 0:
-            raise ValueError("inhibitor_ic50 must be > 0 (µM)")
+            raise InputValueError("inhibitor_ic50", inhibitor_ic50, "> 0 (µM)")
         b.parameter(f"IC50sys_{inhibitor}_{drug}", inhibitor_ic50, unit="uM", source=src)
         block = f"{inhibitor}/({inhibitor} + IC50sys_{inhibitor}_{drug})"
     b.reaction(
@@ -105,8 +128,10 @@ def add_pk(
         f"24*CL_{drug}*(1 - fpgp_{drug}*{block})*{central}",
         reactants={central: 1},
     )
+    volumes = [f"{drug}_V1"]
     for i, (q, v) in enumerate(zip(pk.q, pk.v, strict=True), start=2):
         comp = f"{drug}_V{i}"
+        volumes.append(comp)
         per = f"{drug}_periph{i}"
         b.compartment(comp, v, unit="L", source=src)
         b.species(per, 0.0, compartment=comp, unit="mg/L")
@@ -124,11 +149,11 @@ def add_pk(
     b.assignment_rule(obs, f"{central}*1000/MW_{drug}")
     b.species(f"AUC_{drug}", 0.0, unit="mg/L*d", description="area under the plasma curve")
     b.rate_rule(f"AUC_{drug}", central)
-    return obs
+    return PKNames(drug, central, volumes[0], obs, f"AUC_{drug}", tuple(volumes))
 
 
 def body_surface_area(height_cm: float, weight_kg: float) -> float:
     """Mosteller BSA (m²) = sqrt(height_cm · weight_kg / 3600) (N Engl J Med 1987;317:1098)."""
     if height_cm <= 0 or weight_kg <= 0:
-        raise ValueError("height and weight must be > 0")
+        raise InputValueError("height_cm/weight_kg", (height_cm, weight_kg), "both > 0")
     return math.sqrt(height_cm * weight_kg / 3600.0)

@@ -47,6 +47,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from mdrsim.errors import InputValueError
 from mdrsim.model import ModelBuilder
 
 KillForm = Literal["emax", "linear"]
@@ -66,7 +67,7 @@ class DrugKill:
 
     def __post_init__(self) -> None:
         if self.kill not in ("emax", "linear"):
-            raise ValueError(f"DrugKill.kill {self.kill!r}: allowed 'emax' or 'linear'")
+            raise InputValueError("DrugKill.kill", self.kill, "'emax' or 'linear'")
 
 
 @dataclass(frozen=True)
@@ -101,24 +102,38 @@ class TumourSpec:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.trait_fold) and self.trait_fold > 0):
-            raise ValueError(f"trait_fold {self.trait_fold!r}: allowed a finite number > 0")
+            raise InputValueError("trait_fold", self.trait_fold, "a finite number > 0")
         if not (math.isfinite(self.trait_mu) and self.trait_mu >= 0):
-            raise ValueError(f"trait_mu {self.trait_mu!r}: allowed a finite number >= 0")
+            raise InputValueError("trait_mu", self.trait_mu, "a finite number >= 0")
         if not 0 <= self.trait_cost < 1:
-            raise ValueError(f"trait_cost {self.trait_cost!r}: allowed 0 <= trait_cost < 1")
+            raise InputValueError("trait_cost", self.trait_cost, "0 <= trait_cost < 1")
         if not 0 <= self.trait_initial_fraction <= 1:
-            raise ValueError(
-                f"trait_initial_fraction {self.trait_initial_fraction!r}: allowed 0 to 1"
-            )
+            raise InputValueError("trait_initial_fraction", self.trait_initial_fraction, "0 to 1")
         if len(self.initial_fractions) != len(self.levels):
-            raise ValueError("initial_fractions must have one value per level")
+            raise InputValueError(
+                "initial_fractions",
+                self.initial_fractions,
+                f"one value per level ({len(self.levels)})",
+            )
         if self.growth not in ("gompertz", "logistic"):
-            raise ValueError(f"growth {self.growth!r}: allowed 'gompertz' or 'logistic'")
+            raise InputValueError("growth", self.growth, "'gompertz' or 'logistic'")
         if (
             any(f < 0 for f in self.initial_fractions)
             or abs(sum(self.initial_fractions) - 1) > 1e-9
         ):
-            raise ValueError("initial_fractions must be >= 0 and sum to 1")
+            raise InputValueError("initial_fractions", self.initial_fractions, ">= 0 and sum to 1")
+
+
+@dataclass(frozen=True)
+class TumourNames:
+    """The model variables :func:`add_tumour` created."""
+
+    clones: tuple[str, ...]  # species (1e9 cells), MDR1 levels lowest first, then trait clones
+    high_clones: tuple[str, ...]  # the clones at the highest MDR1 level (with their trait twin)
+    densities: dict[str, str]  # MDR1 level -> parameter of its relative P-gp density
+    total: str  # rule variable: every clone (1e9 cells)
+    high_fraction: str  # rule variable: fraction of the burden at the highest MDR1 level
+    inhibitor_ki: str | None  # parameter: the inhibitor's Ki for tumour P-gp (None: none)
 
 
 _ASSUMED = "assumed: illustrative tumour kinetics (doubling ~3 weeks early, plateau ~1e12 cells)"
@@ -131,8 +146,8 @@ def add_tumour(
     *,
     inhibitor: str | None = None,
     inhibitor_ki: float | None = None,
-) -> list[str]:
-    """Add the clones, growth, kill by every drug, and transitions. Returns clone species.
+) -> TumourNames:
+    """Add the clones, growth, kill by every drug, and transitions; return the names created.
 
     Without the trait the clones are ``T_<level>`` (one per MDR1 level, lowest first); with it,
     those followed by ``T_<level>_trait`` in the same order.
@@ -176,7 +191,7 @@ def add_tumour(
     phi = "1"
     if inhibitor is not None:
         if not inhibitor_ki:
-            raise ValueError("inhibitor_ki (µM) is required with an inhibitor")
+            raise InputValueError("inhibitor_ki", inhibitor_ki, "> 0 (µM) with an inhibitor")
         b.parameter("tum_Ki_inhibitor", inhibitor_ki, unit="uM", source="inhibitor library")
         phi = f"1/(1 + {inhibitor}/tum_Ki_inhibitor)"
     exposure = " + ".join(f"({d.plasma_uM})" for d in drugs) or "0"
@@ -245,4 +260,12 @@ def add_tumour(
     b.parameter("mdr1_high_fraction", 0.0, constant=False, unit="fraction")
     high = base[-1] if not trait else f"({base[-1]} + {base[-1]}_trait)"
     b.assignment_rule("mdr1_high_fraction", f"{high}/tumour_total")
-    return names
+    top = base[-1]
+    return TumourNames(
+        clones=tuple(names),
+        high_clones=tuple(c for c in names if c in (top, f"{top}_trait")),
+        densities={level: f"rho_{level}" for level, _ in spec.levels},
+        total="tumour_total",
+        high_fraction="mdr1_high_fraction",
+        inhibitor_ki="tum_Ki_inhibitor" if inhibitor is not None else None,
+    )

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def _load(path: Path) -> tuple[Any, str]:
-    from mdrsim.io.scenario import ScenarioError, parse_scenario
+    from mdrsim.patient.scenario import ScenarioError, parse_scenario
 
     try:
         text = path.read_text(encoding="utf-8")

@@ -73,6 +73,6 @@ def load_example(name: str) -> Any:
 
         spec, _folder_of_model = load_trial(path)
         return spec
-    from mdrsim.io.scenario import load_scenario
+    from mdrsim.patient.scenario import load_scenario
 
     return load_scenario(path)

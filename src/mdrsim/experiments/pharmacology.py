@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from mdrsim.biology.cell import DrugTransport, Inhibition
-from mdrsim.data.library import Library, load_library
+from mdrsim.data.library import Drug, Library, load_library
 from mdrsim.errors import MissingLibraryDataError
 from mdrsim.experiments.invitro import (
     AssayConditions,
@@ -50,7 +50,12 @@ def _resolve(library: Library | None) -> Library:
 
 def drug_transport(name: str, *, library: Library | None = None) -> DrugTransport:
     """Cellular transport numbers of ``name`` from ``library`` (default: the packaged one)."""
-    drug = _resolve(library).drug(name)
+    return transport_of(_resolve(library).drug(name), name)
+
+
+def transport_of(drug: Drug, name: str | None = None) -> DrugTransport:
+    """Membrane transport of a library drug (for a caller holding the drug entry itself)."""
+    name = name or drug.name
     k_pass = k_pass_from_permeability(drug.permeability.value)
     km = drug.pgp_km.value if drug.pgp_km is not None else 1.0
     efficiency = drug.pgp_efficiency.value if drug.pgp_efficiency is not None else 0.0

@@ -18,12 +18,13 @@ Every piece is a biology module (mdrsim.biology); this file only wires them toge
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from mdrsim.biology.immune import (
     LCMV_ARMSTRONG,
     LISTERIA,
+    CD8Names,
     CD8Parameters,
     add_cd8_response,
     add_chemo_toxicity,
@@ -31,14 +32,24 @@ from mdrsim.biology.immune import (
     add_pathogen,
 )
 from mdrsim.biology.marrow import FRIBERG_DOCETAXEL, add_marrow
-from mdrsim.biology.pk import PKParameters, add_pk
-from mdrsim.biology.tumour import TumourSpec, add_tumour
-from mdrsim.data.library import load_library
+from mdrsim.biology.pk import PKNames, PKParameters, add_pk
+from mdrsim.biology.tumour import TumourNames, TumourSpec, add_tumour
 from mdrsim.engine import CompiledModel, compile_model
-from mdrsim.io.scenario import PatientInput, Scenario, TumourInput
 from mdrsim.model import Model, ModelBuilder
-from mdrsim.regimen.lines import INHIBITOR_PARAM, drug_kill, pk_from_library
+from mdrsim.patient.library_bridge import (
+    INHIBITOR_SPECIES,
+    add_inhibitor_pk,
+    drug_kill,
+    inhibitor_ki,
+    library_gaps,
+    pgp_clearance_fraction,
+    pk_from_library,
+)
+from mdrsim.patient.scenario import PatientInput, Scenario, ScenarioError, TumourInput
 from mdrsim.regimen.schedule import Patient
+
+if TYPE_CHECKING:
+    from mdrsim.data.library import Library
 
 PATHOGENS = {"virus": LCMV_ARMSTRONG, "bacteria": LISTERIA}
 
@@ -57,66 +68,51 @@ _CTL_SOURCE = (
 )
 
 
+@dataclass(frozen=True)
+class PatientVariables:
+    """Every name of the whole-patient model that a consumer reads or writes, as the biology
+    modules created them: use these, never a spelled-out ``"neut_circ"``."""
+
+    pk: dict[str, PKNames]  # drug -> its PK names (doses go to ``central``)
+    tumour: TumourNames
+    cd8: CD8Names  # the pathogen-specific CD8 pool
+    ctl_tumour: str  # species: tumour-specific CTLs (cells)
+    pathogens: dict[str, str]  # scenario pathogen -> its species
+    neutrophils: str  # species: circulating neutrophils (1e9/L), what dose rules read
+    anc: str  # observable: absolute neutrophil count (1e9/L)
+    inhibitor: str  # plasma inhibitor (µM): a species with an inhibitor, else a parameter
+    inhibitor_elimination: str | None  # parameter: its elimination rate (1/d); None: none
+    intracellular: dict[tuple[str, str], str]  # (drug, MDR1 level) -> free µM inside
+
+
 @dataclass
 class PatientModel:
     """The compiled whole-patient model and what the runner needs to know about it."""
 
     compiled: CompiledModel
     scenario: Scenario
+    variables: PatientVariables
     drugs: tuple[str, ...]
     pk: dict[str, PKParameters]
-    clones: list[str]
     inhibitor: str | None
     pathogens: tuple[str, ...]
     drugs_without_marrow_data: tuple[str, ...]
     reference_bsa: float
     reference_weight: float
-    top_level: str = "mdr1_high"  # name of the highest MDR1 level of the tumour spec
+    library: Library  # the library it was built from (the runner's inhibitor levels too)
 
     @property
     def model(self) -> Model:
         return self.compiled.model
 
     @property
+    def clones(self) -> list[str]:
+        return list(self.variables.tumour.clones)
+
+    @property
     def high_clones(self) -> list[str]:
         """The clones at the highest MDR1 level (with and without a non-P-gp trait)."""
-        top = f"T_{self.top_level}"
-        return [c for c in self.clones if c == top or c == f"{top}_trait"]
-
-
-#: Half-life used when the library has none for an inhibitor: short, so that the plasma level
-#: follows the course (held at its level, gone soon after).
-_FAST_T_HALF_H = 1.0
-
-
-def inhibitor_half_life_h(inhibitor: str) -> tuple[float, str]:
-    """The inhibitor's elimination half-life (h) and its source."""
-    pk = load_library().inhibitor(inhibitor).pk
-    t_half = None if pk is None else pk.t_half
-    if t_half is None:
-        return _FAST_T_HALF_H, (
-            "assumed: no half-life in the inhibitor library; 1 h makes the plasma level follow "
-            "the course (held during it, gone within hours after)"
-        )
-    return float(t_half.to("h")), t_half.source
-
-
-def add_inhibitor_pk(b: ModelBuilder, inhibitor: str) -> None:
-    """Plasma inhibitor (µM) as a one-compartment state: each course sets it to its level and
-    holds it there with a maintenance infusion (loading dose + infusion, as valspodar and
-    ciclosporin were given), then it decays with the library half-life — tariquidar's ~24 h
-    keeps P-gp blocked for days after a single course (Stewart et al., Clin Cancer Res
-    2000;6:4186), in tumour cells and in T cells alike."""
-    t_half, source = inhibitor_half_life_h(inhibitor)
-    b.parameter(
-        "k_el_inhibitor", math.log(2) * 24.0 / t_half, unit="1/d", source=f"{inhibitor}: {source}"
-    )
-    b.species(INHIBITOR_PARAM, 0.0, unit="uM", description=f"{inhibitor} in plasma")
-    b.reaction(
-        "inhibitor_elimination",
-        f"k_el_inhibitor*{INHIBITOR_PARAM}",
-        reactants={INHIBITOR_PARAM: 1},
-    )
+        return list(self.variables.tumour.high_clones)
 
 
 def tumour_spec(tumour: TumourInput) -> TumourSpec:
@@ -143,48 +139,56 @@ def tumour_spec(tumour: TumourInput) -> TumourSpec:
     )
 
 
-def build_patient_model(scenario: Scenario) -> PatientModel:
-    """Assemble and compile the whole-patient model for ``scenario`` (cached on disk by
-    structure: patients differing only in numbers share one compiled model)."""
-    lib = load_library()
+def build_patient_model(scenario: Scenario, library: Library) -> PatientModel:
+    """Assemble and compile the whole-patient model for ``scenario`` from ``library`` (cached
+    on disk by structure: patients differing only in numbers share one compiled model).
+
+    Raises :class:`~mdrsim.patient.scenario.ScenarioError` listing every number the library
+    lacks for the scenario's drugs (the check :func:`parse_scenario` makes, repeated here
+    because a scenario may have been validated against another library)."""
+    gaps = library_gaps(scenario.lines, library)
+    if gaps:
+        raise ScenarioError(f"{scenario.name!r}", gaps)
     patient_in: PatientInput = scenario.patient
     patient = Patient(bsa_m2=patient_in.body_surface_area(), weight_kg=patient_in.weight_kg)
     inhibitor = scenario.inhibitor
-    ki = float(lib.inhibitor(inhibitor).ki.value) if inhibitor else None
+    ki = inhibitor_ki(inhibitor, library) if inhibitor else None
     b = ModelBuilder("patient", description=f"whole-patient model for scenario {scenario.name!r}")
+    k_el: str | None = None
     if inhibitor is None:
-        b.parameter(INHIBITOR_PARAM, 0.0, unit="uM", source="no inhibitor in this scenario")
+        b.parameter(INHIBITOR_SPECIES, 0.0, unit="uM", source="no inhibitor in this scenario")
+        inh = INHIBITOR_SPECIES
     else:
-        add_inhibitor_pk(b, inhibitor)
+        inh, k_el = add_inhibitor_pk(b, inhibitor, library)
+    inh_arg = inh if inhibitor else None
     pks: dict[str, PKParameters] = {}
-    exposures: dict[str, str] = {}
+    pk_names: dict[str, PKNames] = {}
     for drug in scenario.drugs:
-        pk = pk_from_library(drug, patient)
+        pk = pk_from_library(drug, patient, library)
         pks[drug] = pk
-        lib_pk = lib.drug(drug).pk
-        frac = lib_pk.pgp_dependent_clearance_fraction if lib_pk is not None else None
-        exposures[drug] = add_pk(
+        pk_names[drug] = add_pk(
             b,
             drug,
             pk,
-            pgp_clearance_fraction=float(frac.value) if frac else 0.0,
-            inhibitor=INHIBITOR_PARAM if inhibitor else None,
+            pgp_clearance_fraction=pgp_clearance_fraction(drug, library),
+            inhibitor=inh_arg,
             inhibitor_ic50=ki,
         )
     spec = tumour_spec(patient_in.tumour)
-    kills = tuple(drug_kill(d) for d in scenario.drugs)
-    clones = add_tumour(
-        b, spec, kills, inhibitor=INHIBITOR_PARAM if inhibitor else None, inhibitor_ki=ki
-    )
-    phi = f"1/(1 + {INHIBITOR_PARAM}/tum_Ki_inhibitor)" if inhibitor else "1"
-    for (level, _), clone in zip(spec.levels, clones, strict=True):
+    kills = tuple(drug_kill(d, library, pk_names[d].plasma_uM) for d in scenario.drugs)
+    tumour = add_tumour(b, spec, kills, inhibitor=inh_arg, inhibitor_ki=ki)
+    phi = f"1/(1 + {inh}/{tumour.inhibitor_ki})" if tumour.inhibitor_ki else "1"
+    intracellular: dict[tuple[str, str], str] = {}
+    for (level, _), clone in zip(spec.levels, tumour.clones, strict=True):
         for k in kills:
+            name = f"{k.name}_intracellular_{level}_uM"
             b.observable(
-                f"{k.name}_intracellular_{level}_uM",
-                f"{k.plasma_uM}/(1 + rho_{level}*({phi})*E_{k.name})",
+                name,
+                f"{k.plasma_uM}/(1 + {tumour.densities[level]}*({phi})*E_{k.name})",
                 unit="uM",
                 description=f"free {k.name} inside {clone} cells",
             )
+            intracellular[(k.name, level)] = name
 
     # T cells: MDR1 function from genotype and inhibitor.
     genotype = 1.0 if patient_in.immune.cd8_mdr1 == "wild_type" else 0.0
@@ -192,7 +196,7 @@ def build_patient_model(scenario: Scenario) -> PatientModel:
         b,
         cell="cd8",
         genotype_function=genotype,
-        inhibitor=INHIBITOR_PARAM if inhibitor else None,
+        inhibitor=inh_arg,
         inhibitor_ki=ki,
         source=f"{inhibitor or 'no inhibitor'}; genotype from the scenario",
     )
@@ -204,25 +208,28 @@ def build_patient_model(scenario: Scenario) -> PatientModel:
         mdr1_function=f_cd8,
         params=CD8Parameters(precursors=patient_in.immune.precursors),
     )
-    for name in pathogens:
-        add_pathogen(b, PATHOGENS[name], killers=f"{cd8['activated']} + {cd8['effector']}")
+    pathogen_species: dict[str, str] = {
+        name: add_pathogen(b, PATHOGENS[name], killers=f"{cd8.activated} + {cd8.effector}")
+        for name in pathogens
+    }
 
+    ctl = "CTL_tumour"
     ctl0 = 1e6 * patient_in.immune.tumour_ctl_fraction
     b.parameter("ctl_turnover", 0.05, unit="1/d", source=_CTL_SOURCE)
     b.parameter("ctl_source", 0.05 * ctl0, unit="cells/d", source=_CTL_SOURCE)
     b.parameter("ctl_kill_max", 0.01, unit="1/d", source=_CTL_SOURCE)
     b.parameter("ctl_half", 1e6, unit="cells", source=_CTL_SOURCE)
-    b.species("CTL_tumour", ctl0, unit="cells", description="tumour-specific CTLs")
-    b.reaction("ctl_production", "ctl_source", products={"CTL_tumour": 1})
-    b.reaction("ctl_death", "ctl_turnover*CTL_tumour", reactants={"CTL_tumour": 1})
-    for clone in clones:
+    b.species(ctl, ctl0, unit="cells", description="tumour-specific CTLs")
+    b.reaction("ctl_production", "ctl_source", products={ctl: 1})
+    b.reaction("ctl_death", f"ctl_turnover*{ctl}", reactants={ctl: 1})
+    for clone in tumour.clones:
         b.reaction(
             f"ctl_kill_{clone}",
-            f"ctl_kill_max*CTL_tumour/(CTL_tumour + ctl_half)*{clone}",
+            f"ctl_kill_max*{ctl}/({ctl} + ctl_half)*{clone}",
             reactants={clone: 1},
         )
 
-    t_cells = (*cd8.values(), "CTL_tumour")
+    t_cells = (*cd8.all, ctl)
     for k in kills:
         add_chemo_toxicity(
             b,
@@ -239,21 +246,33 @@ def build_patient_model(scenario: Scenario) -> PatientModel:
     marrow = patient_in.marrow
     system = FRIBERG_DOCETAXEL
     if marrow.baseline_anc != system.circ0:
-        from dataclasses import replace
-
         system = replace(system, circ0=marrow.baseline_anc, source=system.source)
+    exposures = {drug: names.plasma_uM for drug, names in pk_names.items()}
     circ, missing = add_marrow(b, exposures, system=system)
-    b.observable("ANC", circ, unit="1e9/L", description="absolute neutrophil count")
+    anc = "ANC"
+    b.observable(anc, circ, unit="1e9/L", description="absolute neutrophil count")
+    variables = PatientVariables(
+        pk=pk_names,
+        tumour=tumour,
+        cd8=cd8,
+        ctl_tumour=ctl,
+        pathogens=pathogen_species,
+        neutrophils=circ,
+        anc=anc,
+        inhibitor=inh,
+        inhibitor_elimination=k_el,
+        intracellular=intracellular,
+    )
     return PatientModel(
         compiled=compile_model(b.build()),
         scenario=scenario,
+        variables=variables,
         drugs=scenario.drugs,
         pk=pks,
-        clones=clones,
         inhibitor=inhibitor,
         pathogens=pathogens,
         drugs_without_marrow_data=tuple(missing),
         reference_bsa=patient.bsa_m2,
         reference_weight=patient.weight_kg,
-        top_level=spec.levels[-1][0],
+        library=library,
     )

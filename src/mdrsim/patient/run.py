@@ -6,15 +6,18 @@ import datetime as _dt
 import hashlib
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from mdrsim.biology.marrow import neutropenia_grade
-from mdrsim.io.scenario import Scenario
 from mdrsim.patient.model import PatientModel, build_patient_model
 from mdrsim.patient.runner import RunOutput, run_patients
+from mdrsim.patient.scenario import Scenario
+
+if TYPE_CHECKING:
+    from mdrsim.data.library import Library
 
 
 @dataclass
@@ -41,15 +44,19 @@ class PatientRun:
 def run_scenario(
     scenario: Scenario,
     *,
+    library: Library | None = None,
     scenario_text: str | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> PatientRun:
-    """Build the whole-patient model, run the scenario's lines to its horizon, summarise.
+    """Build the whole-patient model from ``library`` (default: the packaged one — give the
+    library the scenario was validated against), run the scenario's lines to its horizon,
+    summarise.
 
     Raises :class:`~mdrsim.errors.SimulationError` naming the segment if the patient fails."""
+    from mdrsim.data.library import load_library
     from mdrsim.errors import SimulationError
 
-    pm = build_patient_model(scenario)
+    pm = build_patient_model(scenario, load_library() if library is None else library)
     out = run_patients(pm, progress=progress)
     if out.failures:
         raise SimulationError({0: f"scenario {scenario.name!r}: {out.failures[0]}"})
@@ -87,6 +94,7 @@ def summarise(
                 "progression_day": prog,
                 "time_to_progression_days": None if prog is None else prog - float(r["start_day"]),
                 "cycles_given": int(r["cycles_given"]),
+                "cycles_paused": int(r["cycles_paused"]),
                 "cycle_delays": int(r["delays"]),
                 "final_dose_factor": float(r["dose_factor"]),
             }
@@ -145,11 +153,21 @@ def summarise(
             "mdrsim_version": __version__,
             "model_hash": pm.compiled.key,
             "scenario_sha256": digest,
-            "seed": sc.seed,
-            "engine": "rodas4 (rtol 1e-6, atol 1e-10)",
+            "engine": "rodas4",
+            "solver": solver_provenance(sc),
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         },
     }
+
+
+def solver_provenance(scenario: Scenario) -> dict[str, Any]:
+    """The solver options the scenario ran with, from the options object itself (JSON-ready:
+    an unlimited step size, ``inf``, is written as null)."""
+    out: dict[str, Any] = {}
+    for key, value in asdict(scenario.solver.options()).items():
+        finite = not isinstance(value, float) or math.isfinite(value)
+        out[key] = value if finite else None
+    return out
 
 
 def summary_table(summary: dict[str, Any]) -> list[tuple[str, str]]:

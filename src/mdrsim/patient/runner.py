@@ -11,7 +11,10 @@ the decisions a clinic takes:
   burden^(1/3)); progressive disease ends the line at that scan and starts the next one;
 - after the last cycle of a line the patient is followed without treatment until progression;
 - at each cycle start a neutrophil count below ``rules.delay_if_anc_below`` delays the cycle,
-  and a cycle whose nadir reached grade 4 reduces later doses (``rules.reduce_after_grade4``).
+  and a cycle whose nadir reached grade 4 reduces later doses (``rules.reduce_after_grade4``);
+- in a line with an adaptive rule (``adaptive:`` in the scenario, Zhang et al. 2017), each
+  cycle start decides from the burden whether that cycle is dosed or paused, and progression
+  is measured against the line's baseline instead of the nadir.
 
 Endpoints are collected while running (memory stays bounded by the batch, not the horizon);
 full trajectories are kept only for the patients asked for.
@@ -26,14 +29,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from mdrsim.engine import EventTable, SolverOptions, run_batch
+from mdrsim.engine import EventTable, run_batch
 from mdrsim.errors import SimulationInputError
+from mdrsim.patient.library_bridge import inhibitor_spans
 from mdrsim.patient.model import PatientModel
-from mdrsim.regimen.lines import INHIBITOR_PARAM, inhibitor_spans
-from mdrsim.regimen.recist import classify, diameter_mm
+from mdrsim.regimen.recist import Assessment, classify, diameter_mm
 from mdrsim.regimen.schedule import Dose, Regimen
 
-TREAT, DELAY, FOLLOW, HOLIDAY = "treat", "delay", "follow", "holiday"
+TREAT, DELAY, FOLLOW, HOLIDAY, PAUSE = "treat", "delay", "follow", "holiday", "pause"
 NEVER = 1e12  # an event time that no segment reaches
 GRADE4_ANC = 0.5  # 1e9/L, CTCAE grade 4 neutropenia
 NOT_EVALUABLE = "NE"  # RECIST: no follow-up assessment
@@ -74,8 +77,11 @@ class _Line:
     start: float
     scan_times: list[float]
     scan_diam: list[float]
+    baseline_burden: float  # burden at the start of the line (adaptive therapy's reference)
     cycles_given: int = 0
-    skipped: int = 0  # planned cycles that fell in a drug holiday
+    skipped: int = 0  # planned cycles not dosed: in a drug holiday or an adaptive pause
+    paused: int = 0  # of which adaptive pauses
+    treating: bool = True  # adaptive therapy: whether the last cycle start decided to dose
     delays: int = 0
     delays_this_cycle: int = 0
     phase: str = TREAT
@@ -163,6 +169,8 @@ class _Runner:
     ) -> None:
         self.pm, self.inputs, self.regimens = pm, inputs, regimens
         self.sc = pm.scenario
+        self.v = pm.variables
+        self.options = self.sc.solver.options()
         cm = pm.compiled
         self.cm = cm
         self.n = inputs.n
@@ -183,14 +191,16 @@ class _Runner:
         self.y = inputs.y0.copy()
         self.first = np.ones(self.n, dtype=bool)
         self.infection_days = np.asarray(self.sc.infection_days(), dtype=float)
-        self.infection_species = [inf.pathogen for inf in self.sc.infections]
+        self.infection_species = [self.v.pathogens[inf.pathogen] for inf in self.sc.infections]
         self.pat = [_Patient(cleared=[math.nan] * len(self.infection_days)) for _ in range(self.n)]
         self.clone_idx = [self.idx[c] for c in pm.clones]
         self.high_idx = [self.idx[c] for c in pm.high_clones]
         self.initial_burden = np.sum(inputs.y0[:, self.clone_idx], axis=1)
         self.reference_mm = float(self.sc.patient.tumour.diameter_mm)
-        for p in self.pat:
-            p.line = self._new_line(0, 0.0, None) if regimens else None
+        for i, p in enumerate(self.pat):
+            p.line = (
+                self._new_line(0, 0.0, None, float(self.initial_burden[i])) if regimens else None
+            )
 
     # -- decisions ---------------------------------------------------------------------------
 
@@ -203,8 +213,18 @@ class _Runner:
             )
         )
 
-    def _new_line(self, k: int, start: float, burden: float | None) -> _Line:
-        return _Line(k, start, [start], [] if burden is None else [burden])
+    def _new_line(self, k: int, start: float, diam: float | None, burden: float) -> _Line:
+        return _Line(k, start, [start], [] if diam is None else [diam], burden)
+
+    def _assess(self, line: _Line) -> Assessment:
+        """RECIST over the line's scans; an adaptive line measures progression against its
+        baseline (the planned regrowth during a pause is not progression)."""
+        adaptive = self.regimens[line.index].adaptive is not None
+        return classify(
+            np.asarray(line.scan_times),
+            np.asarray(line.scan_diam),
+            progression_reference="baseline" if adaptive else "nadir",
+        )
 
     def _segment_kind(self, i: int) -> tuple[str, int]:
         p = self.pat[i]
@@ -216,8 +236,15 @@ class _Runner:
             planned = (line.cycles_given + line.skipped) * regimen.cycle_length_days
             if any(a <= planned < b for a, b in regimen.holidays):
                 return HOLIDAY, line.index
+            if regimen.adaptive is not None:
+                burden = float(self.y[i, self.clone_idx].sum())
+                line.treating = regimen.adaptive.treat(
+                    treating=line.treating, burden=burden, baseline=line.baseline_burden
+                )
+                if not line.treating:
+                    return PAUSE, line.index
             rules = self.sc.rules
-            anc = self.y[i, self.idx["neut_circ"]]
+            anc = self.y[i, self.idx[self.v.neutrophils]]
             if (
                 rules.delay_if_anc_below is not None
                 and anc < rules.delay_if_anc_below
@@ -261,7 +288,7 @@ class _Runner:
             self._inhibitor_events(events, regimen, members, chemo_days)
         elif kind == DELAY:
             length = float(self.sc.rules.delay_days)
-        elif kind == HOLIDAY:
+        elif kind in (HOLIDAY, PAUSE):
             assert regimen is not None
             length = float(regimen.cycle_length_days)
         else:
@@ -302,7 +329,7 @@ class _Runner:
             self.y[members],
             grid,
             events=events,
-            options=SolverOptions(rtol=1e-6, atol=1e-10, max_steps=500_000),
+            options=self.options,
             skip_init=skip,
             workers=self.workers,
         )
@@ -327,7 +354,8 @@ class _Runner:
             factor = factor * self.sc.rules.dose_factor_with_inhibitor
         for dose in regimen.doses:
             amount = self._dose_mg(dose, members) * factor
-            v1 = self.inputs.params[members, self.cm.parameter_names.index(f"{dose.drug}_V1")]
+            names = self.v.pk[dose.drug]
+            v1 = self.inputs.params[members, self.cm.parameter_names.index(names.volume)]
             conc = amount / v1
             for day in dose.days:
                 t = float(day - 1)
@@ -335,10 +363,10 @@ class _Runner:
                 fine.extend(t + h / 24 for h in _FINE_HOURS)
                 if dose.infusion_h > 0:
                     dur = dose.infusion_h / 24
-                    events.infusion(t, t + dur, f"{dose.drug}_central", conc / dur)
+                    events.infusion(t, t + dur, names.central, conc / dur)
                     fine.extend(t + dur + h / 24 for h in _FINE_HOURS)
                 else:
-                    events.bolus(t, f"{dose.drug}_central", conc)
+                    events.bolus(t, names.central, conc)
         return chemo_days
 
     def _dose_mg(self, dose: Dose, members: np.ndarray) -> np.ndarray:
@@ -353,12 +381,14 @@ class _Runner:
     ) -> None:
         # Loading dose to the course's level, then the maintenance infusion that holds it
         # (rate = k_el·level); after the course the inhibitor decays with its half-life.
-        if not regimen.inhibitors:
+        k_el_name = self.v.inhibitor_elimination
+        if not regimen.inhibitors or k_el_name is None:
             return
-        k_el = self.inputs.params[members, self.cm.parameter_names.index("k_el_inhibitor")]
-        for a, b, c in inhibitor_spans(regimen, chemo_days):
-            events.add(a, INHIBITOR_PARAM, c, target="state", op="set")
-            events.infusion(a, b, INHIBITOR_PARAM, k_el * c)
+        inhibitor = self.v.inhibitor
+        k_el = self.inputs.params[members, self.cm.parameter_names.index(k_el_name)]
+        for a, b, c in inhibitor_spans(regimen, chemo_days, self.pm.library):
+            events.add(a, inhibitor, c, target="state", op="set")
+            events.infusion(a, b, inhibitor, k_el * c)
 
     # -- after a segment: record, scan, decide -----------------------------------------------
 
@@ -382,7 +412,7 @@ class _Runner:
                 b = float(np.interp(scan, times, burden))
                 line.scan_times.append(scan)
                 line.scan_diam.append(self._diam(i, b))
-                a = classify(np.asarray(line.scan_times), np.asarray(line.scan_diam))
+                a = self._assess(line)
                 if a.progression_time is not None:
                     switch_at = int(np.argmin(np.abs(times - scan)))
                     stop = switch_at + 1
@@ -406,7 +436,7 @@ class _Runner:
             line.delays_this_cycle = 0
             regimen = self.regimens[line.index]
             rules = self.sc.rules
-            nadir = float(np.min(kept[:, self.idx["neut_circ"]]))
+            nadir = float(np.min(kept[:, self.idx[self.v.neutrophils]]))
             if rules.reduce_after_grade4 is not None and nadir < GRADE4_ANC:
                 p.dose_factor = max(
                     p.dose_factor * rules.reduce_after_grade4, rules.min_dose_factor
@@ -416,8 +446,9 @@ class _Runner:
         elif kind == DELAY and line is not None:
             line.delays += 1
             line.delays_this_cycle += 1
-        elif kind == HOLIDAY and line is not None:
+        elif kind in (HOLIDAY, PAUSE) and line is not None:
             line.skipped += 1
+            line.paused += kind == PAUSE
             if line.cycles_given + line.skipped >= self.regimens[line.index].n_cycles:
                 line.phase = FOLLOW
         if p.t >= self.horizon - 1e-9 or (switch_at is None and times[-1] >= self.horizon - 1e-9):
@@ -434,7 +465,7 @@ class _Runner:
         regimen = self.regimens[line.index]
         best: str
         if len(line.scan_times) >= 2:
-            a = classify(np.asarray(line.scan_times), np.asarray(line.scan_diam))
+            a = self._assess(line)
             best = str(a.best_response.value)
             base = line.scan_diam[0]
             best_change = 100.0 * (min(line.scan_diam) - base) / base
@@ -454,24 +485,26 @@ class _Runner:
                 "best_response": best,
                 "best_change_pct": best_change,
                 "cycles_given": line.cycles_given,
+                "cycles_paused": line.paused,
                 "delays": line.delays,
                 "dose_factor": p.dose_factor,
             }
         )
         if progression is not None and line.index + 1 < len(self.regimens):
             burden = float(self.y[i, self.clone_idx].sum())
-            p.line = self._new_line(line.index + 1, progression, self._diam(i, burden))
+            p.line = self._new_line(line.index + 1, progression, self._diam(i, burden), burden)
             p.dose_factor = 1.0
         else:
             p.line = None
 
     def _endpoints_running(self, i: int, times: np.ndarray, v: np.ndarray) -> None:
         p = self.pat[i]
-        anc = v[:, self.idx["neut_circ"]]
+        anc = v[:, self.idx[self.v.neutrophils]]
         j = int(np.argmin(anc))
         if anc[j] < p.anc_min:
             p.anc_min, p.anc_min_day = float(anc[j]), float(times[j])
-        eff = v[:, self.idx["E_cd8"]] + v[:, self.idx["A_cd8"]]
+        cd8 = self.v.cd8
+        eff = v[:, self.idx[cd8.effector]] + v[:, self.idx[cd8.activated]]
         j = int(np.argmax(eff))
         if eff[j] > p.cd8_peak:
             p.cd8_peak, p.cd8_peak_day = float(eff[j]), float(times[j])
@@ -527,8 +560,8 @@ class _Runner:
                 "grade4_neutropenia": p.anc_min < GRADE4_ANC,
                 "cd8_peak": p.cd8_peak,
                 "cd8_peak_day": p.cd8_peak_day,
-                "cd8_memory": float(y[names["M_cd8"]]),
-                "ctl_tumour_end": float(y[names["CTL_tumour"]]),
+                "cd8_memory": float(y[names[self.v.cd8.memory]]),
+                "ctl_tumour_end": float(y[names[self.v.ctl_tumour]]),
                 "tumour_end_1e9": burden,
                 "mdr1_high_fraction_end": float(y[self.high_idx].sum()) / burden
                 if burden > 0
@@ -550,7 +583,7 @@ class _Runner:
                     row[f"ttf_line{k + 1}_event"] = prog is not None
             for drug in self.pm.drugs:
                 # AUC state is mg/L·d; report mg·h/L as the clinical literature does.
-                row[f"auc_{drug}_mg_h_per_L"] = 24.0 * float(y[names[f"AUC_{drug}"]])
+                row[f"auc_{drug}_mg_h_per_L"] = 24.0 * float(y[names[self.v.pk[drug].auc]])
             if len(self.infection_days):
                 # Every infection challenged before the horizon is cleared (an infection on
                 # or after the horizon is rejected when the scenario is read).
@@ -583,6 +616,7 @@ class _Runner:
                     "best_response",
                     "best_change_pct",
                     "cycles_given",
+                    "cycles_paused",
                     "delays",
                     "dose_factor",
                 ],

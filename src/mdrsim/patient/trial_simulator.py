@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
 from mdrsim import __version__
-from mdrsim.io.scenario import Scenario, ScenarioError, parse_scenario
+from mdrsim.patient.library_bridge import library_gaps
 from mdrsim.patient.model import PatientModel, build_patient_model
 from mdrsim.patient.runner import PatientInputs, default_inputs, run_patients
+from mdrsim.patient.scenario import Scenario, ScenarioError, parse_scenario
 from mdrsim.regimen.schedule import Regimen, RegimenError
 from mdrsim.trial.errors import TrialSpecError
 from mdrsim.trial.simulator import (
@@ -35,8 +36,10 @@ from mdrsim.trial.simulator import (
     register_simulator,
 )
 
+if TYPE_CHECKING:
+    from mdrsim.data.library import Library
+
 COVARIATES = ("bsa_m2", "weight_kg", "mdr1_high_fraction", "tumour_cells_1e9", "cd8_mdr1_function")
-TRAJECTORY_VARIABLES = ("tumour_total", "mdr1_high_fraction", "ANC", "E_cd8", "M_cd8")
 _PK_SCALED = ("CL_", "Q2_", "Q3_")
 _MODELS: dict[str, PatientModel] = {}
 
@@ -52,12 +55,15 @@ class ScenarioSimulator:
         horizon_days: float,
         scan_interval_days: float,
         trajectories_first: int = 0,
+        *,
+        library: Library,
     ) -> None:
         self.scenario_text = scenario_text
         self.source = source
         self.arms = arms
         self.trajectories_first = trajectories_first
-        base = parse_scenario(scenario_text, source=source)
+        self.library = library
+        base = parse_scenario(scenario_text, source=source, library=library)
         # The scenario's own lines come first: infection days given as "cycle k" count the
         # cycles of the scenario file's first line, whatever the arm.
         every_line = base.lines + tuple(line for lines in arms.values() for line in lines)
@@ -98,7 +104,7 @@ class ScenarioSimulator:
             key = hashlib.sha256(self.scenario.model_dump_json().encode()).hexdigest()
             model = _MODELS.get(key)
             if model is None:
-                model = build_patient_model(self.scenario)
+                model = build_patient_model(self.scenario, self.library)
                 _MODELS[key] = model
             self._model = model
         return self._model
@@ -157,9 +163,18 @@ class ScenarioSimulator:
         return ChunkOutput(ep, traj)
 
     def _trajectory_variables(self) -> list[str]:
+        """Burden, MDR1-high fraction, ANC, CD8 effector and memory, and each drug in plasma."""
+        v = self.model.variables
         names = set(self.model.compiled.state_names + self.model.compiled.output_names)
-        drugs = [f"{d}_plasma_uM" for d in self.model.drugs]
-        return [v for v in (*TRAJECTORY_VARIABLES, *drugs) if v in names]
+        wanted = (
+            v.tumour.total,
+            v.tumour.high_fraction,
+            v.anc,
+            v.cd8.effector,
+            v.cd8.memory,
+            *(v.pk[d].plasma_uM for d in self.model.drugs),
+        )
+        return [n for n in wanted if n in names]
 
     def inputs(self, patients: pd.DataFrame) -> PatientInputs:
         """The parameter/state matrices and covariates of ``patients``."""
@@ -174,10 +189,9 @@ class ScenarioSimulator:
             bsa = patients["bsa_m2"].to_numpy(dtype=float)
             scale = bsa / pm.reference_bsa
             inputs.bsa_m2 = bsa
+            volumes = {v for d in pm.drugs for v in pm.variables.pk[d].volumes}
             for name, i in p_index.items():
-                if name.startswith(_PK_SCALED) or (
-                    name.endswith(("_V1", "_V2", "_V3")) and name.split("_V")[0] in pm.drugs
-                ):
+                if name.startswith(_PK_SCALED) or name in volumes:
                     inputs.params[:, i] *= scale
         if "weight_kg" in cols:
             inputs.weight_kg = patients["weight_kg"].to_numpy(dtype=float)
@@ -232,8 +246,11 @@ def scenario_simulator_factory(context: SimulatorContext) -> ScenarioSimulator:
     if not path.is_file():
         raise TrialSpecError(f"simulator.scenario: file {str(path)!r} does not exist")
     text = path.read_text(encoding="utf-8")
+    from mdrsim.data.library import load_library
+
+    library = load_library()  # the boundary: a trial file names no library
     try:
-        base = parse_scenario(text, source=str(path))
+        base = parse_scenario(text, source=str(path), library=library)
     except ScenarioError as exc:
         raise TrialSpecError(str(exc)) from None
     arms: dict[str, tuple[Regimen, ...]] = {}
@@ -252,13 +269,15 @@ def scenario_simulator_factory(context: SimulatorContext) -> ScenarioSimulator:
             raise TrialSpecError(f"arms[{i}].lines{loc}: {first['msg']}") from None
         if not lines:
             raise TrialSpecError(f"arms[{i}].lines: give at least one line")
+        problems: list[str] = []
         for k, line in enumerate(lines):
             try:
-                line.check()
+                line.check(library)
             except RegimenError as exc:
-                raise TrialSpecError(
-                    "\n".join(f"arms[{i}].lines[{k}].{p}" for p in exc.problems)
-                ) from None
+                problems += [f"arms[{i}].lines[{k}].{p}" for p in exc.problems]
+        problems += library_gaps(lines, library, prefix=f"arms[{i}].lines")
+        if problems:
+            raise TrialSpecError("\n".join(problems))
         arms[str(arm["name"])] = lines
     return ScenarioSimulator(
         text,
@@ -267,6 +286,7 @@ def scenario_simulator_factory(context: SimulatorContext) -> ScenarioSimulator:
         context.horizon_days,
         context.scan_interval_days,
         context.trajectories_first,
+        library=library,
     )
 
 

@@ -1,1 +1,2 @@
-"""Regimens as data, RECIST 1.1 response assessment, treatment lines and adaptive therapy."""
+"""Regimens as data (schedules, inhibitor courses, holidays, adaptive-therapy rules) and RECIST 1.1
+response assessment. The one treatment-line runner is :mod:`mdrsim.patient.runner`."""

@@ -16,6 +16,8 @@ from enum import StrEnum
 
 import numpy as np
 
+from mdrsim.errors import InputValueError
+
 
 class Response(StrEnum):
     CR = "CR"
@@ -59,13 +61,19 @@ def classify(
     Commun 2017;8:1816).
     """
     if progression_reference not in ("nadir", "baseline"):
-        raise ValueError("progression_reference must be 'nadir' or 'baseline'")
+        raise InputValueError(
+            "progression_reference", progression_reference, "'nadir' or 'baseline'"
+        )
     t = np.asarray(times, dtype=float)
     d = np.asarray(diameters_mm, dtype=float)
     if t.ndim != 1 or t.shape != d.shape or t.size < 2:
-        raise ValueError("times and diameters must be 1-D, of equal length >= 2 (baseline first)")
+        raise InputValueError(
+            "times/diameters_mm",
+            (t.shape, d.shape),
+            "1-D, of equal length >= 2 (baseline first)",
+        )
     if np.any(d < 0) or not np.all(np.isfinite(d)):
-        raise ValueError("diameters must be finite and >= 0")
+        raise InputValueError("diameters_mm", d.tolist(), "finite values >= 0")
     baseline = d[0]
     nadir = baseline
     responses: list[Response] = []

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mdrsim.errors import RegimenError
+
+if TYPE_CHECKING:
+    from mdrsim.data.library import Library
 
 DoseUnit = Literal["mg/m2", "mg/kg", "mg"]
 
@@ -42,6 +45,33 @@ class InhibitorCourse(_Base):
     duration_h: float = Field(default=24.0, gt=0)
 
 
+class AdaptiveRule(_Base):
+    """Adaptive therapy (Zhang et al., Nat Commun 2017;8:1816; after Gatenby): at each cycle
+    start — a clinic visit — dosing pauses once the tumour burden has fallen to
+    ``stop_below_fraction_of_baseline`` of the burden at the start of the line, and resumes
+    when it has regrown to ``resume_at_fraction`` of it. Paused cycles count against
+    ``n_cycles``; progression is measured against the baseline, not the nadir (the planned
+    regrowth during a pause is not progression)."""
+
+    stop_below_fraction_of_baseline: float = Field(default=0.5, gt=0, lt=1)
+    resume_at_fraction: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> AdaptiveRule:
+        if self.resume_at_fraction <= self.stop_below_fraction_of_baseline:
+            raise ValueError(
+                f"resume_at_fraction ({self.resume_at_fraction:g}) must be above "
+                f"stop_below_fraction_of_baseline ({self.stop_below_fraction_of_baseline:g})"
+            )
+        return self
+
+    def treat(self, *, treating: bool, burden: float, baseline: float) -> bool:
+        """Whether to dose this cycle, given whether the previous cycle was dosed."""
+        if treating:
+            return burden > self.stop_below_fraction_of_baseline * baseline
+        return burden >= self.resume_at_fraction * baseline
+
+
 class Regimen(_Base):
     name: str
     cycle_length_days: float = Field(gt=0)
@@ -49,6 +79,7 @@ class Regimen(_Base):
     doses: tuple[Dose, ...] = Field(min_length=1)
     inhibitors: tuple[InhibitorCourse, ...] = ()
     holidays: tuple[tuple[float, float], ...] = ()  # (start day, end day) relative to start
+    adaptive: AdaptiveRule | None = None
 
     def cycle_starts(self) -> list[float]:
         """Start day of each cycle actually given (holidays skip a cycle)."""
@@ -70,16 +101,15 @@ class Regimen(_Base):
         ]
         return sorted(out, key=lambda x: x[0])
 
-    def check(self, *, horizon_days: float | None = None, library: object | None = None) -> Regimen:
-        """Raise :class:`RegimenError` listing every problem (unknown drugs or inhibitors,
-        overlapping infusions, days outside the cycle, cycles beyond the horizon)."""
-        from mdrsim.data.library import load_library
-
-        lib = library or load_library()
+    def check(self, library: Library, *, horizon_days: float | None = None) -> Regimen:
+        """Raise :class:`RegimenError` listing every problem (drugs or inhibitors unknown to
+        ``library``, overlapping infusions, days outside the cycle, cycles beyond the
+        horizon)."""
+        lib = library
         problems: list[str] = []
         for i, d in enumerate(self.doses):
             try:
-                lib.drug(d.drug)  # type: ignore[attr-defined]
+                lib.drug(d.drug)
             except KeyError as exc:
                 problems.append(f"doses[{i}].drug: {str(exc).strip(chr(39))}")
             for day in d.days:
@@ -90,7 +120,7 @@ class Regimen(_Base):
                     )
         for i, inh in enumerate(self.inhibitors):
             try:
-                lib.inhibitor(inh.inhibitor)  # type: ignore[attr-defined]
+                lib.inhibitor(inh.inhibitor)
             except KeyError as exc:
                 problems.append(f"inhibitors[{i}].inhibitor: {str(exc).strip(chr(39))}")
         by_drug: dict[str, list[tuple[float, float]]] = {}

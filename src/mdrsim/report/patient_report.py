@@ -6,7 +6,7 @@ printed table (:meth:`PatientSummary.rows`) and to one row of a comparison
 (:meth:`PatientSummary.compare_row`). :func:`write_patient_report` writes everything
 ``mdrsim run`` writes; :func:`write_compare_report` everything ``mdrsim compare`` writes::
 
-    from mdrsim.io.scenario import load_scenario       # or parse_scenario(text)
+    from mdrsim.patient.scenario import load_scenario       # or parse_scenario(text)
     from mdrsim.patient import run_scenario
     from mdrsim.report.patient_report import write_patient_report
 

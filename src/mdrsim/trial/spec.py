@@ -172,7 +172,12 @@ class ArmBase(BaseModel):
     description: str = ""
 
 
+#: Trial-file schema version this mdrsim reads (``schema_version:``, optional, default 1).
+SCHEMA_VERSION: Literal[1] = 1
+
+
 class TrialSpec(_Strict):
+    schema_version: Literal[1] = SCHEMA_VERSION
     name: str = Field(min_length=1)
     seed: int = Field(ge=0, lt=2**63)
     horizon_days: float = Field(gt=0)
@@ -200,7 +205,9 @@ class TrialSpec(_Strict):
 
     def spec_hash(self) -> str:
         """SHA-256 of the canonical JSON of the validated spec (key order does not matter)."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        # schema_version is left out: the same trial keeps its hash (and its stores resume).
+        data = self.model_dump(mode="json", exclude={"schema_version"})
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -243,6 +250,11 @@ def parse_trial(data: Mapping[str, Any]) -> TrialSpec:
     """Validate a trial document (already parsed from YAML)."""
     if not isinstance(data, Mapping):
         raise TrialSpecError("trial file: the top level must be a mapping of fields")
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        raise TrialSpecError(
+            f"schema_version: got {version!r}; this mdrsim reads schema_version {SCHEMA_VERSION}"
+        )
     try:
         return TrialSpec.model_validate(data)
     except ValidationError as exc:

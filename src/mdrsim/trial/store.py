@@ -28,6 +28,8 @@ import pyarrow.parquet as pq
 from mdrsim.errors import QueryError, TrialStoreError
 
 MANIFEST = "manifest.json"
+#: Manifest schema version this mdrsim reads and writes (a manifest without one is version 1).
+SCHEMA_VERSION = 1
 #: Manifest fields that must agree for a run to resume into a directory.
 IDENTITY_KEYS = ("spec_hash", "seed", "chunk_size", "n_patients", "arms", "simulator")
 
@@ -88,6 +90,12 @@ class TrialStore:
             data: dict[str, Any] = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
             raise TrialStoreError(f"{path}: not valid JSON ({exc})") from None
+        version = data.get("schema_version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION or isinstance(version, bool):
+            raise TrialStoreError(
+                f"{path}: schema_version {version!r} is not supported; this mdrsim reads "
+                f"schema_version {SCHEMA_VERSION}"
+            )
         return data
 
     def open(self, manifest: dict[str, Any]) -> bool:
@@ -107,7 +115,7 @@ class TrialStore:
                 f"{self.root} exists, is not empty and has no {MANIFEST}; refusing to write there"
             )
         self.root.mkdir(parents=True, exist_ok=True)
-        write_json_atomic({**manifest, "complete": False}, path)
+        write_json_atomic({**manifest, "schema_version": SCHEMA_VERSION, "complete": False}, path)
         return False
 
     def mark_complete(self, extra: dict[str, Any] | None = None) -> None:

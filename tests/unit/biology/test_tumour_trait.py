@@ -37,7 +37,8 @@ def _model(spec: TumourSpec, efflux: float, emax: float, inhibitor: bool = False
     b.parameter("c", 2.0, unit="uM")
     b.parameter("inh", 0.0, unit="uM")
     drug = DrugKill("drug", "c", efflux, emax=emax, ec50=1.0, source="assumed: test")
-    clones = add_tumour(b, spec, (drug,), inhibitor="inh" if inhibitor else None, inhibitor_ki=0.1)
+    inh = "inh" if inhibitor else None
+    clones = add_tumour(b, spec, (drug,), inhibitor=inh, inhibitor_ki=0.1).clones
     return compile_model(b.build()), clones
 
 
@@ -50,7 +51,7 @@ def test_trait_off_by_default_leaves_the_model_unchanged():
         TumourSpec(trait_fold=1.0, trait_mu=0.0, trait_cost=0.5, trait_initial_fraction=0.0),
         (drug,),
     )
-    assert n1 == list(BASE) == n2
+    assert n1.clones == tuple(BASE) == n2.clones
     m1 = b1.build()
     assert not any("trait" in n for n in [*m1.parameters, *m1.species, *m1.reactions])
     # trait_cost alone does not switch the trait on; the models are identical.
@@ -60,7 +61,7 @@ def test_trait_off_by_default_leaves_the_model_unchanged():
 
 def test_trait_clones_names_and_summaries():
     cm, clones = _model(_spec(**TRAIT), efflux=0.0, emax=0.0)
-    assert clones == [*BASE, *(f"{n}_trait" for n in BASE)]
+    assert list(clones) == [*BASE, *(f"{n}_trait" for n in BASE)]
     r = simulate(cm, [0.0, 1.0], rtol=1e-9, atol=1e-12, check=True)
     total = sum(r[c][0] for c in clones)
     np.testing.assert_allclose(r["tumour_total"][0], total, rtol=1e-12)

@@ -30,7 +30,7 @@ def _build(spec: TumourSpec, emax: float = 0.0, drugs: int = 1) -> tuple[Model, 
     for k in range(drugs):
         b.parameter(f"c{k}", 0.0, constant=False, unit="uM")
         kills.append(DrugKill(f"d{k}", f"c{k}", 5.0, emax=emax, ec50=1.0, source="assumed: test"))
-    clones = add_tumour(b, spec, tuple(kills))
+    clones = add_tumour(b, spec, tuple(kills)).clones
     return b.build(), clones
 
 

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from mdrsim.data.library import load_library
-from mdrsim.io.scenario import parse_scenario
 from mdrsim.patient import build_patient_model, default_inputs, run_patients
+from mdrsim.patient.scenario import parse_scenario
+
+LIB = load_library()
 
 BASE = """\
 name: unit
@@ -62,13 +64,13 @@ def scenario(
 
 @pytest.fixture(scope="module")
 def dox_model():
-    return build_patient_model(scenario())
+    return build_patient_model(scenario(), LIB)
 
 
 def test_auc_equals_dose_over_clearance():
     """AUC of every dose given = n·dose/CL, whatever the compartments (mass balance of PK)."""
     sc = scenario(cycles=2, horizon=200, infection=False)
-    pm = build_patient_model(sc)
+    pm = build_patient_model(sc, LIB)
     out = run_patients(pm, untreated_twin=False)
     dose_mg = 75 * 1.8
     expected = 2 * dose_mg / pm.pk["doxorubicin"].cl  # mg·h/L
@@ -109,7 +111,7 @@ def test_faster_tumours_progress_sooner_and_respond_less(dox_model):
 
 def test_second_line_starts_at_the_first_progression_scan():
     sc = scenario(second_line=True, horizon=730)
-    pm = build_patient_model(sc)
+    pm = build_patient_model(sc, LIB)
     out = run_patients(pm, untreated_twin=False)
     lines = out.lines
     assert list(lines["line"]) == [1, 2]
@@ -142,7 +144,7 @@ def test_anc_delay_rule_delays_every_cycle_when_counts_are_low():
     # A threshold above the baseline ANC: every cycle is delayed the maximum number of times.
     rules = "rules: {delay_if_anc_below: 6.0, delay_days: 7, max_delays_per_cycle: 2}"
     sc = scenario(cycles=3, infection=False, rules=rules, horizon=300)
-    pm = build_patient_model(sc)
+    pm = build_patient_model(sc, LIB)
     out = run_patients(pm, untreated_twin=False)
     line = out.lines.iloc[0]
     assert line["cycles_given"] == 3
@@ -152,19 +154,19 @@ def test_anc_delay_rule_delays_every_cycle_when_counts_are_low():
 def test_grade4_nadir_reduces_later_doses():
     rules = "rules: {reduce_after_grade4: 0.8, min_dose_factor: 0.9}"
     sc = scenario(cycles=4, dose=110, infection=False, rules=rules, horizon=300)
-    pm = build_patient_model(sc)
+    pm = build_patient_model(sc, LIB)
     out = run_patients(pm, untreated_twin=False)
     ep = out.endpoints.iloc[0]
     assert ep["grade4_neutropenia"]
     assert out.lines.iloc[0]["dose_factor"] == pytest.approx(0.9)  # 0.8 floored at 0.9
     plain_sc = scenario(cycles=4, dose=110, infection=False, horizon=300)
-    plain = run_patients(build_patient_model(plain_sc), untreated_twin=False)
+    plain = run_patients(build_patient_model(plain_sc, LIB), untreated_twin=False)
     assert ep["auc_doxorubicin_mg_h_per_L"] < plain.endpoints.loc[0, "auc_doxorubicin_mg_h_per_L"]
 
 
 def test_infection_is_cleared_and_mdr1_deficient_t_cells_respond_less():
-    wt = run_patients(build_patient_model(scenario()), record=()).endpoints.iloc[0]
-    ko = run_patients(build_patient_model(scenario(genotype="deficient")), record=()).endpoints
+    wt = run_patients(build_patient_model(scenario(), LIB), record=()).endpoints.iloc[0]
+    ko = run_patients(build_patient_model(scenario(genotype="deficient"), LIB), record=()).endpoints
     ko = ko.iloc[0]
     assert wt["infection_cleared"]
     assert 28 < wt["infection_clearance_day"] < 28 + 21
@@ -182,8 +184,10 @@ def test_tariquidar_trades_resistance_for_t_cell_memory():
     """The seed's dilemma: the inhibitor restores the drug in MDR1-high cells (fewer of them at
     progression) and removes the T cells' own protection (less memory) — while, being third
     generation, it leaves doxorubicin exposure unchanged (Kelly et al. 2011 for docetaxel)."""
-    plain = run_patients(build_patient_model(scenario()), record=()).endpoints.iloc[0]
-    tq = run_patients(build_patient_model(scenario(inhibitor=True)), record=()).endpoints.iloc[0]
+    plain = run_patients(build_patient_model(scenario(), LIB), record=()).endpoints.iloc[0]
+    tq = run_patients(build_patient_model(scenario(inhibitor=True), LIB), record=()).endpoints.iloc[
+        0
+    ]
     assert (
         tq["mdr1_high_fraction_at_progression"] < 0.5 * plain["mdr1_high_fraction_at_progression"]
     )
@@ -209,12 +213,12 @@ def test_dose_reduction_with_an_inhibitor():
     etoposide/mitoxantrone/daunorubicin: Advani et al., Blood 1999;93:787); the rule scales
     every dose of a line given with an inhibitor."""
     full = run_patients(
-        build_patient_model(scenario(inhibitor=True, infection=False)), untreated_twin=False
+        build_patient_model(scenario(inhibitor=True, infection=False), LIB), untreated_twin=False
     ).endpoints.loc[0, "auc_doxorubicin_mg_h_per_L"]
     cut_sc = scenario(
         inhibitor=True, infection=False, rules="rules: {dose_factor_with_inhibitor: 0.6}"
     )
-    cut = run_patients(build_patient_model(cut_sc), untreated_twin=False).endpoints
+    cut = run_patients(build_patient_model(cut_sc, LIB), untreated_twin=False).endpoints
     assert cut.loc[0, "auc_doxorubicin_mg_h_per_L"] == pytest.approx(0.6 * full, rel=1e-6)
 
 
@@ -224,7 +228,7 @@ def test_inhibitor_is_held_during_its_course_then_decays_with_its_half_life():
     lib = load_library().inhibitor("tariquidar")
     level = float(lib.clinical_concentration.value)
     t_half_d = float(lib.pk.t_half.to("h")) / 24
-    pm = build_patient_model(scenario(inhibitor=True, infection=False, cycles=2, horizon=60))
+    pm = build_patient_model(scenario(inhibitor=True, infection=False, cycles=2, horizon=60), LIB)
     traj = run_patients(pm, untreated_twin=False).trajectories
     inh = traj[traj.variable == "inhibitor_conc"].set_index("time")["value"]
     # The course starts at the dose (its 1-h lead is clamped at the start of treatment) and
@@ -244,11 +248,11 @@ def _with_outputs(sc, **changes):
 def test_horizon_off_the_grid_ends_the_run_exactly(dox_model):
     """A horizon that is not on the output grid (weekly output, 10.5 days) neither hangs nor
     starts another cycle: the run ends at the horizon itself."""
-    from mdrsim.io.scenario import Outputs
+    from mdrsim.patient.scenario import Outputs
 
     sc = scenario(horizon=10.5, infection=False)
     sc = _with_outputs(sc, outputs=Outputs(trajectory_step_days=7.0, untreated_twin=True))
-    pm = build_patient_model(sc)
+    pm = build_patient_model(sc, LIB)
     out = run_patients(pm)
     t = out.trajectories["time"]
     assert t.max() == pytest.approx(10.5)
@@ -263,8 +267,8 @@ def test_drug_holiday_skips_the_cycles_it_covers():
     base = scenario(cycles=4, infection=False, horizon=200)
     line = base.lines[0].model_copy(update={"holidays": ((21.0, 42.0),)})
     holiday = base.model_copy(update={"lines": (line,)})
-    out = run_patients(build_patient_model(holiday), untreated_twin=False)
-    plain = run_patients(build_patient_model(base), untreated_twin=False)
+    out = run_patients(build_patient_model(holiday, LIB), untreated_twin=False)
+    plain = run_patients(build_patient_model(base, LIB), untreated_twin=False)
     assert out.lines.iloc[0]["cycles_given"] == 3
     auc = out.endpoints.loc[0, "auc_doxorubicin_mg_h_per_L"]
     assert auc == pytest.approx(0.75 * plain.endpoints.loc[0, "auc_doxorubicin_mg_h_per_L"])
@@ -281,7 +285,7 @@ def test_a_failed_patient_has_no_outcome(dox_model):
 
 
 def test_infection_after_the_horizon_is_rejected():
-    from mdrsim.io.scenario import ScenarioError
+    from mdrsim.patient.scenario import ScenarioError
 
     text = BASE.format(
         horizon=20,

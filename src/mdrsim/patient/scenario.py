@@ -5,6 +5,7 @@ validated by pydantic. Every problem is reported at once, each with its field pa
 the file gives it, its line: ``lines[0].doses[0].dose (line 14): must be > 0``.
 
 ```yaml
+schema_version: 1       # optional; this mdrsim reads version 1
 name: doxorubicin alone
 horizon_days: 365
 patient:
@@ -19,20 +20,39 @@ lines:
     doses: [{drug: doxorubicin, dose: 75, unit: mg/m2}]
 infections:
   - {pathogen: virus, cycle: 2, day: 8}
+solver: {rtol: 1.0e-6, atol: 1.0e-10}   # optional: the engine's tolerances
 ```
+
+A line may carry an adaptive-therapy rule (``adaptive: {stop_below_fraction_of_baseline: 0.5,
+resume_at_fraction: 1.0}``, see :class:`mdrsim.regimen.schedule.AdaptiveRule`). The scenario is
+checked against the library it will be built from: every drug must have what the patient model
+needs (clearance, a volume, a parental IC50), and each gap is reported with its field path.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from mdrsim.engine import SolverOptions
 from mdrsim.errors import ScenarioError
+from mdrsim.patient.library_bridge import library_gaps
 from mdrsim.regimen.schedule import Regimen, RegimenError
+
+if TYPE_CHECKING:
+    from mdrsim.data.library import Library
+
+#: The scenario schema version this mdrsim reads (``schema_version:`` in a file; default 1).
+SCHEMA_VERSION: Literal[1] = 1
+
+_SEED_MESSAGE = (
+    "the whole-patient model is deterministic (ODE), so a seed has no effect — remove it "
+    "(a trial file's seed draws its virtual patients)"
+)
 
 
 class _Base(BaseModel):
@@ -140,10 +160,22 @@ class Outputs(_Base):
     untreated_twin: bool = True
 
 
+class SolverInput(_Base):
+    """Tolerances of the ODE engine for this scenario (:class:`mdrsim.engine.SolverOptions`).
+    The defaults are tight enough that RECIST days and endpoints do not move with them."""
+
+    rtol: float = Field(default=1e-6, gt=0, lt=1)
+    atol: float = Field(default=1e-10, gt=0)
+    max_steps: int = Field(default=500_000, ge=1, description="steps per segment and patient")
+
+    def options(self) -> SolverOptions:
+        return SolverOptions(rtol=self.rtol, atol=self.atol, max_steps=self.max_steps)
+
+
 class Scenario(_Base):
+    schema_version: Literal[1] = SCHEMA_VERSION
     name: str = Field(min_length=1)
     description: str = ""
-    seed: int = Field(default=0, ge=0)
     horizon_days: float = Field(gt=0, le=3650)
     scan_interval_days: float = Field(default=42.0, gt=0)
     patient: PatientInput = PatientInput()
@@ -151,6 +183,7 @@ class Scenario(_Base):
     infections: tuple[Infection, ...] = ()
     rules: Rules = Rules()
     outputs: Outputs = Outputs()
+    solver: SolverInput = SolverInput()
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -235,9 +268,13 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
 
 
 def parse_scenario(
-    text: str, *, source: str = "<string>", library: object | None = None
+    text: str, *, source: str = "<string>", library: Library | None = None
 ) -> Scenario:
-    """Validate scenario YAML text; raise :class:`ScenarioError` listing every problem."""
+    """Validate scenario YAML text against ``library`` (default: the packaged one — pass the
+    library you will build the model from); raise :class:`ScenarioError` listing every
+    problem, each with its field path."""
+    from mdrsim.data.library import load_library
+
     try:
         data = yaml.safe_load(text)
         root = yaml.compose(text)
@@ -245,6 +282,17 @@ def parse_scenario(
         raise ScenarioError(source, [f"not valid YAML: {exc}"]) from None
     if not isinstance(data, dict):
         raise ScenarioError(source, ["the file must be a mapping of fields (name, lines, …)"])
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        # Checked first: the rest of a file written for another schema is not worth reporting.
+        line = _line_of(root, ("schema_version",))
+        raise ScenarioError(
+            source,
+            [
+                f"schema_version (line {line}): got {version!r}; this mdrsim reads "
+                f"schema_version {SCHEMA_VERSION}"
+            ],
+        )
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -261,24 +309,28 @@ def parse_scenario(
             line = _line_of(root, loc)
             where = _path(loc) + (f" (line {line})" if line else "")
             msg = err["msg"].removeprefix("Value error, ")
+            if loc == ("seed",) and err["type"] == "extra_forbidden":
+                msg = _SEED_MESSAGE
             problems.append(f"{where}: {msg}")
         raise ScenarioError(source, problems) from None
+    lib = load_library() if library is None else library
     problems = []
     for i, regimen in enumerate(scenario.lines):
         try:
-            regimen.check(library=library)
+            regimen.check(lib)
         except RegimenError as exc:
             problems += [f"lines[{i}].{p}" for p in exc.problems]
+    problems += library_gaps(scenario.lines, lib)
     if problems:
         raise ScenarioError(source, problems)
     return scenario
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file."""
+def load_scenario(path: str | Path, *, library: Library | None = None) -> Scenario:
+    """Read and validate a scenario file (against ``library``, default the packaged one)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(str(p), [f"cannot read the file: {exc.strerror}"]) from None
-    return parse_scenario(text, source=str(p))
+    return parse_scenario(text, source=str(p), library=library)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mdrsim.io.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from mdrsim.patient.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 
 EXAMPLES = sorted((Path(__file__).parents[3] / "examples").glob("*.yaml"))
 SCENARIO_EXAMPLES = [p for p in EXAMPLES if not p.name.startswith("trial")]
@@ -137,3 +137,118 @@ def test_bsa_from_height_and_weight() -> None:
     both = GOOD.replace("bsa_m2: 1.8", "bsa_m2: 1.8\n  height_cm: 170")
     (p,) = _problems(both)
     assert "not both" in p
+
+
+# -- what the patient model needs of the library ----------------------------------------------
+
+
+def test_a_drug_without_pk_fails_validation_naming_the_field_and_what_is_missing():
+    text = GOOD.replace(
+        "      - {drug: doxorubicin, dose: 75, unit: mg/m2}",
+        "      - {drug: doxorubicin, dose: 75, unit: mg/m2}\n"
+        "      - {drug: gemcitabine, dose: 1000, unit: mg/m2}",
+    )
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, source="gem.yaml")
+    problems = info.value.problems
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("lines[0].doses[1].drug: gemcitabine has no clearance")
+    assert "add pk.clearance" in problems[0]
+    # It offers the drugs that can be used, and gemcitabine is not among them.
+    offered = problems[0].split("choose one of ")[1].split(", ")
+    assert "doxorubicin" in offered and "gemcitabine" not in offered
+
+
+def test_the_library_given_is_the_one_validated_against():
+    from mdrsim.data.library import load_library
+
+    lib = load_library()
+    dox = lib.drug("doxorubicin")
+    no_pk = lib.model_copy(
+        update={"drugs": {**lib.drugs, "doxorubicin": dox.model_copy(update={"pk": None})}}
+    )
+    assert parse_scenario(GOOD, library=lib).drugs == ("doxorubicin",)
+    with pytest.raises(ScenarioError, match=r"lines\[0\]\.doses\[0\]\.drug: doxorubicin has no"):
+        parse_scenario(GOOD, library=no_pk)
+
+
+def test_build_patient_model_refuses_a_library_the_scenario_does_not_fit():
+    from mdrsim.data.library import load_library
+    from mdrsim.patient import build_patient_model
+
+    lib = load_library()
+    no_ic50 = lib.model_copy(
+        update={
+            "drugs": {
+                **lib.drugs,
+                "doxorubicin": lib.drug("doxorubicin").model_copy(update={"ic50_parental": None}),
+            }
+        }
+    )
+    with pytest.raises(ScenarioError, match="no parental IC50"):
+        build_patient_model(parse_scenario(GOOD, library=lib), no_ic50)
+
+
+# -- schema_version, seed, solver -------------------------------------------------------------
+
+
+def test_schema_version_1_is_read_and_is_optional():
+    assert parse_scenario("schema_version: 1\n" + GOOD).schema_version == 1
+    assert parse_scenario(GOOD).schema_version == 1
+
+
+@pytest.mark.parametrize("version", ["2", "0", "'1'", "true"])
+def test_another_schema_version_is_refused_naming_field_value_and_supported(version):
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(f"schema_version: {version}\n" + GOOD, source="v.yaml")
+    (problem,) = info.value.problems
+    assert problem.startswith("schema_version (line 1): got ")
+    assert "reads schema_version 1" in problem
+
+
+def test_a_seed_is_refused_because_the_patient_model_is_deterministic():
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario("seed: 3\n" + GOOD)
+    (problem,) = info.value.problems
+    assert problem.startswith("seed (line 1):") and "deterministic" in problem
+
+
+def test_solver_block_sets_the_engine_options():
+    from mdrsim.engine import SolverOptions
+
+    sc = parse_scenario(GOOD + "solver: {rtol: 1.0e-8, atol: 1.0e-12, max_steps: 1000}\n")
+    assert sc.solver.options() == SolverOptions(rtol=1e-8, atol=1e-12, max_steps=1000)
+    default = parse_scenario(GOOD).solver.options()
+    assert (default.rtol, default.atol, default.max_steps) == (1e-6, 1e-10, 500_000)
+    with pytest.raises(ScenarioError, match=r"solver\.rtol \(line \d+\)"):
+        parse_scenario(GOOD + "solver: {rtol: 2}\n")
+
+
+def test_adaptive_rule_must_resume_above_where_it_pauses():
+    text = GOOD.replace(
+        "    n_cycles: 4\n",
+        "    n_cycles: 4\n"
+        "    adaptive: {stop_below_fraction_of_baseline: 0.6, resume_at_fraction: 0.5}\n",
+    )
+    with pytest.raises(ScenarioError, match=r"lines\[0\]\.adaptive.*resume_at_fraction"):
+        parse_scenario(text)
+
+
+def test_mdrsim_run_on_a_drug_without_pk_exits_with_the_problem_and_no_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "gem.yaml"
+    path.write_text(GOOD.replace("drug: doxorubicin, dose: 75", "drug: gemcitabine, dose: 1000"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", "from mdrsim.cli import app; app()", "run", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "lines[0].doses[0].drug: gemcitabine has no clearance" in proc.stderr
