@@ -77,6 +77,7 @@ class LineSummary(_Record):
     progression_day: float | None
     time_to_progression_days: float | None
     cycles_given: int
+    cycles_paused: int = 0  # adaptive therapy: cycles skipped while the burden was low
     cycle_delays: int
     final_dose_factor: float
 
@@ -153,14 +154,16 @@ class PatientSummary(_Record):
         for line in self.lines:
             ttp = line.time_to_progression_days
             ttp_text = _fmt(ttp, " d") if ttp is not None else "not reached"
+            paused = f" ({line.cycles_paused} paused)" if line.cycles_paused else ""
             rows.append(
                 (
                     f"line {line.line}: {line.regimen}",
-                    f"{line.best_response}, TTP {ttp_text}, {line.cycles_given} cycles",
+                    f"{line.best_response}, TTP {ttp_text}, {line.cycles_given} cycles{paused}",
                 )
             )
         for drug, auc in self.drug_auc_mg_h_per_L.items():
-            rows.append((f"AUC {drug}", _fmt(auc, " mg·h/L")))
+            # Summed over every cycle of the run (issue 13: say so).
+            rows.append((f"AUC {drug}, all cycles", _fmt(auc, " mg·h/L")))
         anc = self.anc
         rows.append(
             (
