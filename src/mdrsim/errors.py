@@ -48,3 +48,21 @@ class SimulationError(MdrsimError, RuntimeError):
         lines = "\n".join(f"  patient {i}: {why}" for i, why in shown)
         more = "" if len(self.failures) <= 10 else f"\n  … and {len(self.failures) - 10} more"
         super().__init__(f"{len(self.failures)} patient(s) failed:\n{lines}{more}")
+
+
+# --- engine ---
+
+
+class InvalidOptionError(SimulationInputError):
+    """A solver option is outside what the engine allows.
+
+    ``field``, ``value`` and ``allowed`` say which option, what it was and what it may be, so
+    a caller that read the options from a file (a scenario's ``solver:`` block) can point at
+    the line.
+    """
+
+    def __init__(self, field: str, value: object, allowed: str) -> None:
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{field} must be {allowed}, got {value!r}")
