@@ -59,6 +59,7 @@ def run_batch(
     out_o = np.empty((n, t.size, len(compiled.output_names)))
     stats = np.zeros((n, len(ODE_STATS)))
     kernel_args = compiled.kernel_arguments()
+    settings, limits = options.kernel_settings()
 
     def run(start: int, stop: int) -> None:
         rodas.solve_range(  # type: ignore[call-arg]
@@ -70,11 +71,9 @@ def run_batch(
             params,
             skip,
             *rows,
-            float(options.rtol),
+            settings,
             atol,
-            float(options.h_max),
-            float(options.h_fixed),
-            int(options.max_steps),
+            limits,
             out_y,
             out_o,
             stats,

@@ -18,6 +18,14 @@ import numpy as np
 
 from mdrsim.errors import InvalidOptionError
 
+# Layout of the settings arrays the kernels take (one float64 array, one int64 array, so that
+# adding an option changes the packing below and the kernel that reads it, not every
+# signature between them). numba reads these module-level ints as constants.
+ODE_RTOL, ODE_H_MAX, ODE_H_FIXED = 0, 1, 2
+ODE_MAX_STEPS = 0
+SSA_TAU_EPSILON, SSA_RTOL, SSA_ATOL = 0, 1, 2
+SSA_MAX_EVENTS = 0
+
 
 def _check_fraction(field: str, value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
@@ -87,6 +95,16 @@ class SolverOptions:
             )
         return np.broadcast_to(np.asarray(self.atol, dtype=np.float64), (n_states,)).copy()
 
+    def kernel_settings(self) -> tuple[np.ndarray, np.ndarray]:
+        """(real, integer) settings arrays for :func:`mdrsim.engine.rodas.solve_range`."""
+        real = np.empty(3, dtype=np.float64)
+        real[ODE_RTOL] = self.rtol
+        real[ODE_H_MAX] = self.h_max
+        real[ODE_H_FIXED] = self.h_fixed
+        ints = np.empty(1, dtype=np.int64)
+        ints[ODE_MAX_STEPS] = self.max_steps
+        return real, ints
+
     def check(self, n_states: int) -> np.ndarray:
         """Kept for callers of the earlier API: the same as :meth:`atol_vector`."""
         return self.atol_vector(n_states)
@@ -122,6 +140,16 @@ class StochasticOptions:
         object.__setattr__(self, "atol", atol)
         _check_positive_int("max_events", self.max_events)
         object.__setattr__(self, "max_events", int(self.max_events))
+
+    def kernel_settings(self) -> tuple[np.ndarray, np.ndarray]:
+        """(real, integer) settings arrays for the stochastic kernel."""
+        real = np.empty(3, dtype=np.float64)
+        real[SSA_TAU_EPSILON] = self.tau_epsilon
+        real[SSA_RTOL] = self.rtol
+        real[SSA_ATOL] = self.atol
+        ints = np.empty(1, dtype=np.int64)
+        ints[SSA_MAX_EVENTS] = self.max_events
+        return real, ints
 
     def provenance(self, engine: str) -> dict[str, Any]:
         """What a result records about how it was simulated (JSON-ready)."""

@@ -25,6 +25,7 @@ import math
 import numpy as np
 from numba import njit, types
 
+from mdrsim.engine.options import ODE_H_FIXED, ODE_H_MAX, ODE_MAX_STEPS, ODE_RTOL
 from mdrsim.engine.segments import (
     EVENT_FN,
     MODEL_FN,
@@ -680,11 +681,9 @@ _FNS = types.UniTuple(MODEL_FN, 10)
         types.int64[::1],
         types.int64[::1],
         _V2,
-        _F,
         _V1,
-        _F,
-        _F,
-        _I,
+        _V1,
+        types.int64[::1],
         _V3,
         _V3,
         _V2,
@@ -716,11 +715,9 @@ def solve_range(
     ext_index,
     ext_op,
     ext_value,
-    rtol,
+    settings,
     atol,
-    h_max,
-    h_fixed,
-    max_steps,
+    limits,
     out_y,
     out_obs,
     stats,
@@ -728,8 +725,14 @@ def solve_range(
     """Integrate patients start..stop-1 (one thread's share of a batch).
 
     ``fns`` = (rhs, jac, dfdt, outputs, timed_event_times, triggers, initial_assignments,
-    jac_sparse, lu_factor, lu_solve); see :mod:`mdrsim.engine.codegen`.
+    jac_sparse, lu_factor, lu_solve); see :mod:`mdrsim.engine.codegen`. ``settings`` and
+    ``limits`` are :meth:`SolverOptions.kernel_settings` (layout in :mod:`.options`);
+    ``atol`` has one value per state.
     """
+    rtol = settings[ODE_RTOL]
+    h_max = settings[ODE_H_MAX]
+    h_fixed = settings[ODE_H_FIXED]
+    max_steps = limits[ODE_MAX_STEPS]
     for i in range(start, stop):
         integrate_patient(
             fns,

@@ -279,6 +279,7 @@ def run_stochastic_batch(
     stats = np.zeros((n, len(STOCHASTIC_STATS)))
     kernel_args = sm.kernel_arguments()
     kernel: Any = stochastic_range  # numba dispatcher: its signature is the njit one
+    settings, limits = opts.kernel_settings()
 
     def run(start: int, stop: int) -> None:
         kernel(
@@ -294,10 +295,8 @@ def run_stochastic_batch(
             skip,
             *rows,
             rng_states,
-            opts.tau_epsilon,
-            opts.rtol,
-            opts.atol,
-            opts.max_events,
+            settings,
+            limits,
             out_y,
             out_o,
             stats,

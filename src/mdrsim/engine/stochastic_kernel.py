@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numba import njit, types
 
+from mdrsim.engine.options import SSA_ATOL, SSA_MAX_EVENTS, SSA_RTOL, SSA_TAU_EPSILON
 from mdrsim.engine.random import (
     _binomial,
     _exponential,
@@ -971,10 +972,8 @@ _GUARD = types.Tuple((_I1, _I1, _I1, _V1))
         _I1,
         _V2,
         types.uint64[:, ::1],
-        _F,
-        _F,
-        _F,
-        _I,
+        _V1,
+        _I1,
         _V3,
         _V3,
         _V2,
@@ -1016,10 +1015,8 @@ def stochastic_range(
     ext_op: np.ndarray,
     ext_value: np.ndarray,
     rng_seeds: np.ndarray,
-    eps: float,
-    rtol: float,
-    atol: float,
-    max_events: int,
+    settings: np.ndarray,
+    limits: np.ndarray,
     out_y: np.ndarray,
     out_obs: np.ndarray,
     stats: np.ndarray,
@@ -1027,7 +1024,13 @@ def stochastic_range(
     """Simulate trajectories start..stop-1 (one thread's share of a batch).
 
     ``fns`` = (propensities, rhs, outputs, timed_event_times, triggers, initial_assignments).
+    ``settings``/``limits`` are :meth:`StochasticOptions.kernel_settings` (layout in
+    :mod:`.options`).
     """
+    eps = settings[SSA_TAU_EPSILON]
+    rtol = settings[SSA_RTOL]
+    atol = settings[SSA_ATOL]
+    max_events = limits[SSA_MAX_EVENTS]
     for i in range(start, stop):
         run_trajectory(
             fns,
