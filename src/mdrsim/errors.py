@@ -234,3 +234,21 @@ class SchemaVersionError(MdrsimError, ValueError):
             f"{document}: schema_version {value!r} is not supported; this mdrsim reads "
             f"schema_version {supported}"
         )
+
+
+# --- engine ---
+
+
+class InvalidOptionError(SimulationInputError):
+    """A solver option is outside what the engine allows.
+
+    ``field``, ``value`` and ``allowed`` say which option, what it was and what it may be, so
+    a caller that read the options from a file (a scenario's ``solver:`` block) can point at
+    the line.
+    """
+
+    def __init__(self, field: str, value: object, allowed: str) -> None:
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{field} must be {allowed}, got {value!r}")

@@ -142,7 +142,7 @@ def simulate(
                 "model": model.name,
                 "status": "ok" if not failures else "failed",
                 "failure": failures.get(0),
-                "steps": int(result.stats[0, 3]),
+                "steps": result.solver_stats(0).accepted_steps,
                 "variables": [
                     {k: (_finite_or_none(v) if isinstance(v, float) else v) for k, v in row.items()}
                     for row in summary.to_dict(orient="records")
@@ -161,7 +161,7 @@ def simulate(
     else:
         t = Table(
             title=f"{model.name}: 0 → {until:g} "
-            f"({points + 1} points, {int(result.stats[0, 3])} steps)"
+            f"({points + 1} points, {result.solver_stats(0).accepted_steps} steps)"
         )
         for col in ("variable", "initial", "final", "min", "max"):
             t.add_column(col, justify="left" if col == "variable" else "right")

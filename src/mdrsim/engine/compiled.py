@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import sys
-import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,48 +9,12 @@ from types import ModuleType
 
 import numpy as np
 
+from mdrsim.engine.cache import ModuleCache, cache_dir
 from mdrsim.engine.codegen import FlatModel, flatten, generate_source, source_key
 from mdrsim.model.ir import Model
 
-_LOCK = threading.Lock()
-_LOADED: dict[str, ModuleType] = {}
-
-
-def cache_dir() -> Path:
-    """Where generated modules and numba's compiled code are kept.
-
-    ``MDRSIM_CACHE_DIR`` wins; otherwise ``$XDG_CACHE_HOME/mdrsim`` or ``~/.cache/mdrsim``.
-    """
-    env = os.environ.get("MDRSIM_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "mdrsim"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a concurrent reader never sees half a file.
-
-    Callers write a given path only once: numba's cache is keyed on the file's mtime.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp_", suffix=".py")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
-def _load_module(key: str, path: Path) -> ModuleType:
-    name = f"mdrsim_generated_{key}"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:  # pragma: no cover - importlib contract
-        raise ImportError(f"cannot load generated module {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+#: Generated ODE modules: ``<cache>/models/model_<key>.py``.
+_MODULES = ModuleCache("models", "model_")
 
 
 @dataclass
@@ -135,7 +94,7 @@ class CompiledModel:
 
     def warm_up(self) -> None:
         """Trigger numba compilation (or a cache load) now rather than at the first run."""
-        from mdrsim.engine.solve import SolverOptions, run_batch
+        from mdrsim.engine.ode import run_batch
 
         t = np.array([0.0, 1e-9])
         run_batch(
@@ -143,7 +102,6 @@ class CompiledModel:
             self.default_parameters()[None, :],
             self.default_initial_state()[None, :],
             t,
-            options=SolverOptions(),
             skip_init=np.zeros((1, len(self.flat.initial)), dtype=np.bool_),
         )
 
@@ -158,19 +116,14 @@ def compile_model(model: Model, *, cache: Path | None = None, warm: bool = True)
     start = time.perf_counter()
     flat = flatten(model)
     key = source_key(flat)
-    with _LOCK:
-        module = _LOADED.get(key)
-        root = (cache or cache_dir()) / "models"
-        path = root / f"model_{key}.py"
-        if module is None:
-            # The file name is the hash of everything the source depends on, so an existing
-            # file is the right one and the (sympy-heavy) generation can be skipped.
-            if not path.exists():
-                _write_atomic(path, generate_source(flat))
-            module = _load_module(key, path)
-            _LOADED[key] = module
+    # The file name is the hash of everything the source depends on, so an existing file is
+    # the right one and the (sympy-heavy) generation is skipped.
+    module, path = _MODULES.get(key, lambda: generate_source(flat), cache)
     compiled = CompiledModel(model, flat, module, key, path, 0.0)
     if warm:
         compiled.warm_up()
     compiled.compile_seconds = time.perf_counter() - start
     return compiled
+
+
+__all__ = ["CompiledModel", "cache_dir", "compile_model"]

@@ -8,21 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mdrsim.engine.status import ODE_STATS, STATUS_MESSAGES, SolverStats, status_message
 from mdrsim.errors import SimulationError, SimulationInputError
 
-STATUS_MESSAGES = {
-    0: "ok",
-    1: "step size underflow (the problem may be too stiff or discontinuous for rtol/atol)",
-    2: "non-finite state (NaN or infinity in the right-hand side; check parameters)",
-    3: "maximum number of steps reached (raise max_steps or check the model)",
-    4: "singular iteration matrix (check the Jacobian / parameters)",
-    # Stochastic engines (mdrsim.engine.stochastic):
-    10: "an event made a species count negative or not a whole number",
-    11: "a propensity (reaction rate) was negative or not finite (check the rate laws)",
-    12: "maximum number of reaction events or steps reached (raise max_events)",
-    13: "an initial assignment gave a species count that is negative or not a whole number",
-    14: "tau-leaping could not find a step that keeps every count non-negative",
-}
+__all__ = ["STATUS_MESSAGES", "Result"]
+
 
 
 @dataclass
@@ -32,7 +22,9 @@ class Result:
     ``states[patient, time, state]`` and ``outputs[patient, time, output]`` (assignment-rule
     variables and observables). ``status[patient]`` is 0 when the patient finished; otherwise
     ``failures()`` says why and at which time. Failed patients' values after the failure are
-    NaN *and* flagged — never silently.
+    NaN *and* flagged — never silently. ``stats[patient, k]`` is the engine's statistics row,
+    its columns named by ``stats_columns`` (:mod:`mdrsim.engine.status`); read them by name
+    with :meth:`stat` or :meth:`solver_stats`.
     """
 
     times: np.ndarray
@@ -46,6 +38,7 @@ class Result:
     failure_time: np.ndarray
     stats: np.ndarray
     provenance: dict[str, Any] = field(default_factory=dict)
+    stats_columns: tuple[str, ...] = ODE_STATS
 
     @property
     def n_patients(self) -> int:
@@ -64,10 +57,29 @@ class Result:
         out = {}
         for i in np.flatnonzero(self.status != 0):
             code = int(self.status[i])
-            out[int(i)] = (
-                f"{STATUS_MESSAGES.get(code, f'status {code}')} at t={self.failure_time[i]:.6g}"
-            )
+            out[int(i)] = f"{status_message(code)} at t={self.failure_time[i]:.6g}"
         return out
+
+    def stat(self, name: str) -> np.ndarray:
+        """One statistic for every patient (e.g. ``"accepted_steps"``), by column name."""
+        if name not in self.stats_columns:
+            from mdrsim.model.expressions import did_you_mean
+
+            raise SimulationInputError(
+                f"unknown solver statistic {name!r}"
+                + did_you_mean(name, list(self.stats_columns))
+                + f"; this result has: {', '.join(self.stats_columns)}"
+            )
+        return self.stats[:, self.stats_columns.index(name)]
+
+    def solver_stats(self, patient: int = 0) -> SolverStats:
+        """The statistics of one patient as a typed record."""
+        if not 0 <= patient < self.n_patients:
+            raise SimulationInputError(
+                f"patient {patient} is out of range: this result has {self.n_patients} "
+                f"patient(s), 0..{self.n_patients - 1}"
+            )
+        return SolverStats.from_row(self.stats[patient], self.stats_columns)
 
     def subset_times(self, index: slice | np.ndarray) -> Result:
         """The same result on a subset of its time points."""

@@ -21,39 +21,51 @@ calling LAPACK from numba costs more than the arithmetic at this size.
 """
 
 import math
-import warnings
 
 import numpy as np
 from numba import njit, types
-from numba.core.errors import NumbaExperimentalFeatureWarning
 
-# First-class function types are what let one compiled kernel serve every model.
-warnings.filterwarnings("ignore", category=NumbaExperimentalFeatureWarning)
-
-#: Signature of every model function but one: f(t, y*, p*, out*).
-MODEL_FN = types.FunctionType(
-    types.void(
-        types.float64,
-        types.CPointer(types.float64),
-        types.CPointer(types.float64),
-        types.CPointer(types.float64),
-    )
+from mdrsim.engine.options import ODE_H_FIXED, ODE_H_MAX, ODE_MAX_STEPS, ODE_RTOL
+from mdrsim.engine.segments import (
+    EVENT_FN,
+    MODEL_FN,
+    apply_row,
+    call_event_fn,
+    call_model_fn,
+    discontinuities,
 )
-#: Signature of apply_event(k, t, y*, p*).
-EVENT_FN = types.FunctionType(
-    types.void(
-        types.int64,
-        types.float64,
-        types.CPointer(types.float64),
-        types.CPointer(types.float64),
-    )
-)
+from mdrsim.engine.segments import cascade as _cascade
+from mdrsim.engine.segments import f_with_input as _f
+from mdrsim.engine.segments import record as _record
+from mdrsim.engine.status import OdeStat, Status
 
-STATUS_OK = 0
-STATUS_STEP_UNDERFLOW = 1
-STATUS_NONFINITE = 2
-STATUS_MAX_STEPS = 3
-STATUS_SINGULAR = 4
+__all__ = [
+    "EVENT_FN",
+    "MODEL_FN",
+    "call_event_fn",
+    "call_model_fn",
+    "discontinuities",
+    "integrate_patient",
+    "solve_range",
+]
+
+# Plain ints (numba folds module-level ints into the kernel as constants); the codes and
+# their messages are defined once, in mdrsim.engine.status.
+STATUS_OK = int(Status.OK)
+STATUS_STEP_UNDERFLOW = int(Status.STEP_UNDERFLOW)
+STATUS_NONFINITE = int(Status.NONFINITE)
+STATUS_MAX_STEPS = int(Status.MAX_STEPS)
+STATUS_SINGULAR = int(Status.SINGULAR)
+# Columns of a patient's statistics row (named in mdrsim.engine.status.ODE_STATS).
+S_STATUS = int(OdeStat.STATUS)
+S_FAILURE_TIME = int(OdeStat.FAILURE_TIME)
+S_STEPS = int(OdeStat.STEPS)
+S_ACCEPTED = int(OdeStat.ACCEPTED_STEPS)
+S_REJECTED = int(OdeStat.REJECTED_STEPS)
+S_EVENTS = int(OdeStat.EVENTS)
+S_RHS = int(OdeStat.RHS_EVALUATIONS)
+S_JACOBIANS = int(OdeStat.JACOBIAN_EVALUATIONS)
+S_LU = int(OdeStat.LU_DECOMPOSITIONS)
 
 # RODAS4 coefficients (METH=1 of Hairer's RODAS).
 R_GAMMA = 0.25
@@ -105,7 +117,6 @@ FAC_MIN = 0.2
 FAC_MAX = 6.0
 SAFETY = 0.9
 UROUND = 2.220446049250313e-16
-MAX_CASCADE = 100
 BISECTION_ITERATIONS = 64
 
 
@@ -159,58 +170,12 @@ def _lu_solve(a, piv, b):
         b[i] = s / a[i, i]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _stable_order(values):
-    """Indices that sort ``values``, ties kept in index order (insertion sort: the lists are
-    short, and numba compiles this far faster than a stable argsort)."""
-    m = values.shape[0]
-    order = np.empty(m, dtype=np.int64)
-    for i in range(m):
-        j = i
-        while j > 0 and values[order[j - 1]] > values[i]:
-            order[j] = order[j - 1]
-            j -= 1
-        order[j] = i
-    return order
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def discontinuities(event_timed_index, event_initial_value, timed, ext_time, t0):
-    """Times of the model's timed events, then of the event-table rows, and their firing order.
-
-    A timed event already true at ``t0`` fires at ``t0`` only if its trigger's initial value
-    is false (SBML semantics); rows before ``t0`` never fire. Shared by every engine.
-    """
-    n_model_events = event_timed_index.shape[0]
-    n_ext = ext_time.shape[0]
-    disc_t = np.full(n_model_events + n_ext, np.inf)
-    for k in range(n_model_events):
-        j = event_timed_index[k]
-        if j >= 0:
-            c = timed[j]
-            if c > t0:
-                disc_t[k] = c
-            elif not event_initial_value[k]:
-                disc_t[k] = t0
-    for k in range(n_ext):
-        if ext_time[k] >= t0:
-            disc_t[n_model_events + k] = ext_time[k]
-    return disc_t, _stable_order(disc_t)
-
-
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _solve(use_dense, lu_solve, lu, emat, piv, b):
     if use_dense:
         _lu_solve(emat, piv, b)
     else:
         lu_solve(0.0, lu.ctypes, b.ctypes, b.ctypes)
-
-
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _f(rhs, t, y, p, u, out):
-    rhs(t, y.ctypes, p.ctypes, out.ctypes)
-    for i in range(out.shape[0]):
-        out[i] += u[i]
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -267,38 +232,6 @@ def _dense(s, y_old, y_new, cont1, cont2, out):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _record(outputs, io, t, y, p, out_y, out_obs, obs_tmp):
-    for i in range(y.shape[0]):
-        out_y[io, i] = y[i]
-    if out_obs.shape[1] > 0:
-        outputs(t, y.ctypes, p.ctypes, obs_tmp.ctypes)
-        for i in range(obs_tmp.shape[0]):
-            out_obs[io, i] = obs_tmp[i]
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _cascade(triggers, apply_event, event_state_index, t, y, p, trig_prev, trig_now):
-    """Fire state-triggered events whose trigger went false -> true, until nothing changes."""
-    fired = 0
-    for _ in range(MAX_CASCADE):
-        if trig_now.shape[0] == 0:
-            break
-        triggers(t, y.ctypes, p.ctypes, trig_now.ctypes)
-        any_fired = False
-        for k in range(event_state_index.shape[0]):
-            j = event_state_index[k]
-            if j >= 0 and trig_prev[j] == 0.0 and trig_now[j] == 1.0:
-                apply_event(k, t, y.ctypes, p.ctypes)
-                any_fired = True
-                fired += 1
-        for j in range(trig_now.shape[0]):
-            trig_prev[j] = trig_now[j]
-        if not any_fired:
-            break
-    return fired
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def integrate_patient(
     fns,
     ev_fn,
@@ -331,7 +264,8 @@ def integrate_patient(
 ):
     """Integrate one patient; fill out_y/out_obs at t_out and stats.
 
-    stats: [status, time of failure, steps, accepted, rejected, events fired, rhs calls].
+    stats: one row of :data:`mdrsim.engine.status.ODE_STATS` (status, time of failure, steps,
+    accepted, rejected, events fired, rhs calls, Jacobian evaluations, LU decompositions).
     On failure the outputs after the failure time are NaN and stats[0] says why.
     """
     (
@@ -403,6 +337,8 @@ def integrate_patient(
     n_rej = 0
     n_events = 0
     n_f = 0
+    n_jac_eval = 0
+    n_lu_dec = 0
     h = 0.0
     first = True
     h_acc = 0.0
@@ -419,30 +355,7 @@ def integrate_patient(
                 apply_event(k, t, y.ctypes, p.ctypes)
             else:
                 e = k - n_model_events
-                idx = ext_index[e]
-                v = ext_value[e]
-                op = ext_op[e]
-                if ext_kind[e] == 0:
-                    if op == 0:
-                        y[idx] = v
-                    elif op == 1:
-                        y[idx] += v
-                    else:
-                        y[idx] *= v
-                elif ext_kind[e] == 1:
-                    if op == 0:
-                        p[idx] = v
-                    elif op == 1:
-                        p[idx] += v
-                    else:
-                        p[idx] *= v
-                else:
-                    if op == 0:
-                        u[idx] = v
-                    elif op == 1:
-                        u[idx] += v
-                    else:
-                        u[idx] *= v
+                apply_row(ext_kind[e], ext_index[e], ext_op[e], ext_value[e], y, p, u)
             n_events += 1
             di += 1
             events_here = True
@@ -507,12 +420,14 @@ def integrate_patient(
                 if uses_time:
                     dfdt(t, y.ctypes, p.ctypes, fx.ctypes)
                 n_f += 1
+                n_jac_eval += 1
                 have_jac = True
             fac = 1.0 / (hh * R_GAMMA)
             n_steps += 1
             use_dense = True
             if sparse_ok:
                 lu_factor(fac, jv.ctypes, lu.ctypes, flag.ctypes)
+                n_lu_dec += 1
                 use_dense = flag[0] != 1.0
             if use_dense:
                 # Dense LU with partial pivoting: always for models without the sparse code,
@@ -520,10 +435,12 @@ def integrate_patient(
                 if not dense_ready:
                     jac(t, y.ctypes, p.ctypes, jmat.ctypes)
                     dense_ready = True
+                    n_jac_eval += 1
                 for i in range(n):
                     for j in range(n):
                         emat[i, j] = -jmat[i, j]
                     emat[i, i] += fac
+                n_lu_dec += 1
                 if not _lu_factor(emat, piv):
                     h = hh * 0.25
                     if h < h_min:
@@ -721,13 +638,15 @@ def integrate_patient(
                 out_y[r, i] = np.nan
             for i in range(out_obs.shape[1]):
                 out_obs[r, i] = np.nan
-    stats[0] = status
-    stats[1] = t
-    stats[2] = n_steps
-    stats[3] = n_acc
-    stats[4] = n_rej
-    stats[5] = n_events
-    stats[6] = n_f
+    stats[S_STATUS] = status
+    stats[S_FAILURE_TIME] = t
+    stats[S_STEPS] = n_steps
+    stats[S_ACCEPTED] = n_acc
+    stats[S_REJECTED] = n_rej
+    stats[S_EVENTS] = n_events
+    stats[S_RHS] = n_f
+    stats[S_JACOBIANS] = n_jac_eval
+    stats[S_LU] = n_lu_dec
 
 
 _F = types.float64
@@ -762,11 +681,9 @@ _FNS = types.UniTuple(MODEL_FN, 10)
         types.int64[::1],
         types.int64[::1],
         _V2,
-        _F,
         _V1,
-        _F,
-        _F,
-        _I,
+        _V1,
+        types.int64[::1],
         _V3,
         _V3,
         _V2,
@@ -798,11 +715,9 @@ def solve_range(
     ext_index,
     ext_op,
     ext_value,
-    rtol,
+    settings,
     atol,
-    h_max,
-    h_fixed,
-    max_steps,
+    limits,
     out_y,
     out_obs,
     stats,
@@ -810,8 +725,14 @@ def solve_range(
     """Integrate patients start..stop-1 (one thread's share of a batch).
 
     ``fns`` = (rhs, jac, dfdt, outputs, timed_event_times, triggers, initial_assignments,
-    jac_sparse, lu_factor, lu_solve); see :mod:`mdrsim.engine.codegen`.
+    jac_sparse, lu_factor, lu_solve); see :mod:`mdrsim.engine.codegen`. ``settings`` and
+    ``limits`` are :meth:`SolverOptions.kernel_settings` (layout in :mod:`.options`);
+    ``atol`` has one value per state.
     """
+    rtol = settings[ODE_RTOL]
+    h_max = settings[ODE_H_MAX]
+    h_fixed = settings[ODE_H_FIXED]
+    max_steps = limits[ODE_MAX_STEPS]
     for i in range(start, stop):
         integrate_patient(
             fns,
@@ -843,15 +764,3 @@ def solve_range(
             out_obs[i],
             stats[i],
         )
-
-
-@njit(types.void(MODEL_FN, _F, _V1, _V1, _V1), cache=True, nogil=True)
-def call_model_fn(fn, t, y, p, out):
-    """Call one generated model function from Python (scipy reference path, tests)."""
-    fn(t, y.ctypes, p.ctypes, out.ctypes)
-
-
-@njit(types.void(EVENT_FN, _I, _F, _V1, _V1), cache=True, nogil=True)
-def call_event_fn(fn, k, t, y, p):
-    """Apply model event ``k`` in place, from Python."""
-    fn(k, t, y.ctypes, p.ctypes)

@@ -8,16 +8,21 @@ located by bisection on the integrator's dense output.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import integrate
 
-from mdrsim.engine import rodas
-from mdrsim.engine.compiled import CompiledModel
+from mdrsim.engine.batch import batch_result, check_arrays, check_times, event_rows, skip_matrix
 from mdrsim.engine.events import EventTable
+from mdrsim.engine.options import SolverOptions, options_provenance
 from mdrsim.engine.result import Result
-from mdrsim.engine.solve import SolverOptions, _check_times, batch_result
+from mdrsim.engine.segments import apply_row, call_event_fn, call_model_fn, discontinuities
+from mdrsim.engine.status import ODE_STATS, OdeStat, Status
+from mdrsim.errors import SimulationInputError
+
+if TYPE_CHECKING:
+    from mdrsim.engine.compiled import CompiledModel
 
 _SOLVERS: dict[str, Any] = {
     "RADAU": integrate.Radau,
@@ -40,24 +45,24 @@ class _Patient:
 
     def f(self, t: float, y: np.ndarray) -> np.ndarray:
         out = np.empty(self.n)
-        rodas.call_model_fn(self.m.rhs, float(t), np.ascontiguousarray(y), self.p, out)
+        call_model_fn(self.m.rhs, float(t), np.ascontiguousarray(y), self.p, out)
         return out + self.u
 
     def jac(self, t: float, y: np.ndarray) -> np.ndarray:
         out = np.empty(self.n * self.n)
-        rodas.call_model_fn(self.m.jac, float(t), np.ascontiguousarray(y), self.p, out)
+        call_model_fn(self.m.jac, float(t), np.ascontiguousarray(y), self.p, out)
         return out.reshape(self.n, self.n)
 
     def triggers(self, t: float, y: np.ndarray) -> np.ndarray:
         out = np.empty(len(self.flat.triggers))
         if out.size:
-            rodas.call_model_fn(self.m.triggers, float(t), np.ascontiguousarray(y), self.p, out)
+            call_model_fn(self.m.triggers, float(t), np.ascontiguousarray(y), self.p, out)
         return out
 
     def outputs(self, t: float, y: np.ndarray) -> np.ndarray:
         out = np.empty(self.n_obs)
         if out.size:
-            rodas.call_model_fn(self.m.outputs, float(t), np.ascontiguousarray(y), self.p, out)
+            call_model_fn(self.m.outputs, float(t), np.ascontiguousarray(y), self.p, out)
         return out
 
     def cascade(self, t: float, prev: np.ndarray) -> int:
@@ -67,23 +72,13 @@ class _Patient:
             hit = False
             for k, j in enumerate(self.flat.events.state_index):
                 if j >= 0 and prev[j] == 0.0 and now[j] == 1.0:
-                    rodas.call_event_fn(self.m.apply_event, k, t, self.y, self.p)
+                    call_event_fn(self.m.apply_event, k, t, self.y, self.p)
                     hit = True
                     fired += 1
             prev[:] = now
             if not hit:
                 break
         return fired
-
-
-def _apply_row(pt: _Patient, kind: int, index: int, op: int, value: float) -> None:
-    target = (pt.y, pt.p, pt.u)[kind]
-    if op == 0:
-        target[index] = value
-    elif op == 1:
-        target[index] += value
-    else:
-        target[index] *= value
 
 
 def run_scipy(
@@ -97,46 +92,47 @@ def run_scipy(
     skip_init: np.ndarray | None = None,
     method: str = "RADAU",
 ) -> Result:
-    """Integrate each patient with a scipy solver; same inputs and outputs as run_batch."""
+    """Integrate each patient with a scipy solver; same inputs and outputs as run_batch.
+
+    The statistics are scipy's own counts, summed over the segments between
+    discontinuities: accepted steps (one per ``solver.step()``), ``nfev``, ``njev``, ``nlu``.
+    scipy does not report rejected steps, so that column is NaN.
+    """
     options = options or SolverOptions()
-    t = _check_times(t_eval)
+    if method.upper() not in _SOLVERS:
+        raise SimulationInputError(
+            f"unknown scipy method {method!r}; allowed: {', '.join(_SOLVERS)}"
+        )
+    t = check_times(t_eval)
+    params, y0 = check_arrays(compiled, params, y0, allow_empty=True)
     n, n_s = y0.shape
-    atol = options.check(n_s)
+    atol = options.atol_vector(n_s)
     solver_cls = _SOLVERS[method.upper()]
-    ev = events or EventTable()
-    ext_t, ext_kind, ext_idx, ext_op, ext_val = ev.to_arrays(
-        n, compiled.state_names, compiled.parameter_names
-    )
-    skip = np.zeros((n, len(compiled.flat.initial))) if skip_init is None else skip_init
+    ext_t, ext_kind, ext_idx, ext_op, ext_val = event_rows(events, n, compiled)
+    skip = skip_matrix(skip_init, n, len(compiled.flat.initial))
     flat = compiled.flat
     n_model_ev = len(flat.events.names)
     out_y = np.full((n, t.size, n_s), np.nan)
     out_o = np.full((n, t.size, len(compiled.output_names)), np.nan)
-    stats = np.zeros((n, 7))
+    stats = np.zeros((n, len(ODE_STATS)))
+    stats[:, OdeStat.REJECTED_STEPS] = np.nan  # not reported by scipy
+    timed_index = np.array(flat.events.timed_index, dtype=np.int64)
+    initial_value = np.array(flat.events.initial_value, dtype=np.bool_)
     for i in range(n):
         pt = _Patient(compiled, params[i].astype(float).copy(), y0[i].astype(float).copy())
-        rodas.call_model_fn(
+        call_model_fn(
             compiled.module.initial_assignments,
             0.0,
             pt.y,
             pt.p,
             np.ascontiguousarray(skip[i], dtype=float),
         )
-        timed = np.empty(len(flat.timed_times))
+        timed = np.zeros(len(flat.timed_times))
         if timed.size:
-            rodas.call_model_fn(compiled.module.timed_event_times, 0.0, pt.y, pt.p, timed)
-        disc: list[tuple[float, int]] = []
-        for k in range(n_model_ev):
-            j = flat.events.timed_index[k]
-            if j >= 0:
-                if timed[j] > t[0]:
-                    disc.append((float(timed[j]), k))
-                elif not flat.events.initial_value[k]:
-                    disc.append((float(t[0]), k))
-        for k in range(ext_t.shape[1]):
-            if ext_t[i, k] >= t[0]:
-                disc.append((float(ext_t[i, k]), n_model_ev + k))
-        disc.sort(key=lambda d: d[0])  # stable: model events, then table rows
+            call_model_fn(compiled.module.timed_event_times, 0.0, pt.y, pt.p, timed)
+        # The same discontinuities, in the same order, as the compiled engines.
+        disc_t, order = discontinuities(timed_index, initial_value, timed, ext_t[i], float(t[0]))
+        disc = [(float(disc_t[k]), int(k)) for k in order if np.isfinite(disc_t[k])]
         prev = np.array(
             [
                 1.0 if flat.events.initial_value[k] else 0.0
@@ -147,20 +143,21 @@ def run_scipy(
         cur_t = float(t[0])
         io = 0
         di = 0
-        status = 0
+        status = Status.OK
         fired_any = True
         while True:
             while di < len(disc) and disc[di][0] <= cur_t:
                 k = disc[di][1]
                 if k < n_model_ev:
-                    rodas.call_event_fn(compiled.module.apply_event, k, cur_t, pt.y, pt.p)
+                    call_event_fn(compiled.module.apply_event, k, cur_t, pt.y, pt.p)
                 else:
                     e = k - n_model_ev
-                    _apply_row(pt, ext_kind[e], ext_idx[e], ext_op[e], ext_val[i, e])
+                    apply_row(ext_kind[e], ext_idx[e], ext_op[e], ext_val[i, e], pt.y, pt.p, pt.u)
                 di += 1
+                stats[i, OdeStat.EVENTS] += 1
                 fired_any = True
             if fired_any:
-                pt.cascade(cur_t, prev)
+                stats[i, OdeStat.EVENTS] += pt.cascade(cur_t, prev)
                 fired_any = False
             while io < t.size and t[io] <= cur_t:
                 out_y[i, io] = pt.y
@@ -178,11 +175,12 @@ def run_scipy(
             while solver.status == "running":
                 t_old = solver.t
                 msg = solver.step()
-                stats[i, 2] += 1
+                stats[i, OdeStat.STEPS] += 1
                 if solver.status == "failed":
-                    status = 1
-                    stats[i, 1] = solver.t
+                    status = Status.STEP_UNDERFLOW
+                    stats[i, OdeStat.FAILURE_TIME] = solver.t
                     break
+                stats[i, OdeStat.ACCEPTED_STEPS] += 1
                 dense = solver.dense_output()
                 now = pt.triggers(solver.t, solver.y) if prev.size else prev
                 crossed = prev.size and np.any((prev == 0.0) & (now == 1.0))
@@ -215,12 +213,16 @@ def run_scipy(
                     prev[:] = now
                 if msg is not None and solver.status == "failed":
                     break
+            stats[i, OdeStat.RHS_EVALUATIONS] += solver.nfev
+            stats[i, OdeStat.JACOBIAN_EVALUATIONS] += solver.njev
+            stats[i, OdeStat.LU_DECOMPOSITIONS] += solver.nlu
             if status:
                 break
             if not fired_any:
                 pt.y = np.array(solver.y, dtype=float)
                 cur_t = seg_end
-        stats[i, 0] = status
+        stats[i, OdeStat.STATUS] = status
+    engine = f"scipy-{method.lower()}"
     return batch_result(
-        compiled, t, out_y, out_o, params, stats, engine=f"scipy-{method.lower()}", options=options
+        compiled, t, out_y, out_o, params, stats, provenance=options_provenance(options, engine)
     )

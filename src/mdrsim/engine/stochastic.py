@@ -37,1353 +37,48 @@ On a discrete species, ``set`` and ``add`` need whole numbers and ``multiply`` b
 binomial thinning for ``f <= 1`` (each cell survives with probability ``f``) and unbiased
 stochastic rounding of ``n*f`` above.
 
-Reproducibility: trajectory ``i`` gets 256 bits of state from
-``numpy.random.SeedSequence(seed).generate_state`` (words ``4i .. 4i+3``, a prefix of one
-stream: the same whatever the number of trajectories), which seed a xoshiro256** generator
-(Blackman & Vigna, ACM TOMS 2021;47:36) owned by that trajectory. Trajectories are split into
-contiguous chunks run by threads (the kernel releases the GIL); nothing depends on the chunk,
-so results are bitwise identical for any ``workers``.
+Reproducibility: each trajectory owns a xoshiro256** stream seeded from (seed, trajectory
+index) (:mod:`mdrsim.engine.random`). Trajectories are split into contiguous chunks run by
+threads (the kernel releases the GIL); nothing depends on the chunk, so results are bitwise
+identical for any ``workers``.
+
+Layout: this module is the Python front (inputs, options, provenance); the numba kernels are
+in :mod:`mdrsim.engine.stochastic_kernel`, the random numbers in :mod:`mdrsim.engine.random`.
 """
 
 from __future__ import annotations
 
-import math
-import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
-from numba import njit, types
 
-from mdrsim.engine.events import EventTable
-from mdrsim.engine.result import Result
-from mdrsim.engine.rodas import (
-    EVENT_FN,
-    MODEL_FN,
-    STATUS_NONFINITE,
-    STATUS_OK,
-    STATUS_STEP_UNDERFLOW,
-    _cascade,
-    _f,
-    _record,
-    discontinuities,
+from mdrsim.engine.batch import (
+    batch_result,
+    batch_size,
+    check_arrays,
+    check_times,
+    event_rows,
+    named_inputs,
+    run_in_threads,
+    skip_matrix,
 )
-from mdrsim.engine.solve import SolverOptions, _check_times, _matrix, batch_result
+from mdrsim.engine.events import EventTable
+from mdrsim.engine.options import StochasticOptions, options_provenance
+from mdrsim.engine.random import sample_into, seed_sequence, trajectory_seeds
+from mdrsim.engine.result import Result
+from mdrsim.engine.status import STOCHASTIC_STATS
 from mdrsim.engine.stochastic_codegen import StochasticModel, compile_stochastic
+from mdrsim.engine.stochastic_kernel import stochastic_range
 from mdrsim.errors import SimulationInputError, UnsupportedFeatureError
 from mdrsim.model.ir import Model
 
 StochasticMethod = Literal["ssa", "tau", "hybrid"]
 METHODS: dict[str, int] = {"ssa": 0, "tau": 1, "hybrid": 2}
 
-# Status codes beyond the ODE engine's; their messages live with the others in result.py.
-STATUS_BAD_COUNT = 10
-STATUS_BAD_PROPENSITY = 11
-STATUS_MAX_EVENTS = 12
-STATUS_BAD_INITIAL = 13
-STATUS_TAU_STUCK = 14
-
-#: Stats columns: [status, time of failure, reactions fired, steps, rejected steps,
-#: events applied, propensity evaluations].
-STATS_COLUMNS = (
-    "status",
-    "failure_time",
-    "reactions_fired",
-    "steps",
-    "rejected_steps",
-    "events",
-    "propensity_evaluations",
-)
-
-N_CRITICAL = 10  # CGP's n_c: reactions within this many firings of exhausting a reactant
-SSA_FALLBACK_FACTOR = 10.0  # leap only if tau >= this many mean SSA steps ...
-SSA_FALLBACK_STEPS = 100  # ... otherwise take this many exact steps
-MAX_HALVINGS = 64
-BISECTION_ITERATIONS = 60
-UROUND = 2.220446049250313e-16
-INV_2_53 = 1.0 / 9007199254740992.0
-
-# Dormand–Prince 5(4) (Hairer, Nørsett & Wanner, Solving ODEs I, 2nd ed., Table II.5.2).
-DP_C = np.array([0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0])
-DP_A = np.array(
-    [
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [1 / 5, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [3 / 40, 9 / 40, 0.0, 0.0, 0.0, 0.0],
-        [44 / 45, -56 / 15, 32 / 9, 0.0, 0.0, 0.0],
-        [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729, 0.0, 0.0],
-        [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656, 0.0],
-        [35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84],
-    ]
-)
-# Error weights: 5th-order minus embedded 4th-order solution.
-DP_E = np.array([71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40])
-
-
-# ---------------------------------------------------------------------------------------
-# Random numbers: xoshiro256** and the samplers built on it.
-# ---------------------------------------------------------------------------------------
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _rotl(x: Any, k: Any) -> Any:
-    return (x << k) | (x >> (np.uint64(64) - k))
-
-
-@njit(cache=True, nogil=True)
-def _next_u64(s: np.ndarray) -> Any:
-    """xoshiro256** 1.0: the next 64-bit output; ``s`` (4 words) is updated in place."""
-    s1 = s[1]
-    result = _rotl(s1 * np.uint64(5), np.uint64(7)) * np.uint64(9)
-    t = s1 << np.uint64(17)
-    s[2] ^= s[0]
-    s[3] ^= s[1]
-    s[1] ^= s[2]
-    s[0] ^= s[3]
-    s[2] ^= t
-    s[3] = _rotl(s[3], np.uint64(45))
-    return result
-
-
-@njit(cache=True, nogil=True)
-def _uniform(s: np.ndarray) -> float:
-    """Uniform on (0, 1] with 53 random bits (never 0, so ``-log(u)`` is finite)."""
-    return (float(_next_u64(s) >> np.uint64(11)) + 1.0) * INV_2_53
-
-
-def _ziggurat_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Marsaglia & Tsang's 256-layer ziggurat for Exp(1) (J Stat Softw 2000;5(8)), for
-    53-bit integers: (k, w, f) = acceptance thresholds, widths per unit, densities."""
-    r = 7.69711747013104972  # right edge of the base layer
-    v = 0.0039496598225815571993  # area of every layer
-    m = 2.0**53
-    x = np.zeros(256)
-    x[255] = r
-    for i in range(254, 0, -1):
-        x[i] = -math.log(v / x[i + 1] + math.exp(-x[i + 1]))
-    q = v / math.exp(-r)  # width of a rectangle of area v at the base's height
-    w = x / m
-    w[0] = q / m
-    f = np.exp(-x)
-    f[0] = 1.0
-    k = np.zeros(256, dtype=np.uint64)
-    k[0] = np.uint64((r / q) * m)
-    for i in range(2, 256):
-        k[i] = np.uint64((x[i - 1] / x[i]) * m)
-    return k, w, f
-
-
-ZIG_K, ZIG_W, ZIG_F = _ziggurat_tables()
-ZIG_R = 7.69711747013104972
-
-
-@njit(cache=True, nogil=True)
-def _xo_next(s0: Any, s1: Any, s2: Any, s3: Any) -> tuple[Any, Any, Any, Any, Any]:
-    """xoshiro256** on a state held in registers: (64-bit output, new state)."""
-    result = _rotl(s1 * np.uint64(5), np.uint64(7)) * np.uint64(9)
-    t = s1 << np.uint64(17)
-    s2 ^= s0
-    s3 ^= s1
-    s1 ^= s2
-    s0 ^= s3
-    s2 ^= t
-    s3 = _rotl(s3, np.uint64(45))
-    return result, s0, s1, s2, s3
-
-
-@njit(cache=True, nogil=True)
-def _xoshiro(s0: Any, s1: Any, s2: Any, s3: Any) -> tuple[float, Any, Any, Any, Any]:
-    """Uniform on (0, 1] from a state held in registers, and the new state."""
-    r, s0, s1, s2, s3 = _xo_next(s0, s1, s2, s3)
-    return (float(r >> np.uint64(11)) + 1.0) * INV_2_53, s0, s1, s2, s3
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _zig_exp(s0: Any, s1: Any, s2: Any, s3: Any) -> tuple[float, Any, Any, Any, Any]:
-    """Exp(1) by the ziggurat: one 64-bit draw, a table look-up and a compare 99% of the
-    time. The layer is chosen by the low 8 bits, the abscissa by the top 53 (independent
-    bits, unlike the original's reuse of one 32-bit word)."""
-    while True:
-        r, s0, s1, s2, s3 = _xo_next(s0, s1, s2, s3)
-        idx = r & np.uint64(255)
-        jz = r >> np.uint64(11)
-        x = float(jz) * ZIG_W[idx]
-        if jz < ZIG_K[idx]:
-            return x, s0, s1, s2, s3
-        u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
-        if idx == 0:
-            return ZIG_R - math.log(u), s0, s1, s2, s3  # the tail beyond the base
-        if ZIG_F[idx] + u * (ZIG_F[idx - 1] - ZIG_F[idx]) < math.exp(-x):
-            return x, s0, s1, s2, s3
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _exponential(s: np.ndarray) -> float:
-    e, s0, s1, s2, s3 = _zig_exp(s[0], s[1], s[2], s[3])
-    s[0] = s0
-    s[1] = s1
-    s[2] = s2
-    s[3] = s3
-    return e
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _poisson(s: np.ndarray, lam: float) -> float:
-    """Poisson(lam): multiplication method below 10, else Hörmann's PTRS (1993)."""
-    if not lam > 0.0:
-        return 0.0
-    if lam < 10.0:
-        enlam = math.exp(-lam)
-        k = 0.0
-        prod = _uniform(s)
-        while prod > enlam:
-            k += 1.0
-            prod *= _uniform(s)
-        return k
-    slam = math.sqrt(lam)
-    loglam = math.log(lam)
-    b = 0.931 + 2.53 * slam
-    a = -0.059 + 0.02483 * b
-    invalpha = 1.1239 + 1.1328 / (b - 3.4)
-    vr = 0.9277 - 3.6224 / (b - 2.0)
-    while True:
-        u = _uniform(s) - 0.5
-        v = _uniform(s)
-        us = 0.5 - abs(u)
-        if us <= 0.0:
-            continue
-        k = np.floor((2.0 * a / us + b) * u + lam + 0.43)
-        if us >= 0.07 and v <= vr:
-            return k
-        if k < 0.0 or (us < 0.013 and v > us):
-            continue
-        lhs = math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)
-        if lhs <= -lam + k * loglam - math.lgamma(k + 1.0):
-            return k
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _binomial(s: np.ndarray, n: float, p: float) -> float:
-    """Binomial(n, p): inversion when n*min(p, 1-p) < 10, else Hörmann's BTRS (1993)."""
-    if n <= 0.0 or p <= 0.0:
-        return 0.0
-    if p >= 1.0:
-        return n
-    flip = p > 0.5
-    if flip:
-        p = 1.0 - p
-    q = 1.0 - p
-    if n * p < 10.0:
-        r = p / q
-        f = math.exp(n * math.log1p(-p))
-        u = _uniform(s)
-        x = 0.0
-        while u > f and x < n:
-            u -= f
-            x += 1.0
-            f *= r * (n - x + 1.0) / x
-            if f <= 0.0:
-                break
-    else:
-        spq = math.sqrt(n * p * q)
-        b = 1.15 + 2.53 * spq
-        a = -0.0873 + 0.0248 * b + 0.01 * p
-        c = n * p + 0.5
-        vr = 0.92 - 4.2 / b
-        alpha = (2.83 + 5.1 / b) * spq
-        lpq = math.log(p / q)
-        m = np.floor((n + 1.0) * p)
-        h = math.lgamma(m + 1.0) + math.lgamma(n - m + 1.0)
-        while True:
-            u = _uniform(s) - 0.5
-            v = _uniform(s)
-            us = 0.5 - abs(u)
-            if us <= 0.0:
-                continue
-            k = np.floor((2.0 * a / us + b) * u + c)
-            if k < 0.0 or k > n:
-                continue
-            if us >= 0.07 and v <= vr:
-                x = k
-                break
-            lv = math.log(v * alpha / (a / (us * us) + b))
-            if lv <= h - math.lgamma(k + 1.0) - math.lgamma(n - k + 1.0) + (k - m) * lpq:
-                x = k
-                break
-    return n - x if flip else x
-
-
-@njit(
-    types.void(types.uint64[::1], types.float64[::1], types.int64, types.float64, types.float64),
-    cache=True,
-    nogil=True,
-)
-def sample_into(state: np.ndarray, out: np.ndarray, kind: int, a: float, b: float) -> None:
-    """Fill ``out`` from one generator (tests of the samplers): kind 0 uniform, 1 exponential,
-    2 Poisson(a), 3 binomial(a, b)."""
-    for i in range(out.shape[0]):
-        if kind == 0:
-            out[i] = _uniform(state)
-        elif kind == 1:
-            out[i] = _exponential(state)
-        elif kind == 2:
-            out[i] = _poisson(state, a)
-        else:
-            out[i] = _binomial(state, a, b)
-
-
-# ---------------------------------------------------------------------------------------
-# Pieces shared by the three methods.
-# ---------------------------------------------------------------------------------------
-
-
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _total(x: np.ndarray, a: np.ndarray, cum: np.ndarray, guard: Any) -> float:
-    """Finish a propensity evaluation: return a0 (``cum`` gets the cumulative sums), or -1
-    when a propensity is negative or not finite.
-
-    A reaction whose consumed species has fewer molecules than it takes cannot fire, so its
-    propensity is set to zero whatever its rate law says (a constant-rate law would otherwise
-    drive a count negative). ``guard`` = (reactions, ptr, species, amounts) lists only the
-    reactions whose law does not vanish there by itself (codegen checks that symbolically).
-    """
-    g_rxn, g_ptr, g_idx, g_coef = guard
-    for g in range(g_rxn.shape[0]):
-        for e in range(g_ptr[g], g_ptr[g + 1]):
-            if x[g_idx[e]] < g_coef[e]:
-                a[g_rxn[g]] = 0.0
-                break
-    a0 = 0.0
-    ok = True
-    for j in range(a.shape[0]):
-        aj = a[j]
-        if not aj >= 0.0:
-            ok = False
-        a0 += aj
-        cum[j] = a0
-    if not (ok and a0 < math.inf):
-        return -1.0
-    return a0
-
-
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _select(cum: np.ndarray, target: float) -> int:
-    """The first reaction whose cumulative propensity exceeds ``target`` (0 < target <= a0)."""
-    n_r = cum.shape[0]
-    for j in range(n_r):
-        if target < cum[j]:
-            return j
-    # target == a0 after rounding: the last reaction with a positive propensity.
-    for j in range(n_r - 1, 0, -1):
-        if cum[j] > cum[j - 1]:
-            return j
-    return 0
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _fire(
-    j: int, k: float, x: np.ndarray, nu_ptr: np.ndarray, nu_idx: np.ndarray, nu_val: np.ndarray
-) -> None:
-    for e in range(nu_ptr[j], nu_ptr[j + 1]):
-        x[nu_idx[e]] += k * nu_val[e]
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _counts_ok(x: np.ndarray, discrete: np.ndarray) -> bool:
-    for i in range(x.shape[0]):
-        if discrete[i]:
-            v = x[i]
-            if not (v >= 0.0 and v < math.inf and v == np.floor(v)):
-                return False
-    return True
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _apply_row(
-    kind: int,
-    idx: int,
-    op: int,
-    v: float,
-    x: np.ndarray,
-    p: np.ndarray,
-    u: np.ndarray,
-    discrete: np.ndarray,
-    rng: np.ndarray,
-) -> None:
-    """One EventTable row; ``multiply`` on a count is binomial thinning / stochastic rounding."""
-    if kind == 0:
-        if op == 0:
-            x[idx] = v
-        elif op == 1:
-            x[idx] += v
-        elif discrete[idx]:
-            if v <= 1.0:
-                x[idx] = _binomial(rng, x[idx], v)
-            else:
-                target = x[idx] * v
-                whole = np.floor(target)
-                x[idx] = whole + (1.0 if _uniform(rng) <= target - whole else 0.0)
-        else:
-            x[idx] *= v
-    elif kind == 1:
-        if op == 0:
-            p[idx] = v
-        elif op == 1:
-            p[idx] += v
-        else:
-            p[idx] *= v
-    else:
-        if op == 0:
-            u[idx] = v
-        elif op == 1:
-            u[idx] += v
-        else:
-            u[idx] *= v
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _rk4(
-    rhs: Any,
-    t: float,
-    dt: float,
-    x: np.ndarray,
-    p: np.ndarray,
-    u: np.ndarray,
-    cont_idx: np.ndarray,
-    xt: np.ndarray,
-    k1: np.ndarray,
-    k2: np.ndarray,
-    k3: np.ndarray,
-    k4: np.ndarray,
-) -> None:
-    """Advance the continuous states by one classical RK4 step, counts held fixed."""
-    _f(rhs, t, x, p, u, k1)
-    for i in range(x.shape[0]):
-        xt[i] = x[i]
-    for i in cont_idx:
-        xt[i] = x[i] + 0.5 * dt * k1[i]
-    _f(rhs, t + 0.5 * dt, xt, p, u, k2)
-    for i in cont_idx:
-        xt[i] = x[i] + 0.5 * dt * k2[i]
-    _f(rhs, t + 0.5 * dt, xt, p, u, k3)
-    for i in cont_idx:
-        xt[i] = x[i] + dt * k3[i]
-    _f(rhs, t + dt, xt, p, u, k4)
-    for i in cont_idx:
-        x[i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _continuous_bound(
-    x: np.ndarray, f: np.ndarray, cont_idx: np.ndarray, eps: float, atol: float
-) -> float:
-    """Largest step over which no continuous variable changes by more than eps (relative)."""
-    tau = math.inf
-    for i in cont_idx:
-        d = abs(f[i])
-        if d > 0.0:
-            tau = min(tau, eps * (abs(x[i]) + atol) / d)
-    return tau
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _g(hor: int, mult: int, x: float) -> float:
-    """CGP's g_i: bounds the relative change of a propensity of order ``hor`` in x_i."""
-    if hor <= 1:
-        return 1.0
-    xm1 = max(x - 1.0, 1.0)
-    if hor == 2:
-        return 2.0 if mult <= 1 else 2.0 + 1.0 / xm1
-    if hor == 3:
-        if mult <= 1:
-            return 3.0
-        if mult == 2:
-            return 1.5 * (2.0 + 1.0 / xm1)
-        return 3.0 + 1.0 / xm1 + 2.0 / max(x - 2.0, 1.0)
-    return float(hor)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _cgp_tau(
-    x: np.ndarray,
-    a: np.ndarray,
-    critical: np.ndarray,
-    nu_ptr: np.ndarray,
-    nu_idx: np.ndarray,
-    nu_val: np.ndarray,
-    hor: np.ndarray,
-    hor_mult: np.ndarray,
-    eps: float,
-    mu: np.ndarray,
-    sig2: np.ndarray,
-) -> float:
-    """Cao–Gillespie–Petzold (2006) step bound from the non-critical reactions."""
-    for i in range(mu.shape[0]):
-        mu[i] = 0.0
-        sig2[i] = 0.0
-    any_noncritical = False
-    for j in range(a.shape[0]):
-        if a[j] <= 0.0 or critical[j]:
-            continue
-        any_noncritical = True
-        for e in range(nu_ptr[j], nu_ptr[j + 1]):
-            i = nu_idx[e]
-            v = nu_val[e]
-            mu[i] += v * a[j]
-            sig2[i] += v * v * a[j]
-    if not any_noncritical:
-        return math.inf
-    tau = math.inf
-    for i in range(mu.shape[0]):
-        if hor[i] == 0:
-            continue
-        bound = max(eps * x[i] / _g(hor[i], hor_mult[i], x[i]), 1.0)
-        if mu[i] != 0.0:
-            tau = min(tau, bound / abs(mu[i]))
-        if sig2[i] > 0.0:
-            tau = min(tau, bound * bound / sig2[i])
-    return tau
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _hermite(s: float, y0: float, y1: float, d0: float, d1: float, h: float) -> float:
-    s2 = s * s
-    s3 = s2 * s
-    return (
-        (2.0 * s3 - 3.0 * s2 + 1.0) * y0
-        + (s3 - 2.0 * s2 + s) * h * d0
-        + (-2.0 * s3 + 3.0 * s2) * y1
-        + (s3 - s2) * h * d1
-    )
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _dp_step(
-    rhs: Any,
-    prop: Any,
-    t: float,
-    h: float,
-    x: np.ndarray,
-    p: np.ndarray,
-    u: np.ndarray,
-    cont_idx: np.ndarray,
-    lam: float,
-    fsal: bool,
-    K: np.ndarray,
-    KL: np.ndarray,
-    xt: np.ndarray,
-    a: np.ndarray,
-    cum: np.ndarray,
-    guard: Any,
-    rtol: float,
-    atol: float,
-) -> tuple[float, float, int]:
-    """One Dormand–Prince step of the continuous states and Lambda = int a0 dt.
-
-    On return ``xt`` holds the new state (counts unchanged), ``K[6]``/``KL[6]`` the
-    derivatives there and ``a``/``cum`` the propensities there. Returns (error norm, new Lambda,
-    propensity evaluations); the norm is inf when a propensity was negative or not finite.
-    """
-    n_eval = 0
-    bad = False
-    if not fsal:
-        _f(rhs, t, x, p, u, K[0])
-        prop(t, x.ctypes, p.ctypes, a.ctypes)
-        a0 = _total(x, a, cum, guard)
-        n_eval += 1
-        if a0 < 0.0:
-            bad = True
-        KL[0] = a0
-    for i in range(x.shape[0]):
-        xt[i] = x[i]
-    lam_new = lam
-    for stage in range(1, 7):
-        for i in cont_idx:
-            acc = 0.0
-            for r in range(stage):
-                acc += DP_A[stage, r] * K[r, i]
-            xt[i] = x[i] + h * acc
-        acc_l = 0.0
-        for r in range(stage):
-            acc_l += DP_A[stage, r] * KL[r]
-        lam_stage = lam + h * acc_l
-        ts = t + DP_C[stage] * h
-        _f(rhs, ts, xt, p, u, K[stage])
-        prop(ts, xt.ctypes, p.ctypes, a.ctypes)
-        a0 = _total(xt, a, cum, guard)
-        n_eval += 1
-        if a0 < 0.0:
-            bad = True
-        KL[stage] = a0
-        if stage == 6:
-            lam_new = lam_stage
-    if bad:
-        return math.inf, lam_new, n_eval
-    # Error norm over the continuous states and Lambda (absolute scale rtol: an error of
-    # rtol in Lambda shifts a reaction time by about rtol / a0).
-    err = 0.0
-    count = 0
-    for i in cont_idx:
-        e = 0.0
-        for r in range(7):
-            e += DP_E[r] * K[r, i]
-        sk = atol + rtol * max(abs(x[i]), abs(xt[i]))
-        err += (h * e / sk) ** 2
-        count += 1
-    e = 0.0
-    for r in range(7):
-        e += DP_E[r] * KL[r]
-    err += (h * e / (rtol * (1.0 + abs(lam_new)))) ** 2
-    count += 1
-    err = math.sqrt(err / count)
-    if not math.isfinite(err):
-        err = math.inf
-    return err, lam_new, n_eval
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _ssa_segment(
-    prop: Any,
-    outputs: Any,
-    triggers: Any,
-    t: float,
-    seg_end: float,
-    budget: int,
-    trig_prev: np.ndarray,
-    trig_now: np.ndarray,
-    x: np.ndarray,
-    p: np.ndarray,
-    a: np.ndarray,
-    cum: np.ndarray,
-    g_rxn: np.ndarray,
-    g_ptr: np.ndarray,
-    g_idx: np.ndarray,
-    g_coef: np.ndarray,
-    nu_ptr: np.ndarray,
-    nu_idx: np.ndarray,
-    nu_val: np.ndarray,
-    rng: np.ndarray,
-    t_out: np.ndarray,
-    io: int,
-    out_y: np.ndarray,
-    out_obs: np.ndarray,
-    obs_tmp: np.ndarray,
-) -> tuple[float, int, int, int, int, bool]:
-    """Gillespie's direct method from ``t`` until ``seg_end`` (or ``budget`` reactions, or a
-    reaction after which a state-triggered event's trigger goes from false to true),
-    recording outputs on the way.
-
-    Returns (t, io, reactions fired, propensity evaluations, status, trigger crossed); on a
-    crossing ``trig_prev`` is left as it was, for the driver's event cascade. This is the hot loop,
-    so it is written out by hand: helper calls and array temporaries inside it cost atomic
-    reference-count updates in numba, which took half the time of a reaction.
-    """
-    n_out = t_out.shape[0]
-    n_r = a.shape[0]
-    n_g = g_rxn.shape[0]
-    n_trig = trig_now.shape[0]
-    xc = x.ctypes
-    pc = p.ctypes
-    ac = a.ctypes
-    tc = trig_now.ctypes
-    crossed = False
-    s0 = rng[0]
-    s1 = rng[1]
-    s2 = rng[2]
-    s3 = rng[3]
-    fired = 0
-    evals = 0
-    status = STATUS_OK
-    while True:
-        prop(t, xc, pc, ac)
-        evals += 1
-        for g in range(n_g):
-            for e in range(g_ptr[g], g_ptr[g + 1]):
-                if x[g_idx[e]] < g_coef[e]:
-                    a[g_rxn[g]] = 0.0
-                    break
-        a0 = 0.0
-        ok = True
-        for j in range(n_r):
-            aj = a[j]
-            if not aj >= 0.0:
-                ok = False
-            a0 += aj
-            cum[j] = a0
-        if not (ok and a0 < math.inf):
-            status = STATUS_BAD_PROPENSITY
-            break
-        if a0 > 0.0:
-            e1, s0, s1, s2, s3 = _zig_exp(s0, s1, s2, s3)
-            t_new = t + e1 / a0
-        else:
-            t_new = math.inf
-        if t_new >= seg_end:
-            while io < n_out and t_out[io] < seg_end:
-                _record(outputs, io, t_out[io], x, p, out_y, out_obs, obs_tmp)
-                io += 1
-            t = seg_end
-            break
-        while io < n_out and t_out[io] < t_new:
-            _record(outputs, io, t_out[io], x, p, out_y, out_obs, obs_tmp)
-            io += 1
-        u2, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
-        target = u2 * a0
-        j = 0
-        while j < n_r - 1 and not target < cum[j]:
-            j += 1
-        while a[j] <= 0.0 and j > 0:  # target == a0 after rounding: last positive one
-            j -= 1
-        for e in range(nu_ptr[j], nu_ptr[j + 1]):
-            x[nu_idx[e]] += nu_val[e]
-        fired += 1
-        t = t_new
-        if n_trig > 0:
-            triggers(t, xc, pc, tc)
-            for k in range(n_trig):
-                if trig_prev[k] == 0.0 and trig_now[k] == 1.0:
-                    crossed = True
-            if crossed:
-                break
-            for k in range(n_trig):
-                trig_prev[k] = trig_now[k]
-        if fired >= budget:
-            break
-    rng[0] = s0
-    rng[1] = s1
-    rng[2] = s2
-    rng[3] = s3
-    return t, io, fired, evals, status, crossed
-
-
-# ---------------------------------------------------------------------------------------
-# One trajectory.
-# ---------------------------------------------------------------------------------------
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def run_trajectory(
-    fns: Any,
-    apply_event: Any,
-    method: int,
-    event_timed_index: np.ndarray,
-    event_state_index: np.ndarray,
-    event_initial_value: np.ndarray,
-    n_timed: int,
-    n_triggers: int,
-    discrete: np.ndarray,
-    cont_idx: np.ndarray,
-    nu_ptr: np.ndarray,
-    nu_idx: np.ndarray,
-    nu_val: np.ndarray,
-    react_ptr: np.ndarray,
-    react_idx: np.ndarray,
-    react_coef: np.ndarray,
-    guard: Any,
-    hor: np.ndarray,
-    hor_mult: np.ndarray,
-    uses_time: bool,
-    t_out: np.ndarray,
-    y0: np.ndarray,
-    p_in: np.ndarray,
-    skip_init: np.ndarray,
-    ext_time: np.ndarray,
-    ext_kind: np.ndarray,
-    ext_index: np.ndarray,
-    ext_op: np.ndarray,
-    ext_value: np.ndarray,
-    rng_seed: np.ndarray,
-    eps: float,
-    rtol: float,
-    atol: float,
-    max_events: int,
-    out_y: np.ndarray,
-    out_obs: np.ndarray,
-    stats: np.ndarray,
-) -> None:
-    """Simulate one trajectory; fill out_y/out_obs at t_out and stats (see STATS_COLUMNS).
-
-    On failure the outputs after the failure time are NaN and stats[0] says why.
-    """
-    prop, rhs, outputs, timed_event_times, triggers, initial_assignments = fns
-    rng = rng_seed.copy()
-    n = y0.shape[0]
-    n_r = nu_ptr.shape[0] - 1
-    n_cont = cont_idx.shape[0]
-    n_model_events = event_timed_index.shape[0]
-    p = p_in.copy()
-    x = y0.copy()
-    initial_assignments(0.0, x.ctypes, p.ctypes, skip_init.ctypes)
-    u = np.zeros(n)
-    n_out = t_out.shape[0]
-    t0 = t_out[0]
-    t_end = t_out[n_out - 1]
-
-    # Discontinuities: the model's timed events, then the external event table.
-    timed = np.empty(n_timed)
-    timed_event_times(0.0, x.ctypes, p.ctypes, timed.ctypes)
-    disc_t, order = discontinuities(event_timed_index, event_initial_value, timed, ext_time, t0)
-    m = disc_t.shape[0]
-
-    a = np.zeros(n_r)
-    cum = np.zeros(n_r)
-    a_end = np.zeros(n_r)
-    cum_end = np.zeros(n_r)
-    varying = n_cont > 0 or uses_time
-    critical = np.zeros(n_r, dtype=np.bool_)
-    kfire = np.zeros(n_r)
-    mu = np.zeros(n)
-    sig2 = np.zeros(n)
-    xt = np.empty(n)
-    xsave = np.empty(n)
-    k1 = np.empty(n)
-    k2 = np.empty(n)
-    k3 = np.empty(n)
-    k4 = np.empty(n)
-    K = np.zeros((7, n))
-    KL = np.zeros(7)
-    obs_tmp = np.empty(out_obs.shape[1])
-    trig_prev = np.empty(n_triggers)
-    trig_now = np.empty(n_triggers)
-    for k in range(n_model_events):
-        j = event_state_index[k]
-        if j >= 0:
-            trig_prev[j] = 1.0 if event_initial_value[k] else 0.0
-
-    status = STATUS_OK
-    t = t0
-    io = 0
-    di = 0
-    n_fired = 0
-    n_steps = 0
-    n_rej = 0
-    n_events = 0
-    n_prop = 0
-    events_here = True
-    fail = False
-    if not _counts_ok(x, discrete):
-        status = STATUS_BAD_INITIAL
-        fail = True
-    # Hybrid: threshold E ~ Exp(1) for Lambda = int a0 dt, and the step size.
-    threshold = _exponential(rng)
-    lam = 0.0
-    h = 0.0
-    fsal = False
-
-    while not fail:
-        # Discontinuities due now, then the state-triggered events they may cause.
-        while di < m and disc_t[order[di]] <= t:
-            k = order[di]
-            if k < n_model_events:
-                apply_event(k, t, x.ctypes, p.ctypes)
-            else:
-                e = k - n_model_events
-                _apply_row(
-                    ext_kind[e], ext_index[e], ext_op[e], ext_value[e], x, p, u, discrete, rng
-                )
-            n_events += 1
-            di += 1
-            events_here = True
-            fsal = False
-        if events_here:
-            fired = _cascade(triggers, apply_event, event_state_index, t, x, p, trig_prev, trig_now)
-            n_events += fired
-            events_here = False
-            if fired > 0:
-                fsal = False
-            if not _counts_ok(x, discrete):
-                status = STATUS_BAD_COUNT
-                fail = True
-                break
-        while io < n_out and t_out[io] <= t:
-            _record(outputs, io, t_out[io], x, p, out_y, out_obs, obs_tmp)
-            io += 1
-        if t >= t_end:
-            break
-        seg_end = t_end
-        if di < m and disc_t[order[di]] < seg_end:
-            seg_end = disc_t[order[di]]
-        if n_fired + n_steps >= max_events:
-            status = STATUS_MAX_EVENTS
-            fail = True
-            break
-
-        if method == 0:
-            # ---- exact SSA (direct method) ----
-            t, io, fired, evals, status, crossed = _ssa_segment(
-                prop,
-                outputs,
-                triggers,
-                t,
-                seg_end,
-                max_events - n_fired - n_steps,
-                trig_prev,
-                trig_now,
-                x,
-                p,
-                a,
-                cum,
-                guard[0],
-                guard[1],
-                guard[2],
-                guard[3],
-                nu_ptr,
-                nu_idx,
-                nu_val,
-                rng,
-                t_out,
-                io,
-                out_y,
-                out_obs,
-                obs_tmp,
-            )
-            n_fired += fired
-            n_prop += evals
-            if status != STATUS_OK:
-                fail = True
-                break
-            if crossed:
-                events_here = True
-
-        elif method == 1:
-            # ---- tau-leaping (Cao, Gillespie & Petzold 2006) ----
-            if io < n_out and t_out[io] < seg_end:
-                seg_end = t_out[io]  # leap onto output times: no state between leaps
-            prop(t, x.ctypes, p.ctypes, a.ctypes)
-            a0 = _total(x, a, cum, guard)
-            n_prop += 1
-            if a0 < 0.0:
-                status = STATUS_BAD_PROPENSITY
-                fail = True
-                break
-            tau_c = math.inf
-            if n_cont > 0:
-                _f(rhs, t, x, p, u, k1)
-                tau_c = _continuous_bound(x, k1, cont_idx, eps, atol)
-            if a0 == 0.0 and n_cont == 0:
-                t = seg_end
-                continue
-            for j in range(n_r):
-                crit = False
-                if a[j] > 0.0:
-                    for e in range(react_ptr[j], react_ptr[j + 1]):
-                        if np.floor(x[react_idx[e]] / react_coef[e]) < N_CRITICAL:
-                            crit = True
-                            break
-                critical[j] = crit
-            tau1 = _cgp_tau(x, a, critical, nu_ptr, nu_idx, nu_val, hor, hor_mult, eps, mu, sig2)
-            tau1 = min(tau1, tau_c)
-            if a0 > 0.0 and tau1 < SSA_FALLBACK_FACTOR / a0:
-                # Exact steps: a leap would be too short to pay off. With continuous
-                # variables, each waiting time is capped by their bound (propensities held
-                # over at most that change, as in a leap).
-                for _ in range(SSA_FALLBACK_STEPS):
-                    dt = _exponential(rng) / a0 if a0 > 0.0 else math.inf
-                    fire = True
-                    if n_cont > 0 and dt > tau_c:
-                        dt = tau_c
-                        fire = False
-                    if t + dt >= seg_end:
-                        dt = seg_end - t
-                        fire = False
-                    if n_cont > 0:
-                        _rk4(rhs, t, dt, x, p, u, cont_idx, xt, k1, k2, k3, k4)
-                    t = seg_end if not fire and dt == seg_end - t else t + dt
-                    n_steps += 1
-                    if fire:
-                        j = _select(cum, _uniform(rng) * a0)
-                        _fire(j, 1.0, x, nu_ptr, nu_idx, nu_val)
-                        n_fired += 1
-                    if t >= seg_end or n_fired + n_steps >= max_events:
-                        break
-                    if n_triggers > 0:
-                        n_events += _cascade(
-                            triggers, apply_event, event_state_index, t, x, p, trig_prev, trig_now
-                        )
-                        if not _counts_ok(x, discrete):
-                            break
-                    prop(t, x.ctypes, p.ctypes, a.ctypes)
-                    a0 = _total(x, a, cum, guard)
-                    n_prop += 1
-                    if a0 < 0.0:
-                        break
-                    if n_cont > 0:
-                        _f(rhs, t, x, p, u, k1)
-                        tau_c = _continuous_bound(x, k1, cont_idx, eps, atol)
-                if n_triggers > 0:
-                    events_here = True
-                if a0 < 0.0:
-                    status = STATUS_BAD_PROPENSITY
-                    fail = True
-                    break
-                continue
-            a0c = 0.0
-            for j in range(n_r):
-                if critical[j]:
-                    a0c += a[j]
-            span = seg_end - t
-            accepted = False
-            bad_end = False
-            for _ in range(MAX_HALVINGS):
-                tau2 = _exponential(rng) / a0c if a0c > 0.0 else math.inf
-                dt = min(tau1, tau2, span)
-                fire_critical = tau2 <= tau1 and tau2 < span
-                for i in range(n):
-                    xsave[i] = x[i]
-                if varying:
-                    # Continuous part first (counts held), then each propensity averaged
-                    # over the leap by the trapezoidal rule: second order in the drug's
-                    # change, where holding the start value would be first order.
-                    if n_cont > 0:
-                        _rk4(rhs, t, dt, xsave, p, u, cont_idx, xt, k1, k2, k3, k4)
-                    prop(t + dt, xsave.ctypes, p.ctypes, a_end.ctypes)
-                    n_prop += 1
-                    if _total(xsave, a_end, cum_end, guard) < 0.0:
-                        bad_end = True
-                        break
-                    for j in range(n_r):
-                        kfire[j] = (
-                            0.0 if critical[j] else _poisson(rng, 0.5 * (a[j] + a_end[j]) * dt)
-                        )
-                else:
-                    for j in range(n_r):
-                        kfire[j] = 0.0 if critical[j] else _poisson(rng, a[j] * dt)
-                if fire_critical:
-                    target = _uniform(rng) * a0c
-                    acc_c = 0.0
-                    jc = -1
-                    for j in range(n_r):
-                        if critical[j] and a[j] > 0.0:
-                            acc_c += a[j]
-                            jc = j
-                            if target < acc_c:
-                                break
-                    kfire[jc] = 1.0
-                for j in range(n_r):
-                    if kfire[j] > 0.0:
-                        _fire(j, kfire[j], xsave, nu_ptr, nu_idx, nu_val)
-                negative = False
-                for i in range(n):
-                    if discrete[i] and xsave[i] < 0.0:
-                        negative = True
-                        break
-                if negative:
-                    tau1 *= 0.5
-                    n_rej += 1
-                    continue
-                accepted = True
-                break
-            if bad_end:
-                status = STATUS_BAD_PROPENSITY
-                fail = True
-                break
-            if not accepted:
-                status = STATUS_TAU_STUCK
-                fail = True
-                break
-            for i in range(n):
-                x[i] = xsave[i]
-            for j in range(n_r):
-                n_fired += int(kfire[j])
-            n_steps += 1
-            t = seg_end if dt == span else t + dt
-            if n_triggers > 0:
-                events_here = True
-
-        else:
-            # ---- hybrid: ODE for the continuous part, exact firing times by Lambda ----
-            if io < n_out and t_out[io] < seg_end:
-                seg_end = t_out[io]
-            span = seg_end - t
-            if h == 0.0:
-                h = min(span, 1e-3 * max(span, 1e-12))
-            hh = min(h, span)
-            last = hh >= span or span - hh <= 1e-12 * abs(seg_end)
-            if last:
-                hh = span
-            h_min = 16.0 * UROUND * max(abs(t), 1.0)
-            if hh < h_min and not last:
-                status = STATUS_STEP_UNDERFLOW
-                fail = True
-                break
-            err, lam_new, ne = _dp_step(
-                rhs,
-                prop,
-                t,
-                hh,
-                x,
-                p,
-                u,
-                cont_idx,
-                lam,
-                fsal,
-                K,
-                KL,
-                xt,
-                a,
-                cum,
-                guard,
-                rtol,
-                atol,
-            )
-            n_prop += ne
-            fsal = True
-            n_steps += 1
-            if KL[0] < 0.0:
-                status = STATUS_BAD_PROPENSITY
-                fail = True
-                break
-            fac = 0.9 * err**-0.2 if err > 0.0 else 5.0
-            fac = min(5.0, max(0.2, fac))
-            if not err <= 1.0:
-                n_rej += 1
-                h = hh * (0.25 if err == math.inf else fac)
-                if h < h_min:
-                    status = STATUS_NONFINITE if err == math.inf else STATUS_STEP_UNDERFLOW
-                    fail = True
-                    break
-                continue
-            h_next = hh * fac
-            if not last or h_next > h:
-                h = h_next
-            if lam_new < threshold:
-                for i in cont_idx:
-                    x[i] = xt[i]
-                for r in range(x.shape[0]):
-                    K[0, r] = K[6, r]
-                KL[0] = KL[6]
-                lam = lam_new
-                t = seg_end if last else t + hh
-            else:
-                # A reaction fires inside this step: find where Lambda = threshold on the
-                # cubic Hermite interpolant, then step there exactly from t.
-                lo = 0.0
-                hi = 1.0
-                for _ in range(BISECTION_ITERATIONS):
-                    mid = 0.5 * (lo + hi)
-                    if _hermite(mid, lam, lam_new, KL[0], KL[6], hh) >= threshold:
-                        hi = mid
-                    else:
-                        lo = mid
-                h_star = hi * hh
-                if hi < 1.0:
-                    err, lam_new, ne = _dp_step(
-                        rhs,
-                        prop,
-                        t,
-                        h_star,
-                        x,
-                        p,
-                        u,
-                        cont_idx,
-                        lam,
-                        True,
-                        K,
-                        KL,
-                        xt,
-                        a,
-                        cum,
-                        guard,
-                        rtol,
-                        atol,
-                    )
-                    n_prop += ne
-                    if err == math.inf:
-                        status = STATUS_BAD_PROPENSITY
-                        fail = True
-                        break
-                for i in cont_idx:
-                    x[i] = xt[i]
-                t = seg_end if (last and hi >= 1.0) else t + h_star
-                a0 = KL[6]
-                if a0 > 0.0:
-                    j = _select(cum, _uniform(rng) * a0)
-                    _fire(j, 1.0, x, nu_ptr, nu_idx, nu_val)
-                    n_fired += 1
-                threshold = _exponential(rng)
-                lam = 0.0
-                fsal = False
-            if n_triggers > 0:
-                events_here = True
-
-    if fail:
-        for r in range(io, n_out):
-            for i in range(n):
-                out_y[r, i] = np.nan
-            for i in range(out_obs.shape[1]):
-                out_obs[r, i] = np.nan
-    stats[0] = status
-    stats[1] = t
-    stats[2] = n_fired
-    stats[3] = n_steps
-    stats[4] = n_rej
-    stats[5] = n_events
-    stats[6] = n_prop
-
-
-_F = types.float64
-_I = types.int64
-_B1 = types.boolean[::1]
-_I1 = types.int64[::1]
-_V1 = types.float64[::1]
-_V2 = types.float64[:, ::1]
-_V3 = types.float64[:, :, ::1]
-_FNS = types.UniTuple(MODEL_FN, 6)
-_GUARD = types.Tuple((_I1, _I1, _I1, _V1))
-
-
-@njit(
-    types.void(
-        _FNS,
-        EVENT_FN,
-        _I,
-        _I1,
-        _I1,
-        _B1,
-        _I,
-        _I,
-        _B1,
-        _I1,
-        _I1,
-        _I1,
-        _V1,
-        _I1,
-        _I1,
-        _V1,
-        _GUARD,
-        _I1,
-        _I1,
-        types.boolean,
-        _I,
-        _I,
-        _V1,
-        _V2,
-        _V2,
-        _V2,
-        _V2,
-        _I1,
-        _I1,
-        _I1,
-        _V2,
-        types.uint64[:, ::1],
-        _F,
-        _F,
-        _F,
-        _I,
-        _V3,
-        _V3,
-        _V2,
-    ),
-    cache=True,
-    nogil=True,
-    error_model="numpy",
-)
-def stochastic_range(
-    fns: Any,
-    apply_event: Any,
-    method: int,
-    event_timed_index: np.ndarray,
-    event_state_index: np.ndarray,
-    event_initial_value: np.ndarray,
-    n_timed: int,
-    n_triggers: int,
-    discrete: np.ndarray,
-    cont_idx: np.ndarray,
-    nu_ptr: np.ndarray,
-    nu_idx: np.ndarray,
-    nu_val: np.ndarray,
-    react_ptr: np.ndarray,
-    react_idx: np.ndarray,
-    react_coef: np.ndarray,
-    guard: Any,
-    hor: np.ndarray,
-    hor_mult: np.ndarray,
-    uses_time: bool,
-    start: int,
-    stop: int,
-    t_out: np.ndarray,
-    y0: np.ndarray,
-    params: np.ndarray,
-    skip_init: np.ndarray,
-    ext_time: np.ndarray,
-    ext_kind: np.ndarray,
-    ext_index: np.ndarray,
-    ext_op: np.ndarray,
-    ext_value: np.ndarray,
-    rng_seeds: np.ndarray,
-    eps: float,
-    rtol: float,
-    atol: float,
-    max_events: int,
-    out_y: np.ndarray,
-    out_obs: np.ndarray,
-    stats: np.ndarray,
-) -> None:
-    """Simulate trajectories start..stop-1 (one thread's share of a batch).
-
-    ``fns`` = (propensities, rhs, outputs, timed_event_times, triggers, initial_assignments).
-    """
-    for i in range(start, stop):
-        run_trajectory(
-            fns,
-            apply_event,
-            method,
-            event_timed_index,
-            event_state_index,
-            event_initial_value,
-            n_timed,
-            n_triggers,
-            discrete,
-            cont_idx,
-            nu_ptr,
-            nu_idx,
-            nu_val,
-            react_ptr,
-            react_idx,
-            react_coef,
-            guard,
-            hor,
-            hor_mult,
-            uses_time,
-            t_out,
-            y0[i],
-            params[i],
-            skip_init[i],
-            ext_time[i],
-            ext_kind,
-            ext_index,
-            ext_op,
-            ext_value[i],
-            rng_seeds[i],
-            eps,
-            rtol,
-            atol,
-            max_events,
-            out_y[i],
-            out_obs[i],
-            stats[i],
-        )
-
-
-# ---------------------------------------------------------------------------------------
-# Python entry point.
-# ---------------------------------------------------------------------------------------
-
-
-def trajectory_seeds(seed: int | np.random.SeedSequence, n: int, start: int = 0) -> np.ndarray:
-    """Generator states (4 x uint64) of trajectories ``start .. start+n-1``.
-
-    Row ``i`` is words ``4i .. 4i+3`` of ``SeedSequence(seed).generate_state``, a stream whose
-    prefix does not depend on its length: it depends on (seed, i) only.
-    """
-    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    words = seq.generate_state(4 * (start + n), dtype=np.uint64).reshape(start + n, 4)[start:]
-    words = words.copy()
-    zero = ~words.any(axis=1)  # the all-zero state is xoshiro's one fixed point
-    words[zero, 0] = np.uint64(0x9E3779B97F4A7C15)
-    return np.ascontiguousarray(words)
+#: Names of the statistics columns (see :mod:`mdrsim.engine.status`).
+STATS_COLUMNS = STOCHASTIC_STATS
 
 
 def _whole(v: np.ndarray) -> bool:
@@ -1428,6 +123,23 @@ def _check_events(
                 )
 
 
+def _check_method(method: str) -> int:
+    if method not in METHODS:
+        raise SimulationInputError(
+            f"unknown stochastic method {method!r}; allowed: {', '.join(METHODS)}"
+        )
+    return METHODS[method]
+
+
+def _stochastic_options(
+    options: StochasticOptions | None, shorthand: Mapping[str, Any]
+) -> StochasticOptions:
+    """``options`` (or the defaults) with the keyword shorthands that were given."""
+    given = {k: v for k, v in shorthand.items() if v is not None}
+    base = options or StochasticOptions()
+    return replace(base, **given) if given else base
+
+
 def simulate_stochastic(
     model: Model | StochasticModel,
     t_eval: Sequence[float] | np.ndarray,
@@ -1439,12 +151,13 @@ def simulate_stochastic(
     initial: Mapping[str, float | Sequence[float] | np.ndarray] | None = None,
     events: EventTable | None = None,
     workers: int | None = None,
-    tau_epsilon: float = 0.03,
     continuous: Sequence[str] = (),
-    rtol: float = 1e-6,
-    atol: float = 1e-9,
-    max_events: int = 100_000_000,
+    options: StochasticOptions | None = None,
     check: bool = False,
+    tau_epsilon: float | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    max_events: int | None = None,
 ) -> Result:
     """Simulate ``n_trajectories`` realisations of the model's jump process on ``t_eval``.
 
@@ -1452,27 +165,20 @@ def simulate_stochastic(
     Discrete species' values are counts (whole numbers); ``states[trajectory, time, state]``.
     ``seed`` fixes every trajectory (``None`` draws fresh entropy, recorded in the
     provenance so the run can be repeated). ``continuous`` names reaction-changed species to
-    integrate as ODEs (hybrid/tau); ``tau_epsilon`` is the tau-leaping error bound;
-    ``rtol``/``atol`` control the hybrid method's ODE steps (``atol`` also floors the tau
-    method's bound on continuous variables); ``max_events`` bounds the reactions plus steps
-    of one trajectory. ``check=True`` raises if any trajectory failed.
+    integrate as ODEs (hybrid/tau). ``options`` (:class:`StochasticOptions`) holds the
+    tau-leaping bound, the hybrid method's tolerances and the event limit; ``tau_epsilon``,
+    ``rtol``, ``atol`` and ``max_events`` are shorthands that replace those fields.
+    ``check=True`` raises if any trajectory failed.
     """
-    if method not in METHODS:
-        raise SimulationInputError(
-            f"unknown stochastic method {method!r}; allowed: {', '.join(METHODS)}"
-        )
+    _check_method(method)
     if isinstance(n_trajectories, bool) or not isinstance(n_trajectories, int | np.integer):
         raise SimulationInputError(f"n_trajectories must be an integer, got {n_trajectories!r}")
     if n_trajectories < 1:
         raise SimulationInputError(f"n_trajectories must be >= 1, got {n_trajectories}")
-    if not (math.isfinite(tau_epsilon) and 0.0 < tau_epsilon < 1.0):
-        raise SimulationInputError(f"tau_epsilon must be in (0, 1), got {tau_epsilon}")
-    if not (math.isfinite(rtol) and 0.0 < rtol < 1.0):
-        raise SimulationInputError(f"rtol must be in (0, 1), got {rtol}")
-    if not (math.isfinite(atol) and atol > 0.0):
-        raise SimulationInputError(f"atol must be finite and > 0, got {atol}")
-    if max_events < 1:
-        raise SimulationInputError(f"max_events must be >= 1, got {max_events}")
+    opts = _stochastic_options(
+        options,
+        {"tau_epsilon": tau_epsilon, "rtol": rtol, "atol": atol, "max_events": max_events},
+    )
     if isinstance(model, StochasticModel):
         sm = model
         if continuous and sorted(set(continuous)) != sm.continuous_names:
@@ -1491,56 +197,26 @@ def simulate_stochastic(
                 f"the model has {' and '.join(why)}; use method='hybrid' (exact firing times "
                 "with time-varying propensities) or 'tau'"
             )
-    n = int(n_trajectories)
-    t = _check_times(np.asarray(t_eval, dtype=float))
-    params = dict(params or {})
-    initial = dict(initial or {})
-    for name in list(initial):
-        if name not in sm.state_names and name in sm.parameter_names:
-            params[name] = initial.pop(name)
-    p, p_given = _matrix(sm.parameter_names, sm.ode.default_parameters(), params, n, "parameter")
-    y0, y_given = _matrix(sm.state_names, sm.ode.default_initial_state(), initial, n, "state")
-    skip = np.zeros((n, len(sm.ode.flat.initial)), dtype=np.float64)
-    for k, (kind, index, _) in enumerate(sm.ode.flat.initial):
-        skip[:, k] = p_given[index] if kind == "p" else y_given[index]
-
-    seq, seed_record = _seed_sequence(seed)
+    n = batch_size({}, {}, int(n_trajectories), "n_trajectories")
+    t = check_times(np.asarray(t_eval, dtype=float))
+    inputs = named_inputs(sm.ode, params, initial, n)
+    seq, seed_record = seed_sequence(seed)
     result = run_stochastic_batch(
         sm,
-        p,
-        y0,
+        inputs.params,
+        inputs.y0,
         t,
         method=method,
         rng_states=trajectory_seeds(seq, n),
         events=events,
-        skip_init=skip,
+        skip_init=inputs.skip_init,
         workers=workers,
-        tau_epsilon=tau_epsilon,
-        rtol=rtol,
-        atol=atol,
-        max_events=max_events,
+        options=opts,
     )
-    result.provenance.update(
-        {
-            "seed": seed_record,
-            "overrides": sorted([*params, *initial]),
-        }
-    )
+    result.provenance.update({"seed": seed_record, "overrides": inputs.overrides})
     if check:
         result.raise_on_failure()
     return result
-
-
-def _seed_sequence(seed: int | np.random.SeedSequence | None) -> tuple[np.random.SeedSequence, Any]:
-    """The SeedSequence behind a run, and what the provenance records to repeat it."""
-    if seed is None:
-        seq = np.random.SeedSequence()
-        return seq, seq.entropy
-    if isinstance(seed, np.random.SeedSequence):
-        return seed, {"entropy": seed.entropy, "spawn_key": list(seed.spawn_key)}
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise SimulationInputError(f"seed must be an integer >= 0, got {seed!r}")
-    return np.random.SeedSequence(int(seed)), int(seed)
 
 
 def run_stochastic_batch(
@@ -1554,46 +230,29 @@ def run_stochastic_batch(
     events: EventTable | None = None,
     skip_init: np.ndarray | None = None,
     workers: int | None = None,
-    tau_epsilon: float = 0.03,
-    rtol: float = 1e-6,
-    atol: float = 1e-9,
-    max_events: int = 100_000_000,
+    options: StochasticOptions | None = None,
+    tau_epsilon: float | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    max_events: int | None = None,
 ) -> Result:
     """The engine: ``params[n, n_params]``, ``y0[n, n_states]``, one generator state
     ``rng_states[n, 4]`` (uint64, see :func:`trajectory_seeds`) per trajectory.
 
-    The array-level counterpart of :func:`mdrsim.engine.solve.run_batch`: a trial runner
+    The array-level counterpart of :func:`mdrsim.engine.ode.run_batch`: a trial runner
     that splits patients into chunks passes each chunk its rows of
     ``trajectory_seeds(seed, n_total)`` (or ``trajectory_seeds(seed, k, start=i0)``), and
     every patient gets the same trajectory whatever the chunking. Trajectories are split
     into contiguous ranges run by ``workers`` threads.
     """
-    if method not in METHODS:
-        raise SimulationInputError(
-            f"unknown stochastic method {method!r}; allowed: {', '.join(METHODS)}"
-        )
-    t = _check_times(t_eval)
-    n_s = len(sm.state_names)
-    n_p = len(sm.parameter_names)
-    params = np.ascontiguousarray(params, dtype=np.float64)
-    y0 = np.ascontiguousarray(y0, dtype=np.float64)
-    if params.ndim != 2 or params.shape[1] != n_p:
-        raise SimulationInputError(f"params must have shape (n, {n_p}), got {params.shape}")
-    n = params.shape[0]
-    if n < 1:
-        raise SimulationInputError("at least one trajectory is needed")
-    if y0.shape != (n, n_s):
-        raise SimulationInputError(f"y0 must have shape ({n}, {n_s}), got {y0.shape}")
-    for arr, what, names in (
-        (params, "parameter", sm.parameter_names),
-        (y0, "initial state", sm.state_names),
-    ):
-        bad = np.argwhere(~np.isfinite(arr))
-        if bad.size:
-            i, j = bad[0]
-            raise SimulationInputError(
-                f"{what} {names[j]!r} is not finite for trajectory {i} (value {arr[i, j]})"
-            )
+    code = _check_method(method)
+    opts = _stochastic_options(
+        options,
+        {"tau_epsilon": tau_epsilon, "rtol": rtol, "atol": atol, "max_events": max_events},
+    )
+    t = check_times(t_eval)
+    params, y0 = check_arrays(sm, params, y0, unit="trajectory")
+    n, n_s = y0.shape
     for i, name in enumerate(sm.state_names):
         if sm.discrete[i] and not (_whole(y0[:, i]) and np.all(y0[:, i] >= 0)):
             bad = y0[:, i][~((y0[:, i] == np.round(y0[:, i])) & (y0[:, i] >= 0))][0]
@@ -1610,119 +269,70 @@ def run_stochastic_batch(
     rng_states = np.ascontiguousarray(rng_states, dtype=np.uint64)
     if rng_states.shape != (n, 4):
         raise SimulationInputError(f"rng_states must have shape ({n}, 4), got {rng_states.shape}")
-    n_init = len(sm.ode.flat.initial)
-    skip = (
-        np.zeros((n, n_init))
-        if skip_init is None
-        else np.ascontiguousarray(skip_init, dtype=np.float64)
-    )
+    skip = skip_matrix(skip_init, n, len(sm.ode.flat.initial))
     ev = events or EventTable()
-    ext_t, ext_kind, ext_idx, ext_op, ext_val = ev.to_arrays(n, sm.state_names, sm.parameter_names)
-    _check_events(ev, sm, ext_kind, ext_idx, ext_op, ext_val)
+    rows = event_rows(ev, n, sm)
+    _check_events(ev, sm, rows.kind, rows.target, rows.op, rows.value)
 
     out_y = np.empty((n, t.size, n_s))
     out_o = np.empty((n, t.size, len(sm.output_names)))
-    stats = np.zeros((n, len(STATS_COLUMNS)))
+    stats = np.zeros((n, len(STOCHASTIC_STATS)))
     kernel_args = sm.kernel_arguments()
-    workers = workers or min(os.cpu_count() or 1, n)
-    workers = max(1, min(int(workers), n))
-    bounds = np.linspace(0, n, workers + 1).astype(int)
-    code = METHODS[method]
     kernel: Any = stochastic_range  # numba dispatcher: its signature is the njit one
+    settings, limits = opts.kernel_settings()
 
-    def run(k: int) -> None:
+    def run(start: int, stop: int) -> None:
         kernel(
             kernel_args[0],
             kernel_args[1],
             code,
             *kernel_args[2:],
-            int(bounds[k]),
-            int(bounds[k + 1]),
+            start,
+            stop,
             t,
             y0,
             params,
             skip,
-            ext_t,
-            ext_kind,
-            ext_idx,
-            ext_op,
-            ext_val,
+            *rows,
             rng_states,
-            float(tau_epsilon),
-            float(rtol),
-            float(atol),
-            int(max_events),
+            settings,
+            limits,
             out_y,
             out_o,
             stats,
         )
 
-    if workers == 1:
-        run(0)
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(run, range(workers)))
-
-    result = batch_result(
-        _AsCompiled(sm),  # type: ignore[arg-type]
+    run_in_threads(n, workers, run)
+    engine = f"stochastic-{method}"
+    return batch_result(
+        sm,
         t,
         out_y,
         out_o,
         params,
         stats,
-        engine=f"stochastic-{method}",
-        options=SolverOptions(rtol=rtol, atol=atol),
-    )
-    result.provenance["solver_options"] = {
-        "method": method,
-        "tau_epsilon": tau_epsilon,
-        "rtol": rtol,
-        "atol": atol,
-        "max_events": max_events,
-    }
-    result.provenance.update(
-        {
+        stats_columns=STOCHASTIC_STATS,
+        provenance={
+            **options_provenance(opts, engine),
             "method": method,
             "seeding": "SeedSequence(seed).generate_state(4n, uint64), words 4i..4i+3 "
             "-> xoshiro256** of trajectory i",
             "n_trajectories": n,
             "discrete": sm.discrete_names,
             "continuous": sm.continuous_names,
-            "stats_columns": list(STATS_COLUMNS),
-        }
+            "stats_columns": list(STOCHASTIC_STATS),
+        },
     )
-    return result
-
-
-@dataclass
-class _AsCompiled:
-    """What :func:`batch_result` reads from a CompiledModel."""
-
-    sm: StochasticModel
-
-    @property
-    def model(self) -> Model:
-        return self.sm.model
-
-    @property
-    def state_names(self) -> list[str]:
-        return self.sm.state_names
-
-    @property
-    def output_names(self) -> list[str]:
-        return self.sm.output_names
-
-    @property
-    def parameter_names(self) -> list[str]:
-        return self.sm.parameter_names
 
 
 __all__ = [
     "METHODS",
     "STATS_COLUMNS",
     "StochasticModel",
+    "StochasticOptions",
     "compile_stochastic",
     "run_stochastic_batch",
+    "sample_into",
     "simulate_stochastic",
     "trajectory_seeds",
 ]

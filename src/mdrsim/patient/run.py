@@ -6,12 +6,13 @@ import datetime as _dt
 import hashlib
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from mdrsim.biology.marrow import neutropenia_grade
+from mdrsim.engine.options import options_provenance
 from mdrsim.patient.model import PatientModel, build_patient_model
 from mdrsim.patient.runner import RunOutput, run_patients
 from mdrsim.patient.scenario import Scenario
@@ -161,10 +162,11 @@ def summarise(
 
 
 def solver_provenance(scenario: Scenario) -> dict[str, Any]:
-    """The solver options the scenario ran with, from the options object itself (JSON-ready:
-    an unlimited step size, ``inf``, is written as null)."""
+    """The solver options the scenario ran with, from the options object itself (the engine's
+    own provenance record; JSON-ready: an unlimited step size, ``inf``, is written as null)."""
+    values = options_provenance(scenario.solver.options(), "rodas4")["solver_options"]
     out: dict[str, Any] = {}
-    for key, value in asdict(scenario.solver.options()).items():
+    for key, value in values.items():
         finite = not isinstance(value, float) or math.isfinite(value)
         out[key] = value if finite else None
     return out
