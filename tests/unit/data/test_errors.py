@@ -11,7 +11,7 @@ from mdrsim.errors import MdrsimError, UnknownNameError
 
 def test_every_error_class_lives_in_mdrsim_errors() -> None:
     from mdrsim.data import library
-    from mdrsim.io import scenario
+    from mdrsim.patient import scenario
     from mdrsim.regimen import schedule
     from mdrsim.trial import errors as trial_errors
 
