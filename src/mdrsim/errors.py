@@ -48,3 +48,21 @@ class SimulationError(MdrsimError, RuntimeError):
         lines = "\n".join(f"  patient {i}: {why}" for i, why in shown)
         more = "" if len(self.failures) <= 10 else f"\n  … and {len(self.failures) - 10} more"
         super().__init__(f"{len(self.failures)} patient(s) failed:\n{lines}{more}")
+
+
+# --- sbml ---
+
+
+class UnsupportedSBMLFeatureError(UnsupportedFeatureError):
+    """An SBML construct mdrsim does not simulate (or not safely); ``feature`` names it.
+
+    ``feature`` is a short, stable name ("event priority", "event delay", ...) by which
+    conformance reports group refusals; the message says why and where.
+    """
+
+    def __init__(self, message: str, feature: str = "") -> None:
+        super().__init__(message)
+        self.feature = feature
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.feature))
