@@ -175,9 +175,7 @@ def expected_table(case: Path) -> tuple[list[str], np.ndarray]:
     with (case / f"{case.name}-results.csv").open() as fh:
         rows = list(csv.reader(fh))
     header = [h.strip() for h in rows[0]]
-    values = np.array(
-        [[_number(v) for v in row] for row in rows[1:] if row], dtype=float
-    )
+    values = np.array([[_number(v) for v in row] for row in rows[1:] if row], dtype=float)
     return header, values
 
 
@@ -202,7 +200,9 @@ def compare(
     same_special = (np.isnan(simulated) & np.isnan(expected)) | (
         np.isinf(expected) & (simulated == expected)
     )
-    ratio = np.where(same_special, 0.0, np.where(np.isnan(err), np.inf, err / np.maximum(tol, 1e-300)))
+    ratio = np.where(
+        same_special, 0.0, np.where(np.isnan(err), np.inf, err / np.maximum(tol, 1e-300))
+    )
     ok = bool(np.all(same_special | (err <= tol)))
     worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape) if ratio.size else (0, 0)
     return ok, float(ratio[worst]) if ratio.size else 0.0, (int(worst[0]), int(worst[1]))
@@ -226,7 +226,10 @@ def feature_of(exc: BaseException) -> str:
         (r"conversionFactor", "conversion factor"),
         (r"stoichiometryMath", "stoichiometryMath"),
         (r"stoichiometry", "variable stoichiometry"),
-        (r"compartment .* not constant|size of compartment|constant size", "non-constant compartment"),
+        (
+            r"compartment .* not constant|size of compartment|constant size",
+            "non-constant compartment",
+        ),
         (r"priority", "event priority"),
         (r"persistent", "non-persistent trigger"),
         (r"== or !=", "event trigger with == or !="),
@@ -243,7 +246,9 @@ def feature_of(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def _report_model(model: Any, variables: list[str], settings: dict[str, Any]) -> tuple[Any, list[str]]:
+def _report_model(
+    model: Any, variables: list[str], settings: dict[str, Any]
+) -> tuple[Any, list[str]]:
     """The model plus one observable per requested variable, in the requested units."""
     import sympy
 
@@ -302,7 +307,7 @@ def run_case(case: Path, rtol: float = RTOL, atol: float = ATOL) -> CaseResult:
     except MdrsimError as exc:
         return CaseResult(case.name, "refused", feature_of(exc), _one_line(exc),
                           time.perf_counter() - start)  # fmt: skip
-    except Exception as exc:  # noqa: BLE001 - every other exception is a crash, by definition
+    except Exception as exc:
         tb = traceback.extract_tb(exc.__traceback__)
         place = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
         return CaseResult(case.name, "crash", type(exc).__name__, _one_line(exc) + place,
@@ -313,9 +318,13 @@ def run_case(case: Path, rtol: float = RTOL, atol: float = ATOL) -> CaseResult:
                           seconds)  # fmt: skip
     column = {n: j for j, n in enumerate(result.output_names)}
     simulated = np.stack([result.outputs[0, :, column[n]] for n in names], axis=1)
-    ok, worst, (i, j) = compare(simulated, expected[:, 1:], settings["absolute"], settings["relative"])
-    where = (f"{variables[j]} at t={expected[i, 0]:g}: {float(simulated[i, j])!r} "
-             f"vs {float(expected[i, j + 1])!r}")
+    ok, worst, (i, j) = compare(
+        simulated, expected[:, 1:], settings["absolute"], settings["relative"]
+    )
+    where = (
+        f"{variables[j]} at t={expected[i, 0]:g}: {float(simulated[i, j])!r} "
+        f"vs {float(expected[i, j + 1])!r}"
+    )
     return CaseResult(case.name, "pass" if ok else "wrong", "", "", seconds, worst, where)
 
 
@@ -345,10 +354,12 @@ def run_case_roadrunner(case: Path, rtol: float = RTOL, atol: float = ATOL) -> C
         t = expected[:, 0]
         out = rr.simulate(float(t[0]), float(t[-1]), len(t), selections=selections)
         simulated = np.asarray(out)[:, 1:]
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return CaseResult(case.name, "refused", type(exc).__name__, _one_line(exc),
                           time.perf_counter() - start)  # fmt: skip
-    ok, worst, (i, j) = compare(simulated, expected[:, 1:], settings["absolute"], settings["relative"])
+    ok, worst, (i, j) = compare(
+        simulated, expected[:, 1:], settings["absolute"], settings["relative"]
+    )
     where = f"{variables[j]} at t={expected[i, 0]:g}"
     return CaseResult(case.name, "pass" if ok else "wrong", "", "", time.perf_counter() - start,
                       worst, where)  # fmt: skip
@@ -361,7 +372,7 @@ def _child(conn: Any, case: str, peer: str | None) -> None:
     try:
         fn = run_case_roadrunner if peer == "roadrunner" else run_case
         result = fn(Path(case))
-    except BaseException as exc:  # noqa: BLE001 - reported, not hidden
+    except BaseException as exc:
         result = CaseResult(Path(case).name, "crash", type(exc).__name__, _one_line(exc))
     conn.send(asdict(result))
     conn.close()
@@ -379,7 +390,7 @@ def run_cases(
 
     The parent imports mdrsim once, so each forked child starts without import cost.
     """
-    import mdrsim.engine.solve  # noqa: F401 - imported before forking
+    import mdrsim.engine.solve
     import mdrsim.io  # noqa: F401
 
     if peer == "roadrunner":

@@ -26,8 +26,8 @@ from sympy.printing.pycode import PythonCodePrinter
 from mdrsim import __version__
 from mdrsim.engine.sparse_lu import CFUNC, EVENT_CFUNC, generate_sparse_lu
 from mdrsim.errors import UnsupportedFeatureError
-from mdrsim.model.expressions import TIME
 from mdrsim.model.derivative import derivative
+from mdrsim.model.expressions import TIME
 from mdrsim.model.ir import Model
 from mdrsim.model.validation import rule_order
 

@@ -29,7 +29,9 @@ __all__ = ["check_instant_triggers", "continuous_names"]
 def continuous_names(model: Model) -> set[str]:
     """Names whose values change continuously in time: states, and rules that use them."""
     changing = set(model.state_names()) | {TIME.name}
-    rules = {v: {s.name for s in r.expression.free_symbols} for v, r in model.assignment_rules.items()}
+    rules = {
+        v: {s.name for s in r.expression.free_symbols} for v, r in model.assignment_rules.items()
+    }
     grown = True
     while grown:
         grown = False
@@ -74,7 +76,10 @@ def _as_timed(event: Event, model: Model, changing: set[str]) -> Event | None:
     if not event.initial_value or _names(threshold) & changing:
         return None
     set_by_others = {
-        a.variable for other in model.events.values() if other is not event for a in other.assignments
+        a.variable
+        for other in model.events.values()
+        if other is not event
+        for a in other.assignments
     }
     if _names(threshold) & set_by_others:
         return None
@@ -90,7 +95,7 @@ def _refuse(event: Event, relation: sympy.Basic, changing: set[str]) -> None:
     if isinstance(relation, sympy.Eq) and TIME in relation.free_symbols:
         hint = (
             "; only a trigger that is exactly `time == c` with c fixed between events, not "
-            "changed by another event, and initialValue=\"true\" is converted to a timed event "
+            'changed by another event, and initialValue="true" is converted to a timed event '
             "— write `time >= c` to fire once at c"
         )
     else:

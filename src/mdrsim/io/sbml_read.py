@@ -290,7 +290,7 @@ class _Importer:
         if self.non_persistent:
             names = ", ".join(repr(n) for n in self.non_persistent)
             raise UnsupportedSBMLFeatureError(
-                f"non-persistent trigger: event(s) {names} have persistent=\"false\"; mdrsim "
+                f'non-persistent trigger: event(s) {names} have persistent="false"; mdrsim '
                 "carries out every triggered event even when another event at the same instant "
                 "makes its trigger false, so a model with several events and a non-persistent "
                 "trigger is refused",
@@ -410,9 +410,7 @@ class _Importer:
         if s.isSetInitialConcentration():
             concentration = restore_exact(s.getInitialConcentration(), meta)
             if amount_based:
-                self.converted_initial.append(
-                    (s.getId(), s.getCompartment(), concentration, False)
-                )
+                self.converted_initial.append((s.getId(), s.getCompartment(), concentration, False))
             return concentration * size if amount_based else concentration
         return 0.0  # set by an initial assignment or rule, or undefined in SBML
 

@@ -56,9 +56,7 @@ def derivative(expr: sympy.Basic, var: sympy.Symbol) -> sympy.Basic:
         held[dummy] = e
         return dummy
 
-    prepared = expr.replace(
-        lambda e: isinstance(e, (*_PIECEWISE_CONSTANT, sympy.factorial)), hold
-    )
+    prepared = expr.replace(lambda e: isinstance(e, (*_PIECEWISE_CONSTANT, sympy.factorial)), hold)
     prepared = prepared.replace(
         lambda e: isinstance(e, sympy.Abs | sympy.Max | sympy.Min) and var in e.free_symbols,
         _as_piecewise,

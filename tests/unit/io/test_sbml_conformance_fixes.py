@@ -22,8 +22,7 @@ TIME_CSYMBOL = (
     "<csymbol encoding='text' definitionURL='http://www.sbml.org/sbml/symbols/time'>t</csymbol>"
 )
 AVOGADRO_CSYMBOL = (
-    "<csymbol encoding='text' "
-    "definitionURL='http://www.sbml.org/sbml/symbols/avogadro'>N</csymbol>"
+    "<csymbol encoding='text' definitionURL='http://www.sbml.org/sbml/symbols/avogadro'>N</csymbol>"
 )
 
 
@@ -187,7 +186,9 @@ def _eq_time(value: str) -> str:
 
 
 def test_time_equals_constant_becomes_a_timed_event() -> None:
-    xml = sbml_document(parameters("x~0") + _events(_event("dose", _eq_time("57"), "x", "<cn>1</cn>")))
+    xml = sbml_document(
+        parameters("x~0") + _events(_event("dose", _eq_time("57"), "x", "<cn>1</cn>"))
+    )
     trigger = read_sbml_string(xml).events["dose"].trigger
     assert trigger == sympy.Ge(TIME, sympy.Float(57))
 
@@ -214,10 +215,7 @@ def test_time_equals_with_initial_value_false_is_refused_not_dropped() -> None:
 
 
 def test_equality_of_a_state_in_a_trigger_is_refused_with_the_reason() -> None:
-    trigger = (
-        "<apply><and/><apply><eq/><ci>x</ci><cn>1</cn></apply>"
-        f"{_time_geq('0')}</apply>"
-    )
+    trigger = f"<apply><and/><apply><eq/><ci>x</ci><cn>1</cn></apply>{_time_geq('0')}</apply>"
     xml = sbml_document(
         parameters("x~0", "y~0", "k=1")
         + _rate_rule("x", "<ci>k</ci>")
