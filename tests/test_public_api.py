@@ -16,6 +16,10 @@ def test_every_public_name_resolves(name: str) -> None:
     assert name in dir(mdrsim)
 
 
+def test_all_matches_the_lazy_table() -> None:
+    assert set(mdrsim.__all__) - {"__version__"} == set(mdrsim._API)
+
+
 def test_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'simulat'"):
         mdrsim.simulat  # noqa: B018

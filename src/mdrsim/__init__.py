@@ -44,7 +44,25 @@ _API: dict[str, str] = {
     "list_examples": "mdrsim.examples",
 }
 
-__all__ = ["__version__", *_API]
+__all__ = [
+    "EventTable",
+    "Library",
+    "MdrsimError",
+    "Result",
+    "Scenario",
+    "SolverOptions",
+    "__version__",
+    "compile_model",
+    "list_examples",
+    "load_example",
+    "load_library",
+    "load_model",
+    "load_scenario",
+    "load_trial",
+    "run_scenario",
+    "run_trial",
+    "simulate",
+]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load lazily
     from mdrsim.data import Library, load_library
