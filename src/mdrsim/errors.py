@@ -252,3 +252,21 @@ class InvalidOptionError(SimulationInputError):
         self.value = value
         self.allowed = allowed
         super().__init__(f"{field} must be {allowed}, got {value!r}")
+
+
+# --- sbml ---
+
+
+class UnsupportedSBMLFeatureError(UnsupportedFeatureError):
+    """An SBML construct mdrsim does not simulate (or not safely); ``feature`` names it.
+
+    ``feature`` is a short, stable name ("event priority", "event delay", ...) by which
+    conformance reports group refusals; the message says why and where.
+    """
+
+    def __init__(self, message: str, feature: str = "") -> None:
+        super().__init__(message)
+        self.feature = feature
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.feature))

@@ -26,12 +26,13 @@ from sympy.printing.pycode import PythonCodePrinter
 from mdrsim import __version__
 from mdrsim.engine.sparse_lu import CFUNC, EVENT_CFUNC, generate_sparse_lu
 from mdrsim.errors import UnsupportedFeatureError
+from mdrsim.model.derivative import derivative
 from mdrsim.model.expressions import TIME
 from mdrsim.model.ir import Model
 from mdrsim.model.validation import rule_order
 
 #: Bump when the generated code's layout changes, so old cache entries are not reused.
-CODEGEN_VERSION = "6"
+CODEGEN_VERSION = "7"
 
 
 class _Printer(PythonCodePrinter):
@@ -51,6 +52,11 @@ class _Printer(PythonCodePrinter):
 
     def _print_BooleanFalse(self, expr: sympy.Basic) -> str:
         return "False"
+
+    def _print_factorial(self, expr: sympy.Basic) -> str:
+        # numba has no math.factorial; gamma(n + 1) is n! for whole numbers (and SBML's
+        # factorial is defined only on those).
+        return f"math.gamma({self._print(expr.args[0])} + 1.0)"
 
     def _print_Exp1(self, expr: sympy.Basic) -> str:
         return "math.e"
@@ -291,12 +297,12 @@ def generate_source(flat: FlatModel) -> str:
     for i, f in enumerate(rhs):
         for j, yj in enumerate(y_syms):
             # powsimp turns sympy's n*x**n/x into n*x**(n - 1), which is finite at x = 0.
-            d = sympy.powsimp(sympy.diff(f, yj))
+            d = sympy.powsimp(derivative(f, yj))
             if d != 0:
                 jac_exprs.append(d)
                 jac_targets.append(f"out[{i * n_y + j}]")
                 jac_entries.append((i, j))
-    dfdt_exprs = [sympy.diff(f, sympy.Symbol("t")) for f in rhs] if flat.uses_time else []
+    dfdt_exprs = [derivative(f, sympy.Symbol("t")) for f in rhs] if flat.uses_time else []
     sparse = generate_sparse_lu(n_y, jac_entries)
 
     parts = [

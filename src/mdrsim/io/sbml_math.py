@@ -35,7 +35,10 @@ from mdrsim.model.expressions import TIME
 
 __all__ = ["Env", "FloatPlaceholders", "MathReader", "MathWriter", "Node"]
 
-_AVOGADRO = 6.02214076e23
+#: The value SBML Level 3 defines for the ``avogadro`` csymbol (L3V1 and L3V2, section 3.4.6:
+#: "6.02214179 x 10^23", the CODATA 2006 value). Not the 2019 SI value 6.02214076e23: models
+#: and their reference results use the SBML one. Levels 1 and 2 have no such csymbol.
+_AVOGADRO = 6.02214179e23
 # libsbml stores MathML integers as C ``int``; larger ones are written as reals.
 _INT32 = 2**31
 

@@ -17,7 +17,13 @@ from typing import Any
 import libsbml
 import sympy
 
-from mdrsim.errors import ModelImportError, ModelValidationError, UnsupportedFeatureError
+from mdrsim.errors import (
+    ModelImportError,
+    ModelValidationError,
+    UnsupportedFeatureError,
+    UnsupportedSBMLFeatureError,
+)
+from mdrsim.io.sbml_events import check_instant_triggers
 from mdrsim.io.sbml_math import MathReader
 from mdrsim.io.sbml_meta import Meta, SBase, UnitNamer, read_meta, restore_exact
 from mdrsim.model.expressions import did_you_mean
@@ -72,7 +78,9 @@ def read_sbml(path: str | os.PathLike[str]) -> Model:
     try:
         return read_sbml_string(text)
     except ModelImportError as exc:
-        raise type(exc)(f"{file}: {exc}") from None
+        wrapped = type(exc)(f"{file}: {exc}")
+        wrapped.__dict__.update(exc.__dict__)  # keeps e.g. the refused ``feature``
+        raise wrapped from None
 
 
 def _raise_read_errors(document: Any) -> None:
@@ -137,6 +145,21 @@ def _foreign_description(sbase: SBase) -> str:
     return "\n\n".join(p for p in (name, _notes_text(sbase)) if p)
 
 
+def _numeric(expr: sympy.Basic) -> sympy.Basic:
+    """A value where SBML expects a number: ``true``/``false`` and conditions count as 1/0.
+
+    SBML Level 3 Version 2 (section 3.4.9) lets a Boolean stand where a number is expected,
+    with the value 1 for true and 0 for false (the test suite's case 01288).
+    """
+    if expr is sympy.true:
+        return sympy.Integer(1)
+    if expr is sympy.false:
+        return sympy.Integer(0)
+    if isinstance(expr, sympy.core.relational.Relational | sympy.logic.boolalg.BooleanFunction):
+        return sympy.Piecewise((sympy.Integer(1), expr), (sympy.Integer(0), True))
+    return expr
+
+
 def _unique(base: str, taken: set[str]) -> str:
     name, n = base, 1
     while name in taken:
@@ -173,6 +196,11 @@ class _Importer:
         }
         self.observable_ids = self._observable_ids()
         self.without_value: list[tuple[str, str]] = []
+        # Species whose initial value SBML gives in the other unit (amount for a
+        # concentration species or the reverse): (species, compartment, value, is_amount).
+        self.converted_initial: list[tuple[str, str, float, bool]] = []
+        self.prioritised: list[str] = []
+        self.non_persistent: list[str] = []
 
     def _all_ids(self) -> set[str]:
         groups = (
@@ -207,12 +235,67 @@ class _Importer:
             self._rule(rule)
         for ia in self.m.getListOfInitialAssignments():
             self._initial_assignment(ia)
+        self._initial_values_after_sizes()
         for i, e in enumerate(self.m.getListOfEvents()):
             event = self._event(e, i)
             if event is not None:
                 self.events[event.name] = event
+        self._check_event_order()
         self._check_values_defined()
-        return self._model()
+        return check_instant_triggers(self._model())
+
+    def _initial_values_after_sizes(self) -> None:
+        """Convert initial amounts with the compartment size *after* initial assignments.
+
+        SBML: a species' ``initialAmount`` (for a concentration species) or
+        ``initialConcentration`` (for an amount species) is converted with the compartment's
+        initial size, which an initial assignment may set. The IR stores one number computed
+        with the declared size, so for such compartments the conversion is made an initial
+        assignment of the species instead (unless the species has its own).
+        """
+        for sid, cid, value, is_amount in self.converted_initial:
+            if cid not in self.initial_assignments:
+                continue
+            if sid in self.initial_assignments or sid in self.assignment_rules:
+                continue
+            size = sympy.Symbol(cid)
+            number = sympy.Float(value)
+            expression = number / size if is_amount else number * size
+            self.initial_assignments[sid] = InitialAssignment(sid, expression)
+
+    def _check_event_order(self) -> None:
+        """Refuse priorities and non-persistent triggers where they could matter.
+
+        Both only change results when events are pending at the same instant; mdrsim then
+        carries out every triggered event, in model order, whatever the priorities and even if
+        an earlier one makes a non-persistent trigger false. With one event that is exact; with
+        two or more it could be wrong, so the model is refused.
+        """
+        if len(self.events) < 2:
+            return
+        meta = read_meta(self.m)
+        if meta is not None and meta.attributes.get("writer") == "mdrsim":
+            # Written by mdrsim from its own model: the flags mean what mdrsim does with
+            # them, and reading the document back must give the same model.
+            return
+        if self.prioritised:
+            names = ", ".join(repr(n) for n in self.prioritised)
+            raise UnsupportedSBMLFeatureError(
+                f"event priority: event(s) {names} have a <priority>; mdrsim carries out events "
+                "that fire at the same instant in model order and does not use priorities, so "
+                "a model with several events and priorities is refused rather than risk a "
+                "wrong order",
+                "event priority",
+            )
+        if self.non_persistent:
+            names = ", ".join(repr(n) for n in self.non_persistent)
+            raise UnsupportedSBMLFeatureError(
+                f'non-persistent trigger: event(s) {names} have persistent="false"; mdrsim '
+                "carries out every triggered event even when another event at the same instant "
+                "makes its trigger false, so a model with several events and a non-persistent "
+                "trigger is refused",
+                "non-persistent event trigger",
+            )
 
     def _check_values_defined(self) -> None:
         """A parameter or compartment with no value, rule or initial assignment is an error.
@@ -321,9 +404,13 @@ class _Importer:
         size = compartment.size if compartment is not None else 1.0
         if s.isSetInitialAmount():
             amount = restore_exact(s.getInitialAmount(), meta)
+            if not amount_based:
+                self.converted_initial.append((s.getId(), s.getCompartment(), amount, True))
             return amount if amount_based else amount / size
         if s.isSetInitialConcentration():
             concentration = restore_exact(s.getInitialConcentration(), meta)
+            if amount_based:
+                self.converted_initial.append((s.getId(), s.getCompartment(), concentration, False))
             return concentration * size if amount_based else concentration
         return 0.0  # set by an initial assignment or rule, or undefined in SBML
 
@@ -372,7 +459,7 @@ class _Importer:
         description = meta.texts.get("description", "") if meta else _foreign_description(r)
         return Reaction(
             rid,
-            self.math.read(law.getMath(), f"rate of reaction {rid!r}", env),
+            _numeric(self.math.read(law.getMath(), f"rate of reaction {rid!r}", env)),
             self._stoichiometries(r.getListOfReactants(), rid),
             self._stoichiometries(r.getListOfProducts(), rid),
             reversible=bool(r.getReversible()),
@@ -444,7 +531,7 @@ class _Importer:
         kind = "assignment rule" if rule.isAssignment() else "rate rule"
         where = f"{kind} for {variable!r}"
         self._check_target(variable, where)
-        expression = self.math.read(rule.getMath(), where)
+        expression = _numeric(self.math.read(rule.getMath(), where))
         if rule.isRate():
             self.rate_rules[variable] = RateRule(variable, expression)
         elif variable in self.observable_ids:
@@ -464,7 +551,7 @@ class _Importer:
         where = f"initial assignment for {symbol!r}"
         self._check_target(symbol, where)
         self.initial_assignments[symbol] = InitialAssignment(
-            symbol, self.math.read(ia.getMath(), where)
+            symbol, _numeric(self.math.read(ia.getMath(), where))
         )
 
     # -- events --------------------------------------------------------------------------------
@@ -480,6 +567,12 @@ class _Importer:
         )
         if not assignments:
             return None  # an event that assigns nothing has no effect
+        if e.isSetPriority() and e.getPriority().isSetMath():
+            # Read (so that e.g. a delay() in it is refused), then judged in _check_event_order.
+            self.math.read(e.getPriority().getMath(), f"priority of event {name!r}")
+            self.prioritised.append(name)
+        if not trigger.getPersistent():
+            self.non_persistent.append(name)
         meta = read_meta(e)
         description = meta.texts.get("description", "") if meta else _foreign_description(e)
         return Event(
@@ -505,7 +598,7 @@ class _Importer:
         variable = a.getVariable()
         where = f"event {event!r} assignment to {variable!r}"
         self._check_target(variable, where)
-        return EventAssignment(variable, self.math.read(a.getMath(), where))
+        return EventAssignment(variable, _numeric(self.math.read(a.getMath(), where)))
 
 
 def _substitute_reaction_ids(model: Model) -> Model:

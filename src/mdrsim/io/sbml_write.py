@@ -118,7 +118,9 @@ class _Exporter:
         texts = {"description": model.description}
         if sid != model.name:
             texts["name"] = model.name
-        set_meta(self.m, {}, texts)
+        # The marker tells the reader that mdrsim's own event semantics apply (see
+        # sbml_read._check_event_order).
+        set_meta(self.m, {"writer": "mdrsim"}, texts)
 
     def _compartment(self, c: Compartment) -> None:
         sc = self.m.createCompartment()

@@ -258,12 +258,14 @@ def test_units_names_and_notes_become_readable_text() -> None:
     assert model.parameters["v"].unit == "litre"
 
 
-def test_events_read_flags_and_ignore_priority() -> None:
+def test_events_read_flags() -> None:
+    # (Priorities and non-persistent triggers with several events are refused: see
+    # test_sbml_conformance_fixes.py.)
     body = parameters("x~1") + (
         '<listOfEvents><event id="e" useValuesFromTriggerTime="true">'
-        '<trigger initialValue="false" persistent="false">'
+        '<trigger initialValue="false" persistent="true">'
         + mathml("<apply><lt/><ci>x</ci><cn>0.5</cn></apply>")
-        + "</trigger><priority>" + mathml("<cn>1</cn>") + "</priority>"
+        + "</trigger>"
         '<listOfEventAssignments><eventAssignment variable="x">' + mathml("<cn>2</cn>")
         + "</eventAssignment></listOfEventAssignments></event>"
         '<event useValuesFromTriggerTime="true"><trigger initialValue="true" persistent="true">'
@@ -275,7 +277,7 @@ def test_events_read_flags_and_ignore_priority() -> None:
     )  # fmt: skip
     model = read_sbml_string(sbml_document(body))
     e = model.events["e"]
-    assert (e.initial_value, e.persistent) == (False, False)
+    assert (e.initial_value, e.persistent) == (False, True)
     assert e.trigger == sympy.Lt(x, sympy.Float(0.5))
     unnamed = model.events["event_2"]  # an event without id gets a name; a zero delay is fine
     assert unnamed.trigger == sympy.Ge(TIME, sympy.Float(5))
