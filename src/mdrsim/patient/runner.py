@@ -795,7 +795,7 @@ def _extremum(times: np.ndarray, values: np.ndarray, minimum: bool) -> tuple[flo
         if den != 0:
             a = (t2 * (y1 - y0) + t1 * (y0 - y2) + t0 * (y2 - y1)) / den
             b = (t2 * t2 * (y0 - y1) + t1 * t1 * (y2 - y0) + t0 * t0 * (y1 - y2)) / den
-            if (a > 0 if minimum else a < 0):
+            if a > 0 if minimum else a < 0:
                 tv = -b / (2 * a)
                 if t0 <= tv <= t2:
                     c = y1 - a * t1 * t1 - b * t1

@@ -81,9 +81,7 @@ def test_deaths_are_reproducible_and_batch_independent(model: PatientModel) -> N
     half.seeds = inputs.seeds[n // 2 :]
     part = run_patients(model, half, untreated_twin=False, record=(), deaths=deaths).endpoints
     cols = ["pfs_days", "os_days", "os_event", "death_cause", "febrile_neutropenia"]
-    np.testing.assert_array_equal(
-        full[cols].iloc[n // 2 :].to_numpy(), part[cols].to_numpy()
-    )
+    np.testing.assert_array_equal(full[cols].iloc[n // 2 :].to_numpy(), part[cols].to_numpy())
     assert (full["pfs_days"] <= full["os_days"] + 1e-9).all()
     assert full["os_event"].any()
     assert set(full["death_cause"]) <= {0, 1, 2, 3}
