@@ -9,7 +9,8 @@ the decisions a clinic takes:
 
 - RECIST 1.1 scans every ``scan_interval_days`` from the start of each line (diameter ∝
   burden^(1/3)); progressive disease ends the line at that scan and starts the next one;
-- after the last cycle of a line the patient is followed without treatment until progression;
+- after the last cycle of a line the patient is followed without treatment, scanned on the
+  same schedule, until progression, death or the horizon;
 - at each cycle start a neutrophil count below ``rules.delay_if_anc_below`` delays the cycle,
   and a cycle whose nadir reached grade 4 reduces later doses (``rules.reduce_after_grade4``);
 - in a line with an adaptive rule (``adaptive:`` in the scenario, Zhang et al. 2017), each
@@ -17,7 +18,18 @@ the decisions a clinic takes:
   is measured against the line's baseline instead of the nadir.
 
 Endpoints are collected while running (memory stays bounded by the batch, not the horizon);
-full trajectories are kept only for the patients asked for.
+full trajectories are kept only for the patients asked for. Extrema used as endpoints (ANC
+nadir, CD8 peak, each cycle's nadir for the dose rules) are read on an internal grid of
+``ENDPOINT_STEP_DAYS`` (refined by a parabola through the three points around the extremum),
+the same whatever ``outputs.trajectory_step_days`` saves, so endpoints do not depend on what is
+saved.
+
+When the patients carry random seeds (a virtual trial) and a :class:`DeathModel` is given,
+deaths are sampled from each patient's own stream (:mod:`mdrsim.patient.deaths`): from
+neutropenic infection after a grade-4 cycle, from an uncleared infection, and after the first
+progression; death ends the patient's simulation, PFS counts to the first PD scan or death,
+and overall survival is reported. RECIST scans may fall in a visit window (``scan_window_days``
+either side of the nominal day, drawn per scan from the same stream), as trial scans do.
 """
 
 from __future__ import annotations
@@ -31,6 +43,16 @@ import pandas as pd
 
 from mdrsim.engine import EventTable, run_batch
 from mdrsim.errors import SimulationInputError
+from mdrsim.patient.deaths import (
+    CAUSE_CODES,
+    EARLY_DEATH_DAYS,
+    INFECTION,
+    MAX_DRAWS,
+    NEUTROPENIC_INFECTION,
+    PROGRESSION,
+    DeathModel,
+    PatientDraws,
+)
 from mdrsim.patient.library_bridge import inhibitor_spans
 from mdrsim.patient.model import PatientModel
 from mdrsim.regimen.recist import Assessment, classify, diameter_mm
@@ -41,6 +63,8 @@ NEVER = 1e12  # an event time that no segment reaches
 GRADE4_ANC = 0.5  # 1e9/L, CTCAE grade 4 neutropenia
 NOT_EVALUABLE = "NE"  # RECIST: no follow-up assessment
 _FINE_HOURS = (0.0, 1, 2, 3, 4, 6, 8, 12, 18, 24, 36)  # dense output after each dose (PK peaks)
+#: Internal grid on which endpoint extrema are read, whatever the saved trajectory step.
+ENDPOINT_STEP_DAYS = 0.25
 
 
 @dataclass
@@ -52,6 +76,7 @@ class PatientInputs:
     y0: np.ndarray  # (n, n_states)
     bsa_m2: np.ndarray  # (n,)
     weight_kg: np.ndarray  # (n,)
+    seeds: np.ndarray | None = None  # (n,) per-patient random seeds (deaths, scan windows)
 
     @property
     def n(self) -> int:
@@ -101,6 +126,12 @@ class _Patient:
     cd8_peak_day: float = math.nan
     cleared: list[float] = field(default_factory=list)  # per infection: day cleared or nan
     high_fraction_at_pd: float = math.nan
+    draws: PatientDraws | None = None
+    death_day: float = math.inf
+    death_cause: str = ""
+    grade4_cycles: int = 0
+    fn_episodes: int = 0
+    infection_checked: list[bool] = field(default_factory=list)
 
 
 @dataclass
@@ -124,17 +155,29 @@ def run_patients(
     untreated_twin: bool | None = None,
     workers: int | None = None,
     progress: Callable[[float], None] | None = None,
+    deaths: DeathModel | None = None,
+    scan_window_days: float = 0.0,
 ) -> RunOutput:
     """Simulate every patient of ``inputs`` through ``lines`` (default: the scenario's) to the
-    horizon. ``record`` lists the patients whose trajectories are kept."""
+    horizon. ``record`` lists the patients whose trajectories are kept. Deaths are sampled
+    (with ``deaths``) and scans fall in a ``scan_window_days`` window only when ``inputs``
+    carries per-patient seeds."""
     sc = pm.scenario
     inputs = inputs or default_inputs(pm)
     regimens = tuple(sc.lines if lines is None else lines)
     twin = sc.outputs.untreated_twin if untreated_twin is None else untreated_twin
-    treated = _Runner(pm, inputs, regimens, record, record_variables, workers, progress).run()
+    interval = float(sc.scan_interval_days)
+    if not (math.isfinite(scan_window_days) and 0 <= scan_window_days < interval / 2):
+        raise SimulationInputError(
+            f"scan_window_days: {scan_window_days!r}; allowed: 0 <= window < half the scan "
+            f"interval ({interval / 2:g} d), so that scans stay in order"
+        )
+    treated = _Runner(
+        pm, inputs, regimens, record, record_variables, workers, progress, deaths, scan_window_days
+    ).run()
     endpoints = treated.endpoints
     if twin:
-        twin_run = _Runner(pm, inputs, (), (), None, workers, None).run()
+        twin_run = _Runner(pm, inputs, (), (), None, workers, None, None, 0.0).run()
         untreated = twin_run.endpoints
         base_mem = untreated["cd8_memory"].to_numpy(dtype=float)
         base_ctl = untreated["ctl_tumour_end"].to_numpy(dtype=float)
@@ -166,8 +209,13 @@ class _Runner:
         record_variables: Sequence[str] | None,
         workers: int | None,
         progress: Callable[[float], None] | None,
+        deaths: DeathModel | None,
+        scan_window_days: float,
     ) -> None:
         self.pm, self.inputs, self.regimens = pm, inputs, regimens
+        self.deaths = deaths
+        self.window = float(scan_window_days)
+        self.sampled = inputs.seeds is not None
         self.sc = pm.scenario
         self.v = pm.variables
         self.options = self.sc.solver.options()
@@ -192,7 +240,18 @@ class _Runner:
         self.first = np.ones(self.n, dtype=bool)
         self.infection_days = np.asarray(self.sc.infection_days(), dtype=float)
         self.infection_species = [self.v.pathogens[inf.pathogen] for inf in self.sc.infections]
-        self.pat = [_Patient(cleared=[math.nan] * len(self.infection_days)) for _ in range(self.n)]
+        n_inf = len(self.infection_days)
+        if n_inf > MAX_DRAWS:
+            raise SimulationInputError(f"infections: at most {MAX_DRAWS}, got {n_inf}")
+        self.pat = [
+            _Patient(cleared=[math.nan] * n_inf, infection_checked=[False] * n_inf)
+            for _ in range(self.n)
+        ]
+        if inputs.seeds is not None:
+            if len(inputs.seeds) != self.n:
+                raise SimulationInputError("seeds: one per patient")
+            for p, seed in zip(self.pat, inputs.seeds, strict=True):
+                p.draws = PatientDraws.from_seed(int(seed))
         self.clone_idx = [self.idx[c] for c in pm.clones]
         self.high_idx = [self.idx[c] for c in pm.high_clones]
         self.initial_burden = np.sum(inputs.y0[:, self.clone_idx], axis=1)
@@ -212,6 +271,19 @@ class _Runner:
                 reference_mm=self.reference_mm,
             )
         )
+
+    def _scan_time(self, i: int, line: _Line, n: int) -> float:
+        """Day of the ``n``-th follow-up scan (1-based) of ``line``: nominal, or in its visit
+        window when the patient has random draws."""
+        t = line.start + n * float(self.sc.scan_interval_days)
+        draws = self.pat[i].draws
+        if self.window > 0 and draws is not None:
+            t += self.window * float(draws.scan_jitter[(n - 1) % MAX_DRAWS])
+        return t
+
+    def _limit(self, i: int) -> float:
+        """The patient's last day: the horizon or their death, whichever comes first."""
+        return min(self.horizon, self.pat[i].death_day)
 
     def _new_line(self, k: int, start: float, diam: float | None, burden: float) -> _Line:
         return _Line(k, start, [start], [] if diam is None else [diam], burden)
@@ -301,26 +373,30 @@ class _Runner:
             when = np.where((rel >= 0) & (rel < length), rel, NEVER)
             if np.any(when < NEVER):
                 events.bolus(when, species, float(inf.inoculum))
-        grid = np.unique(
+        saved = np.unique(
             np.concatenate([np.arange(0.0, length, self.step), [length], np.asarray(fine)])
         )
+        # Endpoints are read on a fixed internal grid: the union with the saved grid keeps the
+        # endpoint points the same whatever step is saved.
+        grid = np.unique(np.concatenate([saved, np.arange(0.0, length, ENDPOINT_STEP_DAYS)]))
         grid = grid[(grid >= 0) & (grid <= length)]
         # The horizon and the RECIST scans falling in this segment become grid points when the
         # batch shares few of them (always for one patient), so that ends and progression days
         # are exact; otherwise they are read off the grid (scans by interpolation).
         marks = set()
         for i, t in zip(members, t0, strict=True):
-            marks.add(self.horizon - t)
+            marks.add(self._limit(int(i)) - t)
             line = self.pat[i].line
             if line is not None:
-                interval = float(self.sc.scan_interval_days)
-                scan = math.floor((t - line.start) / interval + 1e-9) + 1
-                while line.start + scan * interval - t <= length:
-                    marks.add(line.start + scan * interval - t)
+                scan = len(line.scan_times)
+                while self._scan_time(int(i), line, scan) - t <= length:
+                    marks.add(self._scan_time(int(i), line, scan) - t)
                     scan += 1
         inside = sorted(m for m in marks if 0 < m < length)
         if 0 < len(inside) <= 16:
             grid = np.unique(np.concatenate([grid, inside]))
+            saved = np.unique(np.concatenate([saved, inside]))
+        self._saved = np.isin(grid, saved)
         skip = np.zeros((len(members), len(self.cm.flat.initial)), dtype=bool)
         skip[~self.first[members]] = True
         result = run_batch(
@@ -397,17 +473,25 @@ class _Runner:
     ) -> None:
         p = self.pat[i]
         times = p.t + grid
-        stop = len(grid)  # index after the last point kept
         line = p.line
+        if kind == TREAT and line is not None:
+            # The cycle's nadir (the dose was given whatever a scan in it shows): dose rules,
+            # and febrile neutropenia with its risk of death.
+            anc = values[:, self.idx[self.v.neutrophils]]
+            nadir, nadir_t = _extremum(times, anc, minimum=True)
+            if nadir < GRADE4_ANC:
+                p.grade4_cycles += 1
+                self._febrile_neutropenia(p, nadir_t)
+        self._infection_deaths(p, times, values)
+        limit = self._limit(i)
+        stop = len(grid)  # index after the last point kept
         switch_at: int | None = None
         if line is not None:
-            # RECIST scans falling in this segment, in order.
-            interval = float(self.sc.scan_interval_days)
+            # RECIST scans falling in this segment (before death and the horizon), in order.
             burden = values[:, self.clone_idx].sum(axis=1)
-            n_next = math.floor((p.t - line.start) / interval + 1e-9) + 1
             while True:
-                scan = line.start + n_next * interval
-                if scan > times[-1] + 1e-9 or scan > self.horizon + 1e-9:
+                scan = self._scan_time(i, line, len(line.scan_times))
+                if scan > times[-1] + 1e-9 or scan > limit + 1e-9:
                     break
                 b = float(np.interp(scan, times, burden))
                 line.scan_times.append(scan)
@@ -417,26 +501,32 @@ class _Runner:
                     switch_at = int(np.argmin(np.abs(times - scan)))
                     stop = switch_at + 1
                     break
-                n_next += 1
-        horizon_stop = int(np.searchsorted(times, self.horizon, side="right"))
-        stop = min(stop, horizon_stop)
+        limit_stop = int(np.searchsorted(times, limit + 1e-9, side="right"))
+        stop = max(1, min(stop, limit_stop))
         kept = values[:stop]
         self._endpoints_running(i, times[:stop], kept)
+        reached_limit = times[stop - 1] >= limit - 1e-9 or (
+            switch_at is None and times[-1] >= limit - 1e-9
+        )
         if i in self.record:
             # The last point is the next segment's first unless the patient stops here.
-            self._record(i, times[:stop], kept, last=times[stop - 1] >= self.horizon - 1e-9)
+            keep = self._saved[:stop].copy()
+            if not reached_limit:
+                keep[-1] = False  # the next segment's first point
+            self._record(i, times[:stop][keep], kept[keep], last=True)
         end = stop - 1
         p.t = float(times[end])
         self.y[i] = states[end]
         if kind == TREAT and line is not None:
             line.cycles_given += 1  # its day-1 doses are given even if a scan ends the line
         if switch_at is not None and line is not None:
+            self._post_progression_death(p, float(times[switch_at]))
             self._close_line(i, progression=float(times[switch_at]))
         elif kind == TREAT and line is not None:
             line.delays_this_cycle = 0
             regimen = self.regimens[line.index]
             rules = self.sc.rules
-            nadir = float(np.min(kept[:, self.idx[self.v.neutrophils]]))
+            nadir = _extremum(times[:stop], kept[:, self.idx[self.v.neutrophils]], True)[0]
             if rules.reduce_after_grade4 is not None and nadir < GRADE4_ANC:
                 p.dose_factor = max(
                     p.dose_factor * rules.reduce_after_grade4, rules.min_dose_factor
@@ -451,12 +541,53 @@ class _Runner:
             line.paused += kind == PAUSE
             if line.cycles_given + line.skipped >= self.regimens[line.index].n_cycles:
                 line.phase = FOLLOW
-        if p.t >= self.horizon - 1e-9 or (switch_at is None and times[-1] >= self.horizon - 1e-9):
-            # Reached the horizon (or the last grid point before it, when the horizon is not
+        if reached_limit:
+            # Reached the horizon or death (or the last grid point before it, when it is not
             # on this batch's grid): the patient is done.
+            if p.death_day <= self.horizon and p.death_day <= p.t + ENDPOINT_STEP_DAYS:
+                p.t = p.death_day
             if p.line is not None:
                 self._close_line(i, progression=None)
             p.done = True
+
+    # -- deaths ------------------------------------------------------------------------------
+
+    def _die(self, p: _Patient, day: float, cause: str) -> None:
+        if day < p.death_day:
+            p.death_day, p.death_cause = day, cause
+
+    def _febrile_neutropenia(self, p: _Patient, nadir_day: float) -> None:
+        if self.deaths is None or p.draws is None or p.grade4_cycles > MAX_DRAWS:
+            return
+        if p.draws.fn[p.grade4_cycles - 1] >= self.deaths.fn_per_grade4_cycle:
+            return
+        p.fn_episodes += 1
+        if p.draws.fn_death[p.fn_episodes - 1] < self.deaths.fn_death:
+            self._die(p, nadir_day + self.deaths.fn_death_delay_days, NEUTROPENIC_INFECTION)
+
+    def _infection_deaths(self, p: _Patient, times: np.ndarray, values: np.ndarray) -> None:
+        if self.deaths is None or p.draws is None:
+            return
+        wait = self.deaths.uncleared_infection_days
+        for m, (day, species) in enumerate(
+            zip(self.infection_days, self.infection_species, strict=True)
+        ):
+            due = day + wait
+            if p.infection_checked[m] or times[-1] < due - 1e-9:
+                continue
+            p.infection_checked[m] = True
+            load = values[:, self.idx[species]]
+            cleared = not math.isnan(p.cleared[m]) or bool(
+                np.any((times > day) & (times <= due + 1e-9) & (load <= 0.0))
+            )
+            if not cleared and p.draws.infection[m] < self.deaths.uncleared_infection_death:
+                self._die(p, due, INFECTION)
+
+    def _post_progression_death(self, p: _Patient, progression_day: float) -> None:
+        if self.deaths is None or p.draws is None or p.lines:
+            return  # only the first progression starts the clock
+        scale = self.deaths.post_progression_median_days / math.log(2.0)
+        self._die(p, progression_day + scale * p.draws.post_progression, PROGRESSION)
 
     def _close_line(self, i: int, progression: float | None) -> None:
         p = self.pat[i]
@@ -499,15 +630,14 @@ class _Runner:
 
     def _endpoints_running(self, i: int, times: np.ndarray, v: np.ndarray) -> None:
         p = self.pat[i]
-        anc = v[:, self.idx[self.v.neutrophils]]
-        j = int(np.argmin(anc))
-        if anc[j] < p.anc_min:
-            p.anc_min, p.anc_min_day = float(anc[j]), float(times[j])
+        nadir, day = _extremum(times, v[:, self.idx[self.v.neutrophils]], minimum=True)
+        if nadir < p.anc_min:
+            p.anc_min, p.anc_min_day = nadir, day
         cd8 = self.v.cd8
         eff = v[:, self.idx[cd8.effector]] + v[:, self.idx[cd8.activated]]
-        j = int(np.argmax(eff))
-        if eff[j] > p.cd8_peak:
-            p.cd8_peak, p.cd8_peak_day = float(eff[j]), float(times[j])
+        peak, day = _extremum(times, eff, minimum=False)
+        if peak > p.cd8_peak:
+            p.cd8_peak, p.cd8_peak_day = peak, day
         for m, (day, species) in enumerate(
             zip(self.infection_days, self.infection_species, strict=True)
         ):
@@ -547,12 +677,18 @@ class _Runner:
             first = p.lines[0] if p.lines else None
             pd_day = first["progression_day"] if first else None
             burden = float(y[self.clone_idx].sum())
+            died = p.death_day <= self.horizon
+            pfs, pfs_event = self.horizon, False
+            if pd_day is not None:
+                pfs, pfs_event = float(pd_day), True  # type: ignore[arg-type]
+            if died and p.death_day < pfs:
+                pfs, pfs_event = p.death_day, True  # death before progression is a PFS event
             row: dict[str, object] = {
                 "patient": i,
                 "status": "failed" if p.failed else "ok",
                 "reason": p.failed,
-                "pfs_days": float(pd_day) if pd_day is not None else self.horizon,  # type: ignore[arg-type]
-                "pfs_event": pd_day is not None,
+                "pfs_days": pfs,
+                "pfs_event": pfs_event,
                 "best_response": first["best_response"] if first else None,
                 "best_change_pct": first["best_change_pct"] if first else math.nan,
                 "anc_nadir": p.anc_min,
@@ -568,7 +704,27 @@ class _Runner:
                 else math.nan,
                 "mdr1_high_fraction_at_progression": p.high_fraction_at_pd,
                 "lines_started": len(p.lines),
+                "grade4_cycles": p.grade4_cycles,
             }
+            if self.sampled and self.deaths is not None:
+                row.update(
+                    os_days=p.death_day if died else self.horizon,
+                    os_event=died,
+                    death_cause=CAUSE_CODES[p.death_cause] if died else 0,
+                    early_death=died and p.death_day <= EARLY_DEATH_DAYS,
+                    febrile_neutropenia=p.fn_episodes > 0,
+                    fn_episodes=p.fn_episodes,
+                )
+            else:
+                # Deaths are sampled only for patients with a random stream (a trial).
+                row.update(
+                    os_days=math.nan,
+                    os_event=None,
+                    death_cause=None,
+                    early_death=None,
+                    febrile_neutropenia=None,
+                    fn_episodes=None,
+                )
             for k in range(len(self.regimens)):
                 if k >= len(p.lines):
                     row[f"ttf_line{k + 1}_days"] = math.nan
@@ -624,3 +780,27 @@ class _Runner:
             trajectories=traj,
             failures=failures,
         )
+
+
+def _extremum(times: np.ndarray, values: np.ndarray, minimum: bool) -> tuple[float, float]:
+    """Smallest (or largest) value of a sampled curve and its time, refined by the parabola
+    through the grid extremum and its two neighbours (exact for a locally quadratic curve; the
+    grid value when the extremum is at an end or the parabola is degenerate)."""
+    j = int(np.argmin(values) if minimum else np.argmax(values))
+    best, when = float(values[j]), float(times[j])
+    if 0 < j < len(values) - 1:
+        t0, t1, t2 = (float(x) for x in times[j - 1 : j + 2])
+        y0, y1, y2 = (float(x) for x in values[j - 1 : j + 2])
+        den = (t0 - t1) * (t0 - t2) * (t1 - t2)
+        if den != 0:
+            a = (t2 * (y1 - y0) + t1 * (y0 - y2) + t0 * (y2 - y1)) / den
+            b = (t2 * t2 * (y0 - y1) + t1 * t1 * (y2 - y0) + t0 * t0 * (y1 - y2)) / den
+            if a > 0 if minimum else a < 0:
+                tv = -b / (2 * a)
+                if t0 <= tv <= t2:
+                    c = y1 - a * t1 * t1 - b * t1
+                    yv = a * tv * tv + b * tv + c
+                    # Never beyond what a sampled value already shows in the wrong direction.
+                    if (yv <= best) if minimum else (yv >= best):
+                        best, when = yv, tv
+    return best, when

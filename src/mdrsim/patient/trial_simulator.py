@@ -10,11 +10,18 @@ the same virtual patients (paired design). A population may sample:
   assumed: PK proportional to BSA around the scenario's patient) and ``weight_kg``;
 - tumour covariates ``mdr1_high_fraction`` and ``tumour_cells_1e9`` (initial burden);
 - ``cd8_mdr1_function`` (1 wild type … 0 MDR1-deficient T cells).
+
+Deaths (:mod:`mdrsim.patient.deaths`) are sampled from each patient's seed — the same numbers
+in every arm (paired) and whatever the chunking — with the default rates unless the simulator
+block overrides them (``deaths: {fn_death: 0.026, ...}``) or turns them off (``deaths:
+false``). ``scan_window_days`` (default 0) lets each RECIST scan fall anywhere within that many
+days of its nominal day, drawn from the same stream, as trial visits do.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +30,7 @@ import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
 from mdrsim import __version__
+from mdrsim.patient.deaths import DeathModel
 from mdrsim.patient.library_bridge import library_gaps
 from mdrsim.patient.model import PatientModel, build_patient_model
 from mdrsim.patient.runner import PatientInputs, default_inputs, run_patients
@@ -57,7 +65,16 @@ class ScenarioSimulator:
         trajectories_first: int = 0,
         *,
         library: Library,
+        deaths: DeathModel | None = None,
+        scan_window_days: float = 0.0,
     ) -> None:
+        self.deaths = deaths
+        self.scan_window_days = scan_window_days
+        if not 0 <= scan_window_days < scan_interval_days / 2:
+            raise TrialSpecError(
+                f"simulator.scan_window_days: {scan_window_days!r}; allowed: 0 <= window < "
+                f"half the scan interval ({scan_interval_days / 2:g} d)"
+            )
         self.scenario_text = scenario_text
         self.source = source
         self.arms = arms
@@ -125,6 +142,8 @@ class ScenarioSimulator:
             "compiled_key": self.model.compiled.key,
             "mdrsim_version": __version__,
             "arms": {k: [r.model_dump(mode="json") for r in v] for k, v in self.arms.items()},
+            "deaths": None if self.deaths is None else asdict(self.deaths),
+            "scan_window_days": self.scan_window_days,
         }
 
     def simulate_chunk(self, arm: str, patients: pd.DataFrame) -> ChunkOutput:
@@ -141,6 +160,8 @@ class ScenarioSimulator:
             record=record,
             record_variables=self._trajectory_variables(),
             workers=1,  # parallelism is across chunks
+            deaths=self.deaths,
+            scan_window_days=self.scan_window_days,
         )
         ep = out.endpoints.copy()
         ep["patient"] = ids[ep["patient"].to_numpy()]
@@ -182,6 +203,8 @@ class ScenarioSimulator:
         cm = pm.compiled
         n = len(patients)
         inputs = default_inputs(pm, n)
+        if "seed" in patients.columns:
+            inputs.seeds = patients["seed"].to_numpy(dtype=np.uint64)
         p_index = {name: i for i, name in enumerate(cm.parameter_names)}
         s_index = {name: i for i, name in enumerate(cm.state_names)}
         cols = set(patients.columns) - {"patient", "seed"}
@@ -237,9 +260,16 @@ def scenario_simulator_factory(context: SimulatorContext) -> ScenarioSimulator:
     """``simulator: {scenario: FILE}``; each arm: ``{name, lines: [...]}`` (regimens as in a
     scenario file) or no ``lines`` for the scenario's own."""
     cfg = dict(context.config)
-    unknown = set(cfg) - {"kind", "scenario"}
+    unknown = set(cfg) - {"kind", "scenario", "deaths", "scan_window_days"}
     if unknown:
-        raise TrialSpecError(f"simulator: unknown field(s) {sorted(unknown)}; allowed: scenario")
+        raise TrialSpecError(
+            f"simulator: unknown field(s) {sorted(unknown)}; allowed: scenario, deaths, "
+            "scan_window_days"
+        )
+    deaths = _death_model(cfg.get("deaths", True))
+    window = cfg.get("scan_window_days", 0.0)
+    if isinstance(window, bool) or not isinstance(window, int | float):
+        raise TrialSpecError(f"simulator.scan_window_days: {window!r}; allowed: a number of days")
     path = Path(str(cfg.get("scenario", "")))
     if not path.is_absolute():
         path = context.base_dir / path
@@ -287,7 +317,38 @@ def scenario_simulator_factory(context: SimulatorContext) -> ScenarioSimulator:
         context.scan_interval_days,
         context.trajectories_first,
         library=library,
+        deaths=deaths,
+        scan_window_days=float(window),
     )
+
+
+def _death_model(value: object) -> DeathModel | None:
+    """``deaths:`` of the simulator block: true (default rates), false (no deaths), or a
+    mapping overriding some rates."""
+    from mdrsim.errors import InputValueError
+
+    if value is True:
+        return DeathModel()
+    if value is False:
+        return None
+    allowed = [f.name for f in fields(DeathModel)]
+    if not isinstance(value, dict):
+        raise TrialSpecError(
+            f"simulator.deaths: {value!r}; allowed: true, false or a mapping of "
+            f"{', '.join(allowed)}"
+        )
+    unknown = set(value) - set(allowed)
+    if unknown:
+        raise TrialSpecError(
+            f"simulator.deaths: unknown field(s) {sorted(unknown)}; allowed: {', '.join(allowed)}"
+        )
+    for k, v in value.items():
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise TrialSpecError(f"simulator.deaths.{k}: {v!r}; allowed: a number")
+    try:
+        return DeathModel(**{k: float(v) for k, v in value.items()})
+    except InputValueError as exc:
+        raise TrialSpecError(str(exc)) from None
 
 
 register_simulator("scenario", scenario_simulator_factory)

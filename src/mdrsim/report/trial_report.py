@@ -88,6 +88,20 @@ class ArmSummary(_Record):
     grade4_neutropenia_rate: float | None
     infection_not_cleared_rate: float | None
     cd8_memory_ratio_median: float | None
+    n_deaths: int
+    median_os_reached: bool
+    median_os_days: float | None
+    median_os_lower: float | None
+    median_os_upper: float | None
+    os_1y: float | None
+    os_1y_lower: float | None
+    os_1y_upper: float | None
+    early_death_rate: float | None
+    early_death_rate_lower: float | None
+    early_death_rate_upper: float | None
+    febrile_neutropenia_rate: float | None
+    febrile_neutropenia_rate_lower: float | None
+    febrile_neutropenia_rate_upper: float | None
 
 
 class PopulationCounts(_Record):
@@ -122,6 +136,9 @@ class TrialSummary(_Record):
         "HR [95% CI]",
         "log-rank p",
         "ORR [95% CI]",
+        "median OS (d) [95% CI]",
+        "deaths ≤ 60 d",
+        "febrile neutropenia",
     )
 
     def table(self) -> list[tuple[str, ...]]:
@@ -143,6 +160,10 @@ class TrialSummary(_Record):
                     hr,
                     _fmt(r.logrank_p),
                     f"{_fmt(r.orr)} [{_fmt(r.orr_lower)}, {_fmt(r.orr_upper)}]",
+                    f"{_fmt(r.median_os_days) if r.median_os_reached else 'not reached'} "
+                    f"[{_fmt(r.median_os_lower)}, {_fmt(r.median_os_upper)}]",
+                    _fmt(r.early_death_rate),
+                    _fmt(r.febrile_neutropenia_rate),
                 )
             )
         return rows

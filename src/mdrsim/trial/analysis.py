@@ -39,7 +39,14 @@ ANALYSIS_COLUMNS: list[str] = [
     Endpoint.GRADE4_NEUTROPENIA,
     Endpoint.INFECTION_CLEARED,
     Endpoint.CD8_MEMORY_RATIO,
+    Endpoint.OS_DAYS,
+    Endpoint.OS_EVENT,
+    Endpoint.EARLY_DEATH,
+    Endpoint.FEBRILE_NEUTROPENIA,
 ]
+
+#: Landmark of the overall-survival rate reported per arm (days).
+OS_LANDMARK_DAYS = 365.0
 
 
 @dataclass
@@ -144,7 +151,10 @@ def analyse(endpoints: pd.DataFrame, arms: list[str] | None = None) -> TrialAnal
     Columns of the summary: arm, n, n_failed, n_events, median_pfs_reached, median_pfs_days
     (+ CI; infinite when not reached — null in JSON), hr_vs_control
     (+ CI, p, clustered Cox), logrank_chi2/p, orr (+ Wilson CI), grade4_neutropenia_rate,
-    infection_not_cleared_rate, cd8_memory_ratio_median. Null where the endpoint is missing.
+    infection_not_cleared_rate, cd8_memory_ratio_median; overall survival: n_deaths,
+    median_os_days (+ CI), os_1y (KM at 365 d, + CI), early_death_rate (≤ 60 d, + Wilson CI),
+    febrile_neutropenia_rate (+ Wilson CI). Null where the endpoint is missing (a simulator
+    without deaths).
     """
     arms = arms or list(dict.fromkeys(endpoints[Endpoint.ARM].astype(str)))
     control = arms[0]
@@ -220,8 +230,49 @@ def analyse(endpoints: pd.DataFrame, arms: list[str] | None = None) -> TrialAnal
         row["infection_not_cleared_rate"] = (nc - kc) / nc if nc else np.nan
         ratio = sub[Endpoint.CD8_MEMORY_RATIO].dropna()
         row["cd8_memory_ratio_median"] = float(ratio.median()) if len(ratio) else np.nan
+        row.update(_survival(sub, arm))
+        for key, col in (
+            ("early_death_rate", Endpoint.EARLY_DEATH),
+            ("febrile_neutropenia_rate", Endpoint.FEBRILE_NEUTROPENIA),
+        ):
+            k_, n_ = _rate(sub[col]) if col in sub.columns else (0, 0)
+            lo, hi = wilson_interval(k_, n_) if n_ else (np.nan, np.nan)
+            row.update({key: k_ / n_ if n_ else np.nan, f"{key}_lower": lo, f"{key}_upper": hi})
         rows.append(row)
     return TrialAnalysis(control, pd.DataFrame(rows), curves)
+
+
+def _survival(sub: pd.DataFrame, arm: str) -> dict[str, Any]:
+    """Overall survival of one arm: deaths, KM median with CI, the 1-year rate with CI."""
+    out: dict[str, Any] = dict(
+        n_deaths=0, median_os_reached=False, median_os_days=np.nan, median_os_lower=np.nan,
+        median_os_upper=np.nan, os_1y=np.nan, os_1y_lower=np.nan, os_1y_upper=np.nan,
+    )  # fmt: skip
+    if Endpoint.OS_DAYS not in sub.columns or Endpoint.OS_EVENT not in sub.columns:
+        return out
+    surv = sub.dropna(subset=[Endpoint.OS_DAYS, Endpoint.OS_EVENT])
+    if not len(surv):
+        return out
+    d = surv[Endpoint.OS_DAYS].to_numpy(dtype=float)
+    e = surv[Endpoint.OS_EVENT].to_numpy(dtype=bool)
+    km = kaplan_meier(d, e, arm)
+    out.update(
+        n_deaths=int(e.sum()),
+        median_os_reached=bool(np.isfinite(km.median)),
+        median_os_days=km.median,
+        median_os_lower=km.median_lower,
+        median_os_upper=km.median_upper,
+    )
+    if float(d.max()) >= OS_LANDMARK_DAYS:
+        # KM survival at the landmark: the last step at or before it.
+        t = km.table
+        j = int(np.searchsorted(t["time"].to_numpy(), OS_LANDMARK_DAYS, side="right")) - 1
+        out.update(
+            os_1y=float(t["survival"].iloc[j]),
+            os_1y_lower=float(t["lower"].iloc[j]),
+            os_1y_upper=float(t["upper"].iloc[j]),
+        )
+    return out
 
 
 def analyse_store(store: TrialStore, arms: list[str] | None = None) -> TrialAnalysis:

@@ -47,6 +47,11 @@ class Endpoint(StrEnum):
     INFECTION_CLEARANCE_DAY = "infection_clearance_day"
     CD8_MEMORY = "cd8_memory"
     CD8_MEMORY_RATIO = "cd8_memory_ratio"
+    OS_DAYS = "os_days"
+    OS_EVENT = "os_event"
+    DEATH_CAUSE = "death_cause"
+    EARLY_DEATH = "early_death"
+    FEBRILE_NEUTROPENIA = "febrile_neutropenia"
 
 
 class Status(StrEnum):
@@ -93,6 +98,17 @@ ENDPOINTS: Final[tuple[EndpointColumn, ...]] = (
     EndpointColumn(Endpoint.CD8_MEMORY, "Float64", "CD8 memory cells at the horizon (cells)"),
     EndpointColumn(
         Endpoint.CD8_MEMORY_RATIO, "Float64", "CD8 memory relative to the same patient untreated"
+    ),
+    EndpointColumn(Endpoint.OS_DAYS, "Float64", "overall survival or censoring (days)"),
+    EndpointColumn(Endpoint.OS_EVENT, "boolean", "died (False: alive at the horizon)"),
+    EndpointColumn(
+        Endpoint.DEATH_CAUSE,
+        "Float64",
+        "0 alive, 1 progression, 2 neutropenic infection, 3 uncleared infection",
+    ),
+    EndpointColumn(Endpoint.EARLY_DEATH, "boolean", "died within 60 days of the start"),
+    EndpointColumn(
+        Endpoint.FEBRILE_NEUTROPENIA, "boolean", "at least one febrile-neutropenia episode"
     ),
 )
 
