@@ -133,6 +133,7 @@ def summarise(
             "nadir_day": _num(ep["anc_nadir_day"]),
             "worst_grade": neutropenia_grade(anc_nadir),
             "drugs_without_marrow_data": list(pm.drugs_without_marrow_data),
+            "system_parameters": pm.marrow_system_source,
         },
         "cd8": {
             "effector_peak_cells": float(ep["cd8_peak"]),
@@ -149,6 +150,8 @@ def summarise(
                 ep["mdr1_high_fraction_at_progression"]
             ),
         },
+        "warnings": list(pm.warnings),
+        "interactions": [{**i.as_dict(), "label": i.label} for i in pm.interactions],
         "provenance": {
             "mdrsim_version": __version__,
             "model_hash": pm.compiled.key,
@@ -239,4 +242,14 @@ def summary_table(summary: dict[str, Any]) -> list[tuple[str, str]]:
         )
     )
     rows.append(("tumour at horizon", fmt(tum["burden_at_horizon_1e9_cells"], " ×10⁹ cells")))
+    for ddi in summary.get("interactions", []):
+        rows.append(
+            (
+                f"interaction {ddi['inhibitor']} + {ddi['drug']}",
+                f"clearance {100 * ddi['clearance_change_at_clinical_concentration']:+.0f} %, "
+                f"{ddi['basis']}",
+            )
+        )
+    for warning in summary.get("warnings", []):
+        rows.append(("WARNING", warning))
     return rows

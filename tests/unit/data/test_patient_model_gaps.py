@@ -50,16 +50,17 @@ def test_gaps_agree_with_what_the_patient_model_reads(lib: Library) -> None:
     # The bridge that builds the patient model from the library (PK, tumour kill) must succeed
     # exactly for the drugs without gaps, so a scenario validated with the gaps cannot crash
     # later (issue 11: gemcitabine passed validation and then failed in `mdrsim run`).
-    from mdrsim.regimen.lines import drug_kill, pk_from_library
+    from mdrsim.errors import LibraryGapError
+    from mdrsim.patient.library_bridge import drug_kill, pk_from_library
 
     patient = Patient(bsa_m2=1.8, weight_kg=70.0)
     complete = set(lib.patient_model_drugs())
     assert len(complete) >= 4  # the examples' drugs, at least
     for name in lib.drugs:
         if name in complete:
-            pk_from_library(name, patient)
-            drug_kill(name)
+            pk_from_library(name, patient, lib)
+            drug_kill(name, lib, f"{name}_plasma_uM")
         else:
-            with pytest.raises((ValueError, AttributeError)):
-                pk_from_library(name, patient)
-                drug_kill(name)
+            with pytest.raises((ValueError, AttributeError, LibraryGapError)):
+                pk_from_library(name, patient, lib)
+                drug_kill(name, lib, f"{name}_plasma_uM")
