@@ -319,6 +319,8 @@ class Myelosuppression(_Base):
     #: What the slope multiplies: total plasma drug, or unbound drug (total × (1 − binding)).
     exposure: Literal["total", "unbound"] = "total"
     exposure_source: str | None = None
+    #: Unbound fraction for an ``unbound`` exposure (default: 1 − pk.protein_binding).
+    fraction_unbound: Fraction | None = None
     #: Which blood cells the system parameters were fitted to.
     cells: Literal["neutrophils", "leukocytes"] = "neutrophils"
     slope_cv: Fraction | None = None

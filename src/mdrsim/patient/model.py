@@ -174,7 +174,9 @@ def marrow_from_library(
         if ms is None:
             continue
         fu = 1.0
-        if ms.exposure == "unbound":
+        if ms.exposure == "unbound" and ms.fraction_unbound is not None:
+            fu = float(ms.fraction_unbound.value)
+        elif ms.exposure == "unbound":
             binding = d.pk.protein_binding if d.pk is not None else None
             if binding is None:
                 raise ScenarioError(
