@@ -30,7 +30,9 @@ for drug, fold in LINE.fold_resistance.items():
     unit_vmax = base.k_pass * base.pgp_km  # Vmax per unit efficiency
     parental = ic50(base, kill, density=0.0, conditions=COND)
 
-    def gap(log_e: float, base=base, kill=kill, unit_vmax=unit_vmax, parental=parental) -> float:
+    def gap(
+        log_e: float, base=base, kill=kill, unit_vmax=unit_vmax, parental=parental, fold=fold
+    ) -> float:
         t = replace(base, pgp_vmax=math.exp(log_e) * unit_vmax)
         return math.log(ic50(t, kill, density=1.0, conditions=COND) / parental) - math.log(
             fold.value

@@ -219,12 +219,14 @@ def build_patient_model(scenario: Scenario, library: Library) -> PatientModel:
         raise ScenarioError(f"{scenario.name!r}", gaps)
     patient_in: PatientInput = scenario.patient
     patient = Patient(bsa_m2=patient_in.body_surface_area(), weight_kg=patient_in.weight_kg)
-    above_label = label_dose_exceedances(scenario.lines, patient, library)
-    if above_label and not scenario.allow_above_label_dose:
-        raise ScenarioError(
-            f"{scenario.name!r}",
-            [f"{p}; set allow_above_label_dose: true to run it anyway" for p in above_label],
-        )
+    # Refusal is parse_scenario's (and the trial arms' check): a trial builds one model from
+    # every arm's lines, whose doses do not add up for any one patient. Here the exceedances a
+    # scenario allowed become warnings.
+    above_label = (
+        label_dose_exceedances(scenario.lines, patient, library)
+        if scenario.allow_above_label_dose
+        else []
+    )
     inhibitor = scenario.inhibitor
     ki = inhibitor_ki(inhibitor, library) if inhibitor else None
     b = ModelBuilder("patient", description=f"whole-patient model for scenario {scenario.name!r}")

@@ -133,7 +133,6 @@ def summarise(
             "nadir_day": _num(ep["anc_nadir_day"]),
             "worst_grade": neutropenia_grade(anc_nadir),
             "drugs_without_marrow_data": list(pm.drugs_without_marrow_data),
-            "system_parameters": pm.marrow_system_source,
         },
         "cd8": {
             "effector_peak_cells": float(ep["cd8_peak"]),
@@ -150,9 +149,13 @@ def summarise(
                 ep["mdr1_high_fraction_at_progression"]
             ),
         },
-        "warnings": list(pm.warnings),
-        "interactions": [{**i.as_dict(), "label": i.label} for i in pm.interactions],
         "provenance": {
+            # Doses above the label that the scenario allowed (allow_above_label_dose).
+            "warnings": list(pm.warnings),
+            # Each (inhibitor, drug) clearance interaction: measured (source) or mechanistic
+            # rule (assumed).
+            "interactions": [{**i.as_dict(), "label": i.label} for i in pm.interactions],
+            "marrow_system_parameters": pm.marrow_system_source,
             "mdrsim_version": __version__,
             "model_hash": pm.compiled.key,
             "scenario_sha256": digest,
@@ -242,7 +245,8 @@ def summary_table(summary: dict[str, Any]) -> list[tuple[str, str]]:
         )
     )
     rows.append(("tumour at horizon", fmt(tum["burden_at_horizon_1e9_cells"], " ×10⁹ cells")))
-    for ddi in summary.get("interactions", []):
+    prov = summary.get("provenance", {})
+    for ddi in prov.get("interactions", []):
         rows.append(
             (
                 f"interaction {ddi['inhibitor']} + {ddi['drug']}",
@@ -250,6 +254,6 @@ def summary_table(summary: dict[str, Any]) -> list[tuple[str, str]]:
                 f"{ddi['basis']}",
             )
         )
-    for warning in summary.get("warnings", []):
+    for warning in prov.get("warnings", []):
         rows.append(("WARNING", warning))
     return rows
