@@ -112,12 +112,12 @@ MARROW_SLOPES: dict[str, MarrowSlope] = {
     # mdrsim.patient.model.marrow_from_library.
     # research/calibrate_marrow_slopes.py finds each value below (BSA 1.8 m², library PK).
     "doxorubicin": MarrowSlope(
-        15.76,
+        14.42,
         "assumed: calibrated so that 75 mg/m2 gives an ANC nadir of 0.8e9/L (grade 3); "
         "neutropenia is doxorubicin's dose-limiting toxicity",
     ),
     "cisplatin": MarrowSlope(
-        1.206,
+        1.245,
         "assumed: calibrated so that 75 mg/m2 gives a nadir of 2.5e9/L; cisplatin alone is "
         "only mildly myelosuppressive",
     ),
