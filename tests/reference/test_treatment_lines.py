@@ -59,7 +59,8 @@ outputs: {{untreated_twin: false, trajectory_step_days: 7}}
 # take over, and the experiment is about selection, not clinical dosing. (200 mg/m2 sufficed
 # with the paediatric doxorubicin PK, whose 122-h tail gave more kill per cycle; with the adult
 # PK of issue 17 the MDR1-high fraction at first progression is 0.15 at 200, 0.80 at 300.)
-# (The former stand-alone runner's test drugs had Emax 6/d, EC50 1 µM and 500 mg doses; see docs/tumour.md.)
+# (The former stand-alone runner's test drugs had Emax 6/d, EC50 1 µM and 500 mg doses;
+# see docs/tumour.md.)
 LINE = """\
   - name: {drug}
     cycle_length_days: 21
