@@ -47,5 +47,5 @@ def nadir_for(drug: str, slope: float, dose: float, days: tuple[int, ...], inf_h
 
 
 for drug, (dose, days, inf_h, target) in TARGETS.items():
-    s = brentq(lambda x: nadir_for(drug, x, dose, days, inf_h) - target, 1e-4, 1e3, xtol=1e-6)
+    s = brentq(lambda x: nadir_for(drug, x, dose, days, inf_h) - target, 1e-4, 1e2, xtol=1e-6)
     print(f"{drug}: slope {s:.4g} 1/uM gives nadir {nadir_for(drug, s, dose, days, inf_h):.3f}")

@@ -130,3 +130,23 @@ def test_control_pairs_are_not_resistant():
     assert controls
     for line, drug in controls:
         assert _fold(drug, line) == pytest.approx(1.0, abs=0.05), (line, drug)
+
+
+REFERENCE_PAIRS = [
+    (drug, fold.value)
+    for drug, fold in LIB.cell_line("MES-SA/Dx5").fold_resistance.items()
+    if fold.use in ("calibration", "efficiency")
+]
+
+
+def test_reference_line_calibrates_to_density_one():
+    """MES-SA/Dx5 defines P-gp density 1 (drugs.yaml header); its calibration on doxorubicin
+    must return 1 within 2 % (issue 17: it returned 1.372)."""
+    assert pgp_density("MES-SA/Dx5") == pytest.approx(1.0, rel=0.02)
+
+
+@pytest.mark.parametrize(("drug", "published"), REFERENCE_PAIRS)
+def test_every_calibration_pair_reproduces_its_fold(drug, published):
+    """Every (MES-SA/Dx5, drug) pair used to set a drug's efficiency reproduces its published
+    fold (Traunecker HCL et al. Br J Cancer 1999;81:942, 72 h) within 2 %."""
+    assert _fold(drug, "MES-SA/Dx5") == pytest.approx(published, rel=0.02)

@@ -35,10 +35,14 @@ class FribergParameters:
 FRIBERG_DOCETAXEL = FribergParameters(
     5.05, 88.7, 0.161, 8.58, "Friberg et al. J Clin Oncol 2002;20:4713"
 )
-#: Paclitaxel (Friberg 2002): MTT 124 h, γ 0.239, slope 28.9 L/µmol; Circ0 as docetaxel
-#: (assumed: the paclitaxel baseline is patient-specific in the paper).
+#: Paclitaxel (Friberg 2002, leukocyte fit of DDMORE DDMODEL00000186): Circ0 7.21 (leukocytes),
+#: MTT 124 h, γ 0.239, slope 28.9 L/µmol on UNBOUND paclitaxel (see drugs.yaml).
 FRIBERG_PACLITAXEL = FribergParameters(
-    5.05, 124.0, 0.239, 28.9, "Friberg et al. J Clin Oncol 2002;20:4713"
+    7.21,
+    124.0,
+    0.239,
+    28.9,
+    "Friberg et al. J Clin Oncol 2002;20:4713, doi:10.1200/JCO.2002.02.140 (DDMODEL00000186)",
 )
 
 
@@ -86,10 +90,14 @@ def nadir(times: np.ndarray, anc: np.ndarray) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class MarrowSlope:
-    """Linear drug effect on marrow proliferation (1/µM) for one drug, with its source."""
+    """Linear drug effect on marrow proliferation (1/µM) for one drug, with its source.
+
+    ``fraction_unbound`` < 1 makes the slope act on unbound drug (``slope·fu·C_total``), as
+    for a fit to unbound concentrations."""
 
     slope: float
     source: str
+    fraction_unbound: float = 1.0
 
 
 #: Drug-specific slopes. Friberg et al. 2002 found the system parameters (MTT, γ, Circ0)
@@ -99,15 +107,17 @@ class MarrowSlope:
 #: gives the nadir grade typical of the drug (reason given per drug).
 MARROW_SLOPES: dict[str, MarrowSlope] = {
     "docetaxel": MarrowSlope(8.58, "Friberg et al. J Clin Oncol 2002;20:4713"),
-    "paclitaxel": MarrowSlope(28.9, "Friberg et al. J Clin Oncol 2002;20:4713"),
+    # Paclitaxel's own fit (its system parameters and an unbound-drug slope) is read from the
+    # drug library (drugs.yaml myelosuppression) by the patient model; see
+    # mdrsim.patient.model.marrow_from_library.
     # research/calibrate_marrow_slopes.py finds each value below (BSA 1.8 m², library PK).
     "doxorubicin": MarrowSlope(
-        15.76,
+        14.42,
         "assumed: calibrated so that 75 mg/m2 gives an ANC nadir of 0.8e9/L (grade 3); "
         "neutropenia is doxorubicin's dose-limiting toxicity",
     ),
     "cisplatin": MarrowSlope(
-        1.206,
+        1.245,
         "assumed: calibrated so that 75 mg/m2 gives a nadir of 2.5e9/L; cisplatin alone is "
         "only mildly myelosuppressive",
     ),
@@ -142,10 +152,18 @@ def add_marrow(
         if drug not in table:
             missing.append(drug)
             continue
-        b.parameter(
-            f"marrow_slope_{drug}", table[drug].slope, unit="1/uM", source=table[drug].source
-        )
-        terms.append(f"marrow_slope_{drug}*({conc})")
+        entry = table[drug]
+        b.parameter(f"marrow_slope_{drug}", entry.slope, unit="1/uM", source=entry.source)
+        if entry.fraction_unbound != 1.0:
+            b.parameter(
+                f"marrow_fu_{drug}",
+                entry.fraction_unbound,
+                unit="fraction",
+                source=f"{entry.source}: the slope acts on unbound drug",
+            )
+            terms.append(f"marrow_slope_{drug}*marrow_fu_{drug}*({conc})")
+        else:
+            terms.append(f"marrow_slope_{drug}*({conc})")
     unit_slope = FribergParameters(
         system.circ0,
         system.mtt_h,

@@ -5,12 +5,21 @@ Amounts are mg, volumes L, time days (clearances are given in L/h, as in the lit
 converted). The central species is a concentration (mg/L); the ``{drug}_plasma_uM``
 observable converts it with the molecular weight.
 
-DDI: ``CL_eff = CL · (1 − f_pgp · I/(I + IC50_sys))`` — the fraction ``f_pgp`` of clearance that
-depends on P-gp in liver and kidney (biliary/renal excretion) is blocked by an inhibitor at
-systemic concentration ``I`` with potency ``IC50_sys``. Second-generation inhibitors
-(valspodar) raised chemotherapy exposure and forced dose cuts (Advani et al., Blood
-1999;93:787); third-generation ones barely changed it (tariquidar with docetaxel: Kelly et al.,
-Clin Cancer Res 2011;17:569).
+Saturable (Michaelis–Menten) disposition, as published for paclitaxel in Cremophor EL
+(Henningsson-type structure; Crombag et al., Pharm Res 2019;36:33, reprinted in Janssen et al.,
+Clin Pharmacokinet 2023;62:1157, doi:10.1007/s40262-023-01263-1): elimination
+``VM_EL·C/(KM_EL + C)`` from the central compartment, saturable transport ``VM_TR·C/(KM_TR + C)``
+into a peripheral amount with first-order return ``K21·A``, plus linear compartments. All rates
+are amounts per time, so a compartment's volume only converts amount to concentration.
+
+DDI: ``CL_eff = CL · (1 − f · I/(I + IC50_sys))`` — a fraction ``f`` of elimination is blocked by
+an inhibitor at systemic concentration ``I`` with potency ``IC50_sys``. ``f`` is either the
+measured change of the (inhibitor, drug) pair rescaled so that the library's clinical inhibitor
+concentration reproduces it, or — where no pair was measured — the drug's P-gp-dependent share
+of clearance (the mechanistic rule); :func:`mdrsim.patient.library_bridge.interaction` chooses
+and records which. Second-generation inhibitors (valspodar) raised chemotherapy exposure and
+forced dose cuts (Advani et al., Blood 1999;93:787); third-generation ones barely changed it
+(tariquidar with docetaxel: Kelly et al., Clin Cancer Res 2011;17:569).
 """
 
 from __future__ import annotations
@@ -34,6 +43,26 @@ class PKNames:
     plasma_uM: str  # rule variable, µM
     auc: str  # species, mg/L·d
     volumes: tuple[str, ...]  # every compartment (L): central first, then peripheral
+    saturable: tuple[str, ...] = ()  # Michaelis–Menten parameters (absolute: not BSA-scaled)
+
+
+@dataclass(frozen=True)
+class SaturablePK:
+    """Michaelis–Menten elimination and peripheral transport (absolute units: mg/h, mg/L)."""
+
+    vmax_el: float  # mg/h, saturable elimination from the central compartment
+    km_el: float  # mg/L
+    vmax_tr: float = 0.0  # mg/h, saturable transport into the peripheral amount (0: none)
+    km_tr: float = 1.0  # mg/L
+    k21: float = 1.0  # 1/h, first-order return of the transported amount
+
+    def __post_init__(self) -> None:
+        for name in ("vmax_el", "km_el", "km_tr", "k21"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise InputValueError(f"SaturablePK.{name}", value, "> 0")
+        if not (math.isfinite(self.vmax_tr) and self.vmax_tr >= 0):
+            raise InputValueError("SaturablePK.vmax_tr", self.vmax_tr, ">= 0")
 
 
 @dataclass(frozen=True)
@@ -46,6 +75,7 @@ class PKParameters:
     v: tuple[float, ...] = ()  # peripheral volumes, L
     molecular_weight: float = 500.0  # g/mol
     source: str = ""
+    saturable: SaturablePK | None = None  # Michaelis–Menten terms (``cl`` may then be 0)
 
     def __post_init__(self) -> None:
         if len(self.q) != len(self.v) or len(self.q) > 2:
@@ -54,14 +84,48 @@ class PKParameters:
                 (self.q, self.v),
                 "0, 1 or 2 peripheral compartments (q and v of equal length)",
             )
-        for name, value in (("cl", self.cl), ("v1", self.v1), ("q", self.q), ("v", self.v)):
+        for name, value in (("v1", self.v1), ("q", self.q), ("v", self.v)):
             if min(value if isinstance(value, tuple) else (value,), default=1.0) <= 0:
                 raise InputValueError(f"PKParameters.{name}", value, "clearances and volumes > 0")
+        if self.saturable is None and not self.cl > 0:
+            raise InputValueError("PKParameters.cl", self.cl, "> 0 (L/h)")
+        if self.saturable is not None and not self.cl >= 0:
+            raise InputValueError("PKParameters.cl", self.cl, ">= 0 (L/h) with saturable terms")
+
+    def linear_limit(self) -> PKParameters:
+        """The linear model this one tends to at low concentration (C ≪ Km): saturable
+        elimination becomes a clearance ``VM_EL/KM_EL`` and saturable transport a compartment
+        with flow ``VM_TR/KM_TR`` and volume ``flow/K21``. Itself when there is nothing
+        saturable."""
+        sat = self.saturable
+        if sat is None:
+            return self
+        q, v = list(self.q), list(self.v)
+        if sat.vmax_tr > 0:
+            flow = sat.vmax_tr / sat.km_tr
+            q.insert(0, flow)
+            v.insert(0, flow / sat.k21)
+        return PKParameters(
+            cl=self.cl + sat.vmax_el / sat.km_el,
+            v1=self.v1,
+            q=tuple(q),
+            v=tuple(v),
+            molecular_weight=self.molecular_weight,
+            source=self.source,
+        )
+
+    def volume_ss_l(self) -> float:
+        """Steady-state volume (L): the sum of the compartments (of the linear limit)."""
+        lin = self.linear_limit()
+        return lin.v1 + sum(lin.v)
 
     def terminal_half_life_h(self) -> float:
-        """Terminal half-life (h) from the slowest eigenvalue of the linear system."""
+        """Terminal half-life (h) from the slowest eigenvalue of the linear system (of its
+        low-concentration limit for a saturable model)."""
         import numpy as np
 
+        if self.saturable is not None:
+            return self.linear_limit().terminal_half_life_h()
         n = 1 + len(self.v)
         a = np.zeros((n, n))
         a[0, 0] = -self.cl / self.v1
@@ -108,26 +172,61 @@ def add_pk(
     inhibitor: str | None = None,
     inhibitor_ic50: float | None = None,
     source: str = "",
+    interaction_source: str = "",
 ) -> PKNames:
     """Add plasma (central) and peripheral compartments for ``drug``; return the names created
-    (the plasma µM variable, the central species that doses go to, its volume, the AUC)."""
+    (the plasma µM variable, the central species that doses go to, its volume, the AUC).
+
+    ``pgp_clearance_fraction`` is the maximal fraction of elimination an inhibitor blocks
+    (``fpgp_<drug>``; its source ``interaction_source``)."""
     src = source or pk.source or "drug library"
+    if not 0.0 <= pgp_clearance_fraction <= 1.0:
+        raise InputValueError("pgp_clearance_fraction", pgp_clearance_fraction, "0 to 1")
     central = f"{drug}_central"
     b.compartment(f"{drug}_V1", pk.v1, unit="L", source=src)
     b.species(central, 0.0, compartment=f"{drug}_V1", unit="mg/L")
     b.parameter(f"CL_{drug}", pk.cl, unit="L/h", source=src)
-    b.parameter(f"fpgp_{drug}", pgp_clearance_fraction, unit="fraction", source=src)
+    b.parameter(
+        f"fpgp_{drug}", pgp_clearance_fraction, unit="fraction", source=interaction_source or src
+    )
     block = "0"
     if inhibitor is not None:
         if not inhibitor_ic50 or inhibitor_ic50 <= 0:
             raise InputValueError("inhibitor_ic50", inhibitor_ic50, "> 0 (µM)")
         b.parameter(f"IC50sys_{inhibitor}_{drug}", inhibitor_ic50, unit="uM", source=src)
         block = f"{inhibitor}/({inhibitor} + IC50sys_{inhibitor}_{drug})"
+    elimination = f"CL_{drug}*{central}"
+    sat = pk.saturable
+    saturable_names: list[str] = []
+    if sat is not None:
+        saturable_names = [f"VMEL_{drug}", f"KMEL_{drug}"]
+        b.parameter(f"VMEL_{drug}", sat.vmax_el, unit="mg/h", source=src)
+        b.parameter(f"KMEL_{drug}", sat.km_el, unit="mg/L", source=src)
+        elimination += f" + VMEL_{drug}*{central}/(KMEL_{drug} + {central})"
     b.reaction(
         f"elimination_{drug}",
-        f"24*CL_{drug}*(1 - fpgp_{drug}*{block})*{central}",
+        f"24*({elimination})*(1 - fpgp_{drug}*{block})",
         reactants={central: 1},
     )
+    if sat is not None and sat.vmax_tr > 0:
+        # The transported pool is an amount (the source gives it no volume): a 1-L compartment
+        # holds it, so its concentration in mg/L is its amount in mg.
+        saturable_names += [f"VMTR_{drug}", f"KMTR_{drug}", f"K21_{drug}"]
+        tr = f"{drug}_transported"
+        b.compartment(f"{drug}_Vtr", 1.0, unit="L", source="amount compartment (no volume)")
+        b.species(tr, 0.0, compartment=f"{drug}_Vtr", unit="mg/L")
+        b.parameter(f"VMTR_{drug}", sat.vmax_tr, unit="mg/h", source=src)
+        b.parameter(f"KMTR_{drug}", sat.km_tr, unit="mg/L", source=src)
+        b.parameter(f"K21_{drug}", sat.k21, unit="1/h", source=src)
+        b.reaction(
+            f"transport_{drug}",
+            f"24*VMTR_{drug}*{central}/(KMTR_{drug} + {central})",
+            reactants={central: 1},
+            products={tr: 1},
+        )
+        b.reaction(
+            f"return_{drug}", f"24*K21_{drug}*{tr}", reactants={tr: 1}, products={central: 1}
+        )
     volumes = [f"{drug}_V1"]
     for i, (q, v) in enumerate(zip(pk.q, pk.v, strict=True), start=2):
         comp = f"{drug}_V{i}"
@@ -149,7 +248,9 @@ def add_pk(
     b.assignment_rule(obs, f"{central}*1000/MW_{drug}")
     b.species(f"AUC_{drug}", 0.0, unit="mg/L*d", description="area under the plasma curve")
     b.rate_rule(f"AUC_{drug}", central)
-    return PKNames(drug, central, volumes[0], obs, f"AUC_{drug}", tuple(volumes))
+    return PKNames(
+        drug, central, volumes[0], obs, f"AUC_{drug}", tuple(volumes), tuple(saturable_names)
+    )
 
 
 def body_surface_area(height_cm: float, weight_kg: float) -> float:

@@ -232,6 +232,12 @@ Clearance = Annotated[
 Flow = Annotated[Quantity, AfterValidator(_check({"L/h", "L/h/m2"}, _gt0))]
 Volume = Annotated[Quantity, AfterValidator(_check({"L", "L/m2"}, _gt0))]
 Dose = Annotated[Quantity, AfterValidator(_check({"mg/m2", "mg/m2/day"}, _gt0))]
+CumulativeDose = Annotated[Quantity, AfterValidator(_check({"mg/m2"}, _gt0))]
+AmountRate = Annotated[Quantity, AfterValidator(_check({"umol/h", "mg/h"}, _gt0))]
+HalfSaturation = Annotated[Quantity, AfterValidator(_check({"uM", "mg/L"}, _gt0))]
+RatePerHour = Annotated[Quantity, AfterValidator(_check({"1/h"}, _gt0))]
+PlasmaConc = Annotated[Quantity, AfterValidator(_check({"mg/L"}, _gt0))]
+PlasmaAUC = Annotated[Quantity, AfterValidator(_check({"mg*h/L"}, _gt0))]
 InhibitorDose = Annotated[Quantity, AfterValidator(_check({"mg", "mg/kg", "mg/m2"}, _gt0))]
 Milligrams = Annotated[Quantity, AfterValidator(_check({"mg"}, _gt0))]
 Area = Annotated[Quantity, AfterValidator(_check({"m2"}, _gt0))]
@@ -266,8 +272,16 @@ class PK(_Base):
     t_half_gamma: Duration | None = None
     t_half_terminal: Duration | None = None
     protein_binding: Fraction | None = None
+    cmax_label: PlasmaConc | None = None
+    auc_label: PlasmaAUC | None = None
+    vmax_elimination: AmountRate | None = None
+    km_elimination: HalfSaturation | None = None
+    vmax_transport: AmountRate | None = None
+    km_transport: HalfSaturation | None = None
+    k21_transport: RatePerHour | None = None
     dose: Dose | None = None
     dose_cap: Milligrams | None = None
+    cumulative_limit: CumulativeDose | None = None
     schedule: TextFact | None = None
     infusion_duration: InfusionDuration | None = None
     dosing_interval: Days | None = None
@@ -279,7 +293,19 @@ class PK(_Base):
         c = self.compartments
         if c is not None and (c.value != int(c.value) or not 1 <= c.value <= 3):
             raise _FieldError("compartments.value", "must be 1, 2 or 3")
+        if (self.vmax_elimination is None) != (self.km_elimination is None):
+            raise _FieldError("km_elimination", "give vmax_elimination and km_elimination together")
+        transport = (self.vmax_transport, self.km_transport, self.k21_transport)
+        if any(q is not None for q in transport) and any(q is None for q in transport):
+            raise _FieldError(
+                "vmax_transport", "give vmax_transport, km_transport and k21_transport together"
+            )
         return self
+
+    @property
+    def saturable(self) -> bool:
+        """True when elimination is Michaelis–Menten (``vmax_elimination``)."""
+        return self.vmax_elimination is not None
 
 
 class Myelosuppression(_Base):
@@ -290,6 +316,16 @@ class Myelosuppression(_Base):
     gamma: PositiveNumber
     slope: PerMicromolar
     circ0: CellsPerLitre
+    #: What the slope multiplies: total plasma drug, or unbound drug (total × (1 − binding)).
+    exposure: Literal["total", "unbound"] = "total"
+    exposure_source: str | None = None
+    #: Unbound fraction for an ``unbound`` exposure (default: 1 − pk.protein_binding).
+    fraction_unbound: Fraction | None = None
+    #: Which blood cells the system parameters were fitted to.
+    cells: Literal["neutrophils", "leukocytes"] = "neutrophils"
+    slope_cv: Fraction | None = None
+    mtt_cv: Fraction | None = None
+    circ0_cv: Fraction | None = None
 
 
 class Drug(_Base):

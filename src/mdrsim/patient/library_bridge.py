@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mdrsim.biology.pk import PKParameters, two_compartment_from_half_lives
+from mdrsim.biology.pk import PKParameters, SaturablePK, two_compartment_from_half_lives
 from mdrsim.biology.tumour import DrugKill
 from mdrsim.errors import LibraryGapError
 from mdrsim.model import ModelBuilder
-from mdrsim.regimen.schedule import Patient, Regimen
+from mdrsim.regimen.schedule import Dose, Patient, Regimen
 
 if TYPE_CHECKING:
     from mdrsim.data.library import Library
@@ -121,6 +122,9 @@ def pk_from_library(drug: str, patient: Patient, library: Library) -> PKParamete
         return value
 
     cl = absolute(pk.clearance)
+    saturable = _saturable(pk, mw)
+    if saturable is not None:
+        cl = 0.0  # the library's clearance is then a summary; elimination is saturable
     v1, q2, v2 = _num(pk, "V1"), _num(pk, "Q2"), _num(pk, "V2")
     if v1 is not None and q2 is not None and v2 is not None:
         ref_bsa = _num(pk, "reference_bsa")
@@ -137,6 +141,7 @@ def pk_from_library(drug: str, patient: Patient, library: Library) -> PKParamete
             v=tuple(vs),
             molecular_weight=mw,
             source=f"drug library: {drug}",
+            saturable=saturable,
         )
     vss = absolute(pk.Vss)
     fast = pk.t_half_beta or pk.t_half_alpha
@@ -156,6 +161,27 @@ def pk_from_library(drug: str, patient: Patient, library: Library) -> PKParamete
             # fall back to one compartment rather than invent one.
             pass
     return PKParameters(cl=cl, v1=vss, molecular_weight=mw, source=f"drug library: {drug}")
+
+
+def _saturable(pk: object, mw: float) -> SaturablePK | None:
+    """The Michaelis–Menten terms of a library PK entry in mg/h and mg/L (None: linear)."""
+
+    def mg(q: object) -> float:
+        value, unit = float(q.value), q.unit  # type: ignore[attr-defined]
+        # µmol/h · g/mol / 1000 = mg/h; µM · g/mol / 1000 = mg/L
+        return value * mw / 1000.0 if unit in ("umol/h", "uM") else value
+
+    el_v, el_k = getattr(pk, "vmax_elimination", None), getattr(pk, "km_elimination", None)
+    if el_v is None or el_k is None:
+        return None
+    tr_v, tr_k, k21 = (
+        getattr(pk, n, None) for n in ("vmax_transport", "km_transport", "k21_transport")
+    )
+    if tr_v is None or tr_k is None or k21 is None:
+        return SaturablePK(vmax_el=mg(el_v), km_el=mg(el_k))
+    return SaturablePK(
+        vmax_el=mg(el_v), km_el=mg(el_k), vmax_tr=mg(tr_v), km_tr=mg(tr_k), k21=float(k21.value)
+    )
 
 
 def pgp_clearance_fraction(drug: str, library: Library) -> float:
@@ -249,3 +275,131 @@ def inhibitor_spans(
         else:
             merged.append([a, b, c])
     return [(a, b, c) for a, b, c in merged]
+
+
+# -- drug–drug interactions -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """How an inhibitor changes a drug's clearance in the patient model, and on what basis.
+
+    ``clearance_change`` is the change at the library's clinically achievable inhibitor
+    concentration (negative: slower clearance); ``blocked_fraction`` is the maximal fraction of
+    elimination the inhibitor blocks (``fpgp_<drug>`` of the PK module), chosen so that
+    ``blocked_fraction · c/(c + Ki)`` equals the change at that concentration ``c``."""
+
+    inhibitor: str
+    drug: str
+    clearance_change: float
+    blocked_fraction: float
+    basis: str  # "measured" or "mechanistic rule"
+    source: str
+
+    @property
+    def label(self) -> str:
+        """``measured (source)`` or ``mechanistic rule (assumed: …)``."""
+        return f"{self.basis} ({self.source})"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "inhibitor": self.inhibitor,
+            "drug": self.drug,
+            "clearance_change_at_clinical_concentration": self.clearance_change,
+            "basis": self.basis,
+            "source": self.source,
+        }
+
+
+def interaction(inhibitor: str, drug: str, library: Library) -> Interaction:
+    """The clearance interaction of ``inhibitor`` with ``drug``: the measured change of the pair
+    (inhibitors.yaml ``ddi``) where there is one, else the mechanistic rule — the drug's P-gp
+    share of clearance (drugs.yaml ``pgp_dependent_clearance_fraction``) blocked in proportion
+    to the inhibitor's occupancy ``c/(c + Ki)`` — recorded as an assumption."""
+    inh = library.inhibitor(inhibitor)
+    c, ki = float(inh.clinical_concentration.value), float(inh.ki.value)
+    occupancy = c / (c + ki)
+    measured = library.ddi(inhibitor, drug)
+    if measured is not None:
+        change = float(measured.value)
+        # A measured increase in clearance cannot be represented by a block: clamp at 0.
+        blocked = min(max(-change / occupancy, 0.0), 1.0)
+        return Interaction(inhibitor, drug, change, blocked, "measured", measured.source)
+    share = library.drug(drug).pk
+    frac = share.pgp_dependent_clearance_fraction if share is not None else None
+    blocked = float(frac.value) if frac is not None else 0.0
+    why = frac.source if frac is not None else "no P-gp share of clearance in the library: 0"
+    return Interaction(
+        inhibitor,
+        drug,
+        -blocked * occupancy,
+        blocked,
+        "mechanistic rule",
+        f"assumed: no measured {inhibitor} + {drug} interaction; the drug's P-gp share of "
+        f"clearance {blocked:g} blocked by occupancy c/(c + Ki) = {occupancy:.2f} at the "
+        f"clinical {inhibitor} level (share from: {why})",
+    )
+
+
+# -- labelled doses ---------------------------------------------------------------------------
+
+
+def _dose_per_m2(dose: Dose, patient: Patient) -> float:
+    """One administration of ``dose`` in mg/m² for ``patient``."""
+    if dose.unit == "mg/m2":
+        return float(dose.dose)
+    if dose.unit == "mg/kg":
+        return float(dose.dose) * patient.weight_kg / patient.bsa_m2
+    return float(dose.dose) / patient.bsa_m2
+
+
+def label_dose_exceedances(
+    lines: Sequence[Regimen], patient: Patient, library: Library, *, prefix: str = "lines"
+) -> list[str]:
+    """Every dose above its drug's labelled maximum per administration, and every drug whose
+    planned cumulative dose (all lines, all cycles) is above its labelled lifetime limit — each
+    with its field path, the value, the limit and the limit's source. The labelled maximum is
+    the upper end of the library's ``pk.dose`` range; drugs without one are not checked, and
+    neither is a practice cap such as vincristine's 2 mg (not in the label text read)."""
+    from mdrsim.data.library import UnknownNameError
+
+    problems: list[str] = []
+    cumulative: dict[str, float] = {}
+    where: dict[str, str] = {}
+    for i, line in enumerate(lines):
+        for j, dose in enumerate(line.doses):
+            try:
+                pk = library.drug(dose.drug).pk
+            except UnknownNameError:
+                continue
+            if pk is None:
+                continue
+            per_m2 = _dose_per_m2(dose, patient)
+            field = f"{prefix}[{i}].doses[{j}].dose"
+            given = f"{dose.dose:g} {dose.unit}"
+            if dose.unit != "mg/m2":
+                given += (
+                    f" (= {per_m2:.4g} mg/m2 for a {patient.weight_kg:g} kg, "
+                    f"{patient.bsa_m2:.3g} m2 patient)"
+                )
+            label = pk.dose
+            if label is not None:
+                high = label.range[1] if label.range else label.value
+                if per_m2 > high * (1 + 1e-9):
+                    problems.append(
+                        f"{field}: {dose.drug} {given} is above the labelled maximum "
+                        f"{high:g} {label.unit} per administration ({label.source})"
+                    )
+            total = per_m2 * len(dose.days) * line.n_cycles
+            cumulative[dose.drug] = cumulative.get(dose.drug, 0.0) + total
+            where.setdefault(dose.drug, field)
+    for drug, total in cumulative.items():
+        pk = library.drug(drug).pk
+        limit = None if pk is None else pk.cumulative_limit
+        if limit is not None and total > limit.value * (1 + 1e-9):
+            problems.append(
+                f"{where[drug]}: {drug} planned cumulative dose {total:.4g} mg/m2 (every dose "
+                f"of every cycle of every line) is above the labelled lifetime limit "
+                f"{limit.value:g} {limit.unit} ({limit.source})"
+            )
+    return problems

@@ -31,16 +31,25 @@ from mdrsim.biology.immune import (
     add_mdr1_function,
     add_pathogen,
 )
-from mdrsim.biology.marrow import FRIBERG_DOCETAXEL, add_marrow
+from mdrsim.biology.marrow import (
+    FRIBERG_DOCETAXEL,
+    MARROW_SLOPES,
+    FribergParameters,
+    MarrowSlope,
+    add_marrow,
+)
 from mdrsim.biology.pk import PKNames, PKParameters, add_pk
 from mdrsim.biology.tumour import TumourNames, TumourSpec, add_tumour
 from mdrsim.engine import CompiledModel, compile_model
 from mdrsim.model import Model, ModelBuilder
 from mdrsim.patient.library_bridge import (
     INHIBITOR_SPECIES,
+    Interaction,
     add_inhibitor_pk,
     drug_kill,
     inhibitor_ki,
+    interaction,
+    label_dose_exceedances,
     library_gaps,
     pgp_clearance_fraction,
     pk_from_library,
@@ -100,6 +109,12 @@ class PatientModel:
     reference_bsa: float
     reference_weight: float
     library: Library  # the library it was built from (the runner's inhibitor levels too)
+    #: (inhibitor, drug) clearance interactions used, each measured or a mechanistic rule.
+    interactions: tuple[Interaction, ...] = ()
+    #: Doses above the label that the scenario allowed (``allow_above_label_dose``).
+    warnings: tuple[str, ...] = ()
+    #: Where the marrow chain's system parameters (MTT, γ) come from.
+    marrow_system_source: str = ""
 
     @property
     def model(self) -> Model:
@@ -139,6 +154,59 @@ def tumour_spec(tumour: TumourInput) -> TumourSpec:
     )
 
 
+def marrow_from_library(
+    drugs: tuple[str, ...], library: Library
+) -> tuple[FribergParameters, dict[str, MarrowSlope]]:
+    """The Friberg system parameters and per-drug slopes for ``drugs``.
+
+    A drug with its own Friberg fit in the library (``myelosuppression``) contributes its
+    slope — on unbound drug, ``fu = 1 − protein_binding``, where the fit was to unbound
+    concentrations. The chain's system parameters (MTT, γ) are those of the first such drug,
+    so a drug is simulated with the system it was fitted with; with none, docetaxel's (and
+    the other drugs' calibrated slopes, :data:`~mdrsim.biology.marrow.MARROW_SLOPES`, were set
+    on docetaxel's system — recorded as the system's source)."""
+    slopes = dict(MARROW_SLOPES)
+    system = FRIBERG_DOCETAXEL
+    chosen = False
+    for drug in drugs:
+        d = library.drug(drug)
+        ms = d.myelosuppression
+        if ms is None:
+            continue
+        fu = 1.0
+        if ms.exposure == "unbound" and ms.fraction_unbound is not None:
+            fu = float(ms.fraction_unbound.value)
+        elif ms.exposure == "unbound":
+            binding = d.pk.protein_binding if d.pk is not None else None
+            if binding is None:
+                raise ScenarioError(
+                    f"drug library: {drug}",
+                    ["myelosuppression.exposure is 'unbound' but pk.protein_binding is missing"],
+                )
+            fu = 1.0 - float(binding.value)
+        slopes[drug] = MarrowSlope(
+            float(ms.slope.value),
+            f"{ms.slope.source}"
+            + (f"; on unbound drug ({ms.exposure_source})" if ms.exposure == "unbound" else ""),
+            fraction_unbound=fu,
+        )
+        if not chosen:
+            chosen = True
+            system = FribergParameters(
+                float(ms.circ0.value),
+                float(ms.mtt.to("h")),
+                float(ms.gamma.value),
+                1.0,
+                f"{drug}: {ms.mtt.source}"
+                + (
+                    " (a leukocyte fit applied to neutrophils - assumed)"
+                    if ms.cells == "leukocytes"
+                    else ""
+                ),
+            )
+    return system, slopes
+
+
 def build_patient_model(scenario: Scenario, library: Library) -> PatientModel:
     """Assemble and compile the whole-patient model for ``scenario`` from ``library`` (cached
     on disk by structure: patients differing only in numbers share one compiled model).
@@ -151,6 +219,14 @@ def build_patient_model(scenario: Scenario, library: Library) -> PatientModel:
         raise ScenarioError(f"{scenario.name!r}", gaps)
     patient_in: PatientInput = scenario.patient
     patient = Patient(bsa_m2=patient_in.body_surface_area(), weight_kg=patient_in.weight_kg)
+    # Refusal is parse_scenario's (and the trial arms' check): a trial builds one model from
+    # every arm's lines, whose doses do not add up for any one patient. Here the exceedances a
+    # scenario allowed become warnings.
+    above_label = (
+        label_dose_exceedances(scenario.lines, patient, library)
+        if scenario.allow_above_label_dose
+        else []
+    )
     inhibitor = scenario.inhibitor
     ki = inhibitor_ki(inhibitor, library) if inhibitor else None
     b = ModelBuilder("patient", description=f"whole-patient model for scenario {scenario.name!r}")
@@ -163,16 +239,25 @@ def build_patient_model(scenario: Scenario, library: Library) -> PatientModel:
     inh_arg = inh if inhibitor else None
     pks: dict[str, PKParameters] = {}
     pk_names: dict[str, PKNames] = {}
+    interactions: list[Interaction] = []
     for drug in scenario.drugs:
         pk = pk_from_library(drug, patient, library)
         pks[drug] = pk
+        if inhibitor is not None:
+            ddi = interaction(inhibitor, drug, library)
+            interactions.append(ddi)
+            blocked, ddi_source = ddi.blocked_fraction, ddi.label
+        else:
+            blocked = pgp_clearance_fraction(drug, library)
+            ddi_source = "no inhibitor in this scenario"
         pk_names[drug] = add_pk(
             b,
             drug,
             pk,
-            pgp_clearance_fraction=pgp_clearance_fraction(drug, library),
+            pgp_clearance_fraction=blocked,
             inhibitor=inh_arg,
             inhibitor_ic50=ki,
+            interaction_source=ddi_source,
         )
     spec = tumour_spec(patient_in.tumour)
     kills = tuple(drug_kill(d, library, pk_names[d].plasma_uM) for d in scenario.drugs)
@@ -244,11 +329,11 @@ def build_patient_model(scenario: Scenario, library: Library) -> PatientModel:
         )
 
     marrow = patient_in.marrow
-    system = FRIBERG_DOCETAXEL
-    if marrow.baseline_anc != system.circ0:
-        system = replace(system, circ0=marrow.baseline_anc, source=system.source)
+    system, slopes = marrow_from_library(scenario.drugs, library)
+    # The chain starts at the patient's own ANC (the scenario's baseline).
+    system = replace(system, circ0=marrow.baseline_anc, source=system.source)
     exposures = {drug: names.plasma_uM for drug, names in pk_names.items()}
-    circ, missing = add_marrow(b, exposures, system=system)
+    circ, missing = add_marrow(b, exposures, slopes=slopes, system=system)
     anc = "ANC"
     b.observable(anc, circ, unit="1e9/L", description="absolute neutrophil count")
     variables = PatientVariables(
@@ -275,4 +360,9 @@ def build_patient_model(scenario: Scenario, library: Library) -> PatientModel:
         reference_bsa=patient.bsa_m2,
         reference_weight=patient.weight_kg,
         library=library,
+        interactions=tuple(interactions),
+        warnings=tuple(
+            f"{p} - run anyway: the scenario sets allow_above_label_dose" for p in above_label
+        ),
+        marrow_system_source=system.source,
     )

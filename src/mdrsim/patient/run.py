@@ -151,6 +151,12 @@ def summarise(
             ),
         },
         "provenance": {
+            # Doses above the label that the scenario allowed (allow_above_label_dose).
+            "warnings": list(pm.warnings),
+            # Each (inhibitor, drug) clearance interaction: measured (source) or mechanistic
+            # rule (assumed).
+            "interactions": [{**i.as_dict(), "label": i.label} for i in pm.interactions],
+            "marrow_system_parameters": pm.marrow_system_source,
             "mdrsim_version": __version__,
             "model_hash": pm.compiled.key,
             "scenario_sha256": digest,
@@ -241,4 +247,15 @@ def summary_table(summary: dict[str, Any]) -> list[tuple[str, str]]:
         )
     )
     rows.append(("tumour at horizon", fmt(tum["burden_at_horizon_1e9_cells"], " ×10⁹ cells")))
+    prov = summary.get("provenance", {})
+    for ddi in prov.get("interactions", []):
+        rows.append(
+            (
+                f"interaction {ddi['inhibitor']} + {ddi['drug']}",
+                f"clearance {100 * ddi['clearance_change_at_clinical_concentration']:+.0f} %, "
+                f"{ddi['basis']}",
+            )
+        )
+    for warning in prov.get("warnings", []):
+        rows.append(("WARNING", warning))
     return rows

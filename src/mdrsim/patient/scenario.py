@@ -32,6 +32,7 @@ needs (clearance, a volume, a parental IC50), and each gap is reported with its 
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -40,8 +41,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from mdrsim.engine import SolverOptions
 from mdrsim.errors import ScenarioError
-from mdrsim.patient.library_bridge import library_gaps
-from mdrsim.regimen.schedule import Regimen, RegimenError
+from mdrsim.patient.library_bridge import label_dose_exceedances, library_gaps
+from mdrsim.regimen.schedule import Patient, Regimen, RegimenError
 
 if TYPE_CHECKING:
     from mdrsim.data.library import Library
@@ -184,6 +185,11 @@ class Scenario(_Base):
     rules: Rules = Rules()
     outputs: Outputs = Outputs()
     solver: SolverInput = SolverInput()
+    allow_above_label_dose: bool = Field(
+        default=False,
+        description="run doses above the drug's labelled maximum or cumulative limit (every "
+        "output then carries a warning listing each exceedance)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -321,6 +327,16 @@ def parse_scenario(
         except RegimenError as exc:
             problems += [f"lines[{i}].{p}" for p in exc.problems]
     problems += library_gaps(scenario.lines, lib)
+    if not problems and not scenario.allow_above_label_dose:
+        patient = Patient(
+            bsa_m2=scenario.patient.body_surface_area(), weight_kg=scenario.patient.weight_kg
+        )
+        for problem in label_dose_exceedances(scenario.lines, patient, lib):
+            path, _, rest = problem.partition(": ")
+            loc = tuple(int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", path) if p)
+            line = _line_of(root, loc)
+            where = path + (f" (line {line})" if line else "")
+            problems.append(f"{where}: {rest}; set allow_above_label_dose: true to run it anyway")
     if problems:
         raise ScenarioError(source, problems)
     return scenario

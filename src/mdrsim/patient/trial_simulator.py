@@ -31,11 +31,11 @@ from pydantic import TypeAdapter, ValidationError
 
 from mdrsim import __version__
 from mdrsim.patient.deaths import DeathModel
-from mdrsim.patient.library_bridge import library_gaps
+from mdrsim.patient.library_bridge import label_dose_exceedances, library_gaps
 from mdrsim.patient.model import PatientModel, build_patient_model
 from mdrsim.patient.runner import PatientInputs, default_inputs, run_patients
 from mdrsim.patient.scenario import Scenario, ScenarioError, parse_scenario
-from mdrsim.regimen.schedule import Regimen, RegimenError
+from mdrsim.regimen.schedule import Patient, Regimen, RegimenError
 from mdrsim.trial.errors import TrialSpecError
 from mdrsim.trial.simulator import (
     ENDPOINT_COLUMNS,
@@ -306,6 +306,14 @@ def scenario_simulator_factory(context: SimulatorContext) -> ScenarioSimulator:
             except RegimenError as exc:
                 problems += [f"arms[{i}].lines[{k}].{p}" for p in exc.problems]
         problems += library_gaps(lines, library, prefix=f"arms[{i}].lines")
+        if not problems and not base.allow_above_label_dose:
+            patient = Patient(
+                bsa_m2=base.patient.body_surface_area(), weight_kg=base.patient.weight_kg
+            )
+            problems += [
+                f"{p}; set allow_above_label_dose: true in the scenario to run it anyway"
+                for p in label_dose_exceedances(lines, patient, library, prefix=f"arms[{i}].lines")
+            ]
         if problems:
             raise TrialSpecError("\n".join(problems))
         arms[str(arm["name"])] = lines

@@ -203,6 +203,17 @@ class PatientSummary(_Record):
         rows.append(
             ("tumour at horizon", _fmt(self.tumour.burden_at_horizon_1e9_cells, " ×10⁹ cells"))
         )
+        # Issue 17: which interactions were measured and which are a rule; doses above label.
+        for ddi in self.provenance.get("interactions", []):
+            change = ddi["clearance_change_at_clinical_concentration"]
+            rows.append(
+                (
+                    f"interaction {ddi['inhibitor']} + {ddi['drug']}",
+                    f"clearance {100 * change:+.0f} %, {ddi['basis']}",
+                )
+            )
+        for warning in self.provenance.get("warnings", []):
+            rows.append(("WARNING: dose above label", warning))
         return rows
 
     def compare_row(self, name: str) -> dict[str, Any]:

@@ -208,13 +208,17 @@ def test_validation_pairs_are_disjoint_from_calibration(lib: Library) -> None:
 
 
 def test_reference_line_defines_the_efficiencies(lib: Library) -> None:
+    """The five MES-SA/Dx5 folds set their drugs' efficiencies through the full cell model at
+    density 1 (research/calibrate_pgp_efficiency.py; reproduced within 2 % by
+    tests/reference/test_pgp_library.py). Steady state needs exactly fold − 1; a 72-h assay
+    short of steady state needs more, never less (issue 17: fold − 1 made the line density
+    1.37)."""
     dx5 = lib.cell_line("MES-SA/Dx5")
     for drug, fold in dx5.fold_resistance.items():
-        assert lib.drug(drug).pgp_efficiency.value == pytest.approx(fold.value - 1)
-    # calibrating MES-SA/Dx5 on its calibration drug gives density 1
-    cal = dx5.fold_resistance[dx5.calibration_drug]  # type: ignore[index]
-    eff = lib.drug(dx5.calibration_drug).pgp_efficiency.value  # type: ignore[arg-type]
-    assert (cal.value - 1) / eff == pytest.approx(1.0)
+        eff = lib.drug(drug).pgp_efficiency
+        assert eff.derived_from == [f"MES-SA/Dx5:{drug}"]
+        assert fold.value - 1 <= eff.value <= 1.5 * (fold.value - 1), drug
+        assert "calibrate_pgp_efficiency" in (eff.note or ""), drug
 
 
 # ---------------------------------------------------------------------------- schema errors
@@ -294,7 +298,7 @@ ENTRY_ERRORS: list[tuple[str, Change, str]] = [
     (
         "drugs.yaml",
         lambda d: d["drugs"]["paclitaxel"]["pk"]["clearance"].update(value=30.0),
-        "drugs.yaml: paclitaxel.pk.clearance.value: 30.0 lies outside its range [11.6, 24.0]",
+        "drugs.yaml: paclitaxel.pk.clearance.value: 30.0 lies outside its range [12.2, 23.8]",
     ),
     (
         "drugs.yaml",

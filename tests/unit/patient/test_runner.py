@@ -59,6 +59,8 @@ def scenario(
         genotype=genotype,
         rules=rules,
     )
+    if dose > 75:  # above the label (75 mg/m2): acknowledged, as a scenario must (issue 17)
+        text = "allow_above_label_dose: true\n" + text
     return parse_scenario(text)
 
 
@@ -142,7 +144,7 @@ def test_recorded_trajectory_is_continuous_and_non_negative(dox_model):
 
 def test_anc_delay_rule_delays_every_cycle_when_counts_are_low():
     # A threshold above the baseline ANC: every cycle is delayed the maximum number of times.
-    rules = "rules: {delay_if_anc_below: 6.0, delay_days: 7, max_delays_per_cycle: 2}"
+    rules = "rules: {delay_if_anc_below: 50.0, delay_days: 7, max_delays_per_cycle: 2}"
     sc = scenario(cycles=3, infection=False, rules=rules, horizon=300)
     pm = build_patient_model(sc, LIB)
     out = run_patients(pm, untreated_twin=False)
