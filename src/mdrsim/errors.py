@@ -48,3 +48,25 @@ class SimulationError(MdrsimError, RuntimeError):
         lines = "\n".join(f"  patient {i}: {why}" for i, why in shown)
         more = "" if len(self.failures) <= 10 else f"\n  … and {len(self.failures) - 10} more"
         super().__init__(f"{len(self.failures)} patient(s) failed:\n{lines}{more}")
+
+
+# --- fit ---
+
+
+class PetabError(MdrsimError, ValueError):
+    """A PEtab problem could not be read or is invalid; the message names file, row and column."""
+
+
+class UnsupportedPetabFeatureError(PetabError, UnsupportedFeatureError):
+    """A PEtab problem uses a feature mdrsim does not support (named in the message).
+
+    Raised instead of returning a number that might be wrong.
+    """
+
+
+class FitError(MdrsimError, RuntimeError):
+    """An objective could not be evaluated (a simulation failed, a steady state was not found)."""
+
+
+class PreequilibrationError(FitError):
+    """Pre-equilibration did not reach a steady state within the allowed time."""
