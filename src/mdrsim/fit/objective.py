@@ -240,10 +240,10 @@ class Objective:
             entry = row[column]
             target = self._init_params.get(column, column)
             if isinstance(entry, float) and math.isnan(entry):
-                if column in self._init_params and not after_preeq:
-                    continue  # the species' own initial value
-                if column in self._init_params:
-                    continue  # keep the pre-equilibrated value
+                if column in self.model.species:
+                    # A state keeps its own initial value (or the pre-equilibrated one); a
+                    # constant species keeps the model's value.
+                    continue
                 raise UnsupportedPetabFeatureError(
                     f"condition {condition!r}, column {column!r}: empty (NaN) entries for "
                     "parameters are not supported"
