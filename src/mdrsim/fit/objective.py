@@ -118,20 +118,105 @@ def _simulation_model(problem: PetabProblem) -> tuple[Model, dict[str, str]]:
                 rules[var] = AssignmentRule(var, ia.expression)
                 del initial[var]
                 changed = True
+    reactions, rules, rate_rules, events, switches = _time_switches(
+        model, parameters, rules, initial
+    )
     sim = Model(
         name=model.name,
         compartments=model.compartments,
         species=model.species,
         parameters=parameters,
-        reactions=model.reactions,
+        reactions=reactions,
         assignment_rules=rules,
-        rate_rules=model.rate_rules,
+        rate_rules=rate_rules,
         initial_assignments=initial,
         observables={},
-        events=model.events,
+        events=events,
         description=model.description,
     )
     return sim.validate(), init_params
+
+
+_SWITCH_PREFIX = "mdrsim_switch_"
+
+
+def _time_threshold(cond: sympy.Basic) -> tuple[sympy.Expr, bool] | None:
+    """``(c, after)`` when ``cond`` is ``time > c`` / ``time >= c`` (after=True) or
+    ``time < c`` / ``time <= c`` (after=False), with ``c`` free of time."""
+    if not isinstance(cond, sympy.Gt | sympy.Ge | sympy.Lt | sympy.Le):
+        return None
+    d = sympy.expand(cond.lhs - cond.rhs)
+    if TIME not in d.free_symbols:
+        return None
+    slope = d.coeff(TIME)
+    rest = sympy.expand(d - slope * TIME)
+    if slope not in (1, -1) or TIME in rest.free_symbols:
+        return None
+    greater = isinstance(cond, sympy.Gt | sympy.Ge)
+    # d > 0  <=>  slope*time > -rest
+    threshold = -rest * slope
+    after = greater if slope == 1 else not greater
+    return threshold, after
+
+
+def _time_switches(
+    model: Model,
+    parameters: dict[str, Parameter],
+    rules: dict[str, AssignmentRule],
+    initial: dict[str, InitialAssignment],
+) -> tuple[dict, dict, dict, dict, list[str]]:
+    """Replace ``piecewise`` conditions on time (``time >= c``) by a 0/1 switch parameter that a
+    timed event flips at ``c``, so that the engine stops exactly at the switch instead of
+    stepping across a discontinuity (as AMICI does with its root functions)."""
+    from mdrsim.model.ir import Event, EventAssignment, RateRule, Reaction
+
+    found: dict[tuple[sympy.Expr, bool], sympy.Basic] = {}
+    events = dict(model.events)
+    taken = model.defined_names() | set(parameters)
+
+    def replace(expr: sympy.Basic) -> sympy.Basic:
+        if not expr.has(sympy.Piecewise):
+            return expr
+
+        def fix(node: sympy.Basic) -> sympy.Basic:
+            if not isinstance(node, sympy.Piecewise):
+                return node
+            pieces = []
+            for value, cond in node.args:
+                hit = _time_threshold(cond)
+                if hit is not None:
+                    threshold, after = hit
+                    key = (threshold, True)
+                    if key not in found:
+                        name = f"{_SWITCH_PREFIX}{len(found)}"
+                        if name in taken:
+                            raise UnsupportedPetabFeatureError(f"model already defines {name!r}")
+                        sw = sympy.Symbol(name)
+                        found[key] = sw
+                        parameters[name] = Parameter(name, 0.0, constant=False)
+                        initial[name] = InitialAssignment(
+                            name, sympy.Piecewise((1, sympy.Le(threshold, 0)), (0, True))
+                        )
+                        events[f"{name}_on"] = Event(
+                            f"{name}_on",
+                            sympy.Ge(TIME, threshold),
+                            (EventAssignment(name, sympy.Integer(1)),),
+                            initial_value=True,
+                        )
+                    sw = found[key]
+                    cond = sympy.Gt(sw, 0.5) if after else sympy.Lt(sw, 0.5)
+                pieces.append((value, cond))
+            return sympy.Piecewise(*pieces)
+
+        return expr.replace(lambda n: isinstance(n, sympy.Piecewise), fix)
+
+    reactions = {
+        k: Reaction(r.name, replace(r.rate), r.reactants, r.products, r.reversible, r.description)
+        for k, r in model.reactions.items()
+    }
+    new_rules = {k: AssignmentRule(r.variable, replace(r.expression)) for k, r in rules.items()}
+    rate_rules = {k: RateRule(r.variable, replace(r.expression)) for k, r in model.rate_rules.items()}
+    return reactions, new_rules, rate_rules, events, [str(s) for s in found.values()]
 
 
 @dataclass
@@ -212,6 +297,10 @@ class Objective:
     def _value_of(self, ref: object, where: str) -> tuple[float, int]:
         """A condition-table or override entry: (number, -1) or (nan, θ index)."""
         if isinstance(ref, str):
+            try:
+                return float(ref), -1  # a number kept as text in a mixed column
+            except ValueError:
+                pass
             if ref in self._theta_index:
                 return math.nan, self._theta_index[ref]
             ptab = self.problem.parameters

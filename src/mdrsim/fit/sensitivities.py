@@ -67,13 +67,25 @@ def sensitivity_model(
     Heaviside) whose condition depends on one of ``directions``, and models with more than
     ``max_states`` states.
     """
-    if model.events:
-        raise UnsupportedFeatureError(
-            f"forward sensitivities: model {model.name!r} has events "
-            f"({', '.join(list(model.events)[:5])}); sensitivities jump at events and that "
-            "is not implemented yet"
-        )
     flat = flatten(model)
+    qnames = set(directions)
+    for event, timed, targets in zip(
+        model.events.values(), flat.events.timed, flat.assignments, strict=True
+    ):
+        # Sensitivities stay continuous across an event that fires at a time independent of
+        # the parameters and only sets parameters to numbers (a switch of the right-hand
+        # side); any other event makes them jump, which is not implemented yet.
+        trigger_names = {s.name for s in event.trigger.free_symbols} - {"time"}
+        if not (
+            timed
+            and not (trigger_names & qnames)
+            and all(kind == "p" and not expr.free_symbols for kind, _, expr in targets)
+        ):
+            raise UnsupportedFeatureError(
+                f"forward sensitivities: event {event.name!r} of model {model.name!r} changes "
+                "states or fires at a parameter-dependent time; sensitivities jump there and "
+                "that is not implemented yet"
+            )
     states = flat.state_names
     params = flat.parameter_names
     if len(states) > max_states:
@@ -129,7 +141,8 @@ def sensitivity_model(
 
     parameters: dict[str, Parameter] = {}
     for name in params:
-        parameters[name] = Parameter(name, model.value_of(name))
+        constant = model.parameters[name].constant if name in model.parameters else True
+        parameters[name] = Parameter(name, model.value_of(name), constant=constant)
     for name in d_names:
         parameters[name] = Parameter(name, 0.0)
     rate_rules: dict[str, RateRule] = {}
@@ -165,6 +178,7 @@ def sensitivity_model(
         parameters=parameters,
         rate_rules=rate_rules,
         initial_assignments=initial,
+        events=dict(model.events),
         description=f"forward sensitivities of {model.name} along {len(directions)} parameters",
     )
     if aug.state_names() != [*states, *s_names]:  # pragma: no cover - IR ordering contract

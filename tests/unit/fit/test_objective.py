@@ -94,7 +94,7 @@ def test_events_are_refused_for_gradients(tmp_path) -> None:  # type: ignore[no-
     problem = load_petab(write_problem(tmp_path, model, **decay_tables()))
     obj = Objective(problem)
     assert math.isfinite(obj.llh())  # the objective itself is fine
-    with pytest.raises(UnsupportedFeatureError, match="events"):
+    with pytest.raises(UnsupportedFeatureError, match="event"):
         obj.value_and_gradient(problem.nominal_theta())
 
 
