@@ -42,14 +42,25 @@ SLOW = {
 REFUSED: dict[str, str] = {}
 
 #: Problems where mdrsim's value differs from the reference by more than the tolerance for a
-#: documented reason (checked against a second oracle in test_known_deviation_oracle).
+#: documented reason; each is checked against a second oracle (the collection's own
+#: simulations, ``simulatedData_*.tsv``) in test_known_deviation_oracle.
 KNOWN_DEVIATIONS = {
     "Crauste_CellSystems2017": (
         "reference differs by 1.24e-3: mdrsim's value is converged (rtol 1e-8..1e-12), agrees "
         "with scipy Radau/LSODA at rtol 1e-12, and equals petab.calculate_llh on the "
         "collection's own simulatedData to 1e-7; AMICI's reference trajectory is less accurate"
     ),
+    "Smith_BMCSystBiol2013": (
+        "reference differs by 2.3e-3 on an llh of -8.9e5 (2.6e-9 relative; converged value at "
+        "rtol 1e-12: 2.4e-3): every simulated point agrees with the collection's simulatedData "
+        "to 1e-7 relative, whose own llh is 1.0e-3 from the reference the other way; 1e-3 "
+        "absolute would need trajectories agreeing to ~1e-9 relative across tools"
+    ),
 }
+
+#: How each known deviation is cross-checked: 'llh' (petab.calculate_llh on simulatedData,
+#: 1e-5 absolute) or 'points' (every simulated measurement vs simulatedData, 1e-6 relative).
+ORACLE = {"Crauste_CellSystems2017": "llh", "Smith_BMCSystBiol2013": "points"}
 
 
 def _problems() -> list[str]:
@@ -101,21 +112,37 @@ def test_llh_at_nominal_matches_reference(name: str) -> None:
     assert abs(llh - reference) < TOLERANCE, f"{name}: mdrsim {llh!r}, reference {reference!r}"
 
 
-@pytest.mark.parametrize("name", sorted(KNOWN_DEVIATIONS))
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=[pytest.mark.slow] if n in SLOW else [], id=n)
+        for n in sorted(KNOWN_DEVIATIONS)
+    ],
+)
 def test_known_deviation_oracle(name: str) -> None:
     """Where mdrsim differs from AMICI's reference, it agrees with the collection's own
-    simulations evaluated by the petab library (a second, independent reference)."""
+    simulations (a second, independent reference)."""
     if not (BENCHMARK / name).is_dir():
         pytest.skip(f"PEtab benchmark data not found at {BENCHMARK}")
     import pandas as pd
-    from petab.v1 import Problem, calculate
 
-    problem = Problem.from_yaml(str(BENCHMARK / name / f"{name}.yaml"))
     sim = pd.read_csv(BENCHMARK / name / f"simulatedData_{name}.tsv", sep="\t")
-    oracle = calculate.calculate_llh(
-        problem.measurement_df, sim, problem.observable_df, problem.parameter_df
-    )
-    assert _objective(name).llh() == pytest.approx(oracle, abs=1e-5)
+    objective = _objective(name)
+    if ORACLE[name] == "llh":
+        from petab.v1 import Problem, calculate
+
+        problem = Problem.from_yaml(str(BENCHMARK / name / f"{name}.yaml"))
+        oracle = calculate.calculate_llh(
+            problem.measurement_df, sim, problem.observable_df, problem.parameter_df
+        )
+        assert objective.llh() == pytest.approx(oracle, abs=1e-5)
+    else:
+        m = objective.problem.measurements.copy()
+        m["mdrsim"] = objective.simulated_measurements()
+        keys = ["observableId", "simulationConditionId", "time"]
+        joined = m.merge(sim[[*keys, "simulation"]], on=keys, how="left")
+        assert joined["simulation"].notna().all()
+        np.testing.assert_allclose(joined["mdrsim"], joined["simulation"], rtol=1e-6)
 
 
 #: Crauste_CellSystems2017 is left out: at its nominal parameters a 2e-4 relative change of
