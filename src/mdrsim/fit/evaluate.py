@@ -9,13 +9,14 @@ is executed as code: there is no ``eval``, ``exec`` or ``lambdify`` here.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import sympy
 
 from mdrsim.errors import ExpressionError
 
-_FUNCS: dict[type, Callable[..., np.ndarray]] = {
+_FUNCS: dict[Any, Callable[..., np.ndarray]] = {
     sympy.exp: np.exp,
     sympy.log: np.log,
     sympy.sin: np.sin,
@@ -33,7 +34,7 @@ _FUNCS: dict[type, Callable[..., np.ndarray]] = {
     sympy.sign: np.sign,
 }
 
-_RELATIONS: dict[type, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+_RELATIONS: dict[Any, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     sympy.Lt: np.less,
     sympy.Le: np.less_equal,
     sympy.Gt: np.greater,
@@ -43,9 +44,7 @@ _RELATIONS: dict[type, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 }
 
 
-def evaluate(
-    expr: sympy.Basic, values: Mapping[str, np.ndarray | float], size: int
-) -> np.ndarray:
+def evaluate(expr: sympy.Basic, values: Mapping[str, np.ndarray | float], size: int) -> np.ndarray:
     """Evaluate ``expr`` with ``values`` (symbol name → number or array of ``size``).
 
     Raises :class:`ExpressionError` for a symbol without a value or an unsupported node.
@@ -60,7 +59,7 @@ def evaluate(
         cache[e] = out
         return out
 
-    def _ev(e: sympy.Basic) -> np.ndarray:
+    def _ev(e: Any) -> np.ndarray:
         if isinstance(e, sympy.Symbol):
             if e.name not in values:
                 raise ExpressionError(f"no value for symbol {e.name!r}")
@@ -100,16 +99,15 @@ def evaluate(
                 done |= c
             return out
         if isinstance(e, sympy.Min | sympy.Max):
-            fn = np.minimum if isinstance(e, sympy.Min) else np.maximum
             out = ev(e.args[0])
             for a in e.args[1:]:
-                out = fn(out, ev(a))
+                out = np.minimum(out, ev(a)) if isinstance(e, sympy.Min) else np.maximum(out, ev(a))
             return out
         if isinstance(e, sympy.And | sympy.Or):
-            fn = np.logical_and if isinstance(e, sympy.And) else np.logical_or
             out = ev(e.args[0]).astype(bool)
             for a in e.args[1:]:
-                out = fn(out, ev(a).astype(bool))
+                b = ev(a).astype(bool)
+                out = np.logical_and(out, b) if isinstance(e, sympy.And) else np.logical_or(out, b)
             return out
         if isinstance(e, sympy.Not):
             return ~ev(e.args[0]).astype(bool)
@@ -119,12 +117,12 @@ def evaluate(
             return np.where(x > 0, 1.0, np.where(x < 0, 0.0, at0))
         if isinstance(e, sympy.DiracDelta):
             return np.zeros(size)
-        for kind, fn in _RELATIONS.items():
+        for kind, rel in _RELATIONS.items():
             if isinstance(e, kind):
-                return fn(ev(e.args[0]), ev(e.args[1]))
-        for kind, fn in _FUNCS.items():
+                return rel(ev(e.args[0]), ev(e.args[1]))
+        for kind, func in _FUNCS.items():
             if isinstance(e, kind):
-                return fn(*[ev(a) for a in e.args])
+                return func(*[ev(a) for a in e.args])
         raise ExpressionError(f"cannot evaluate {type(e).__name__} in {e}")
 
     with np.errstate(all="ignore"):

@@ -17,6 +17,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,7 +65,13 @@ def _fides_minimize(
     counted = _Counted(fun)
     f0, _ = counted(x0)
     if not math.isfinite(f0):
-        return math.inf, x0, "failed", counted.calls, f"objective at the start: {counted.last_error}"
+        return (
+            math.inf,
+            x0,
+            "failed",
+            counted.calls,
+            f"objective at the start: {counted.last_error}",
+        )
     opt = fides.Optimizer(
         counted,
         ub=ub,
@@ -120,7 +127,7 @@ class MultistartResult:
 
 
 def multistart(
-    objective: object,
+    objective: Any,
     n_starts: int = 10,
     *,
     seed: int = 0,
@@ -134,9 +141,9 @@ def multistart(
     ``objective`` is an :class:`~mdrsim.fit.Objective` (anything with ``value_and_gradient``,
     ``lower``, ``upper`` and ``theta_ids``). ``starts`` [n, K] overrides the random points.
     """
-    lb = np.asarray(objective.lower, dtype=float)  # type: ignore[attr-defined]
-    ub = np.asarray(objective.upper, dtype=float)  # type: ignore[attr-defined]
-    ids = list(objective.theta_ids)  # type: ignore[attr-defined]
+    lb = np.asarray(objective.lower, dtype=float)
+    ub = np.asarray(objective.upper, dtype=float)
+    ids = list(objective.theta_ids)
     rng = np.random.default_rng(seed)
     if starts is None:
         starts = lb + (ub - lb) * rng.random((n_starts, lb.size))
@@ -147,7 +154,7 @@ def multistart(
     for i, x0 in enumerate(starts):
         t0 = time.perf_counter()
         fval, x, status, calls, reason = _fides_minimize(
-            objective.value_and_gradient,  # type: ignore[attr-defined]
+            objective.value_and_gradient,
             x0,
             lb,
             ub,
@@ -187,7 +194,7 @@ class ProfileResult:
 
 
 def profile(
-    objective: object,
+    objective: Any,
     parameter: str,
     theta_hat: np.ndarray,
     *,
@@ -206,15 +213,15 @@ def profile(
     """
     from scipy.stats import chi2
 
-    ids = list(objective.theta_ids)  # type: ignore[attr-defined]
+    ids = list(objective.theta_ids)
     if parameter not in ids:
         raise FitError(f"{parameter!r} is not an estimated parameter; estimated: {ids}")
     k = ids.index(parameter)
-    lb = np.asarray(objective.lower, dtype=float)  # type: ignore[attr-defined]
-    ub = np.asarray(objective.upper, dtype=float)  # type: ignore[attr-defined]
+    lb = np.asarray(objective.lower, dtype=float)
+    ub = np.asarray(objective.upper, dtype=float)
     others = [j for j in range(len(ids)) if j != k]
     theta_hat = np.asarray(theta_hat, dtype=float)
-    f_hat = float(objective.value_and_gradient(theta_hat)[0])  # type: ignore[attr-defined]
+    f_hat = float(objective.value_and_gradient(theta_hat)[0])
     threshold = float(chi2.ppf(level, 1) / 2)
 
     def fixed(value: float) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
@@ -222,7 +229,7 @@ def profile(
             full = theta_hat.copy()
             full[k] = value
             full[others] = z
-            f, g = objective.value_and_gradient(full)  # type: ignore[attr-defined]
+            f, g = objective.value_and_gradient(full)
             return f, np.asarray(g)[others]
 
         return fun
@@ -238,7 +245,12 @@ def profile(
             if value < lb[k] or value > ub[k]:
                 break
             fval, z_new, status, _, reason = _fides_minimize(
-                fixed(value), z, lb[others], ub[others], max_iter=max_iter, max_time=600.0,
+                fixed(value),
+                z,
+                lb[others],
+                ub[others],
+                max_iter=max_iter,
+                max_time=600.0,
                 gatol=1e-6,
             )
             rows.append({"value": value, "objective": fval, "status": status, "reason": reason})

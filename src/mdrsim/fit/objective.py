@@ -118,7 +118,7 @@ def _simulation_model(problem: PetabProblem) -> tuple[Model, dict[str, str]]:
                 rules[var] = AssignmentRule(var, ia.expression)
                 del initial[var]
                 changed = True
-    reactions, rules, rate_rules, events, switches = _time_switches(
+    reactions, rules, rate_rules, events, _switches = _time_switches(
         model, parameters, rules, initial
     )
     sim = Model(
@@ -215,7 +215,9 @@ def _time_switches(
         for k, r in model.reactions.items()
     }
     new_rules = {k: AssignmentRule(r.variable, replace(r.expression)) for k, r in rules.items()}
-    rate_rules = {k: RateRule(r.variable, replace(r.expression)) for k, r in model.rate_rules.items()}
+    rate_rules = {
+        k: RateRule(r.variable, replace(r.expression)) for k, r in model.rate_rules.items()
+    }
     return reactions, new_rules, rate_rules, events, [str(s) for s in found.values()]
 
 
@@ -585,12 +587,14 @@ class Objective:
         """States [condition, time, state] at θ on the grid ``self.t_eval``."""
         x, _ = self._unscale(theta)
         P_sim = np.array([ph.at(x) for ph in self._sim])
-        P_pre = np.array([ph.at(x) if ph is not None else ph_s.at(x)
-                          for ph, ph_s in zip(self._pre, self._sim, strict=True)])
-        cond = np.arange(len(self.conditions))
-        return self._simulate(
-            self.compiled, P_sim, P_pre, cond, [ph.reset for ph in self._sim]
+        P_pre = np.array(
+            [
+                ph.at(x) if ph is not None else ph_s.at(x)
+                for ph, ph_s in zip(self._pre, self._sim, strict=True)
+            ]
         )
+        cond = np.arange(len(self.conditions))
+        return self._simulate(self.compiled, P_sim, P_pre, cond, [ph.reset for ph in self._sim])
 
     def llh(self, theta: np.ndarray | None = None) -> float:
         """Log-likelihood (no priors) at θ (default: the nominal parameters)."""
@@ -705,7 +709,8 @@ class Objective:
                     bad = int(rows[np.flatnonzero(~(h > 0))[0]])
                     raise FitError(
                         f"observable {obs_id!r} is {h[rows.tolist().index(bad)]:.3g} (not > 0) "
-                        f"at measurement row {bad + 2}, but its noise model is {tr}-{spec.distribution}"
+                        f"at measurement row {bad + 2}, but its noise model is "
+                        f"{tr}-{spec.distribution}"
                     )
                 if tr == "log":
                     th, tm, jac, dth = np.log(h), np.log(m), np.log(m), 1.0 / h
@@ -814,7 +819,7 @@ class Objective:
                 [
                     np.concatenate(
                         [
-                            (self._pre[c] or self._sim[c]).at(x),  # type: ignore[union-attr]
+                            (self._pre[c] or self._sim[c]).at(x),
                             V_pre[c, k][dir_cols],
                         ]
                     )

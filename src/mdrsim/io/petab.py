@@ -186,7 +186,7 @@ def load_petab(path: str | os.PathLike[str], *, lint: bool = True) -> PetabProbl
         problem.measurement_df,
         observables,
         problem.condition_df,
-        files.get("measurement_files", ["?"]),
+        files.get("measurement_files", []),
     )
     conditions_df = problem.condition_df.copy()
     for column in conditions_df.columns:
@@ -358,8 +358,7 @@ def _overrides(value: object) -> list[float | str]:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
         return []
     return [
-        float(v) if not isinstance(v, str) else v
-        for v in split_parameter_replacement_list(value)  # type: ignore[arg-type]
+        float(v) if not isinstance(v, str) else v for v in split_parameter_replacement_list(value)
     ]
 
 
@@ -395,9 +394,11 @@ def _measurements(
     )
     known_conditions = set(conditions.index)
     for i, row in out.iterrows():
-        where = f"{file}, row {int(i) + 2}"  # type: ignore[call-overload]
+        where = f"{file}, row {int(i) + 2}"
         if row["observableId"] not in observables:
-            raise PetabError(f"{where}, column observableId: unknown observable {row['observableId']!r}")
+            raise PetabError(
+                f"{where}, column observableId: unknown observable {row['observableId']!r}"
+            )
         for column in ("simulationConditionId", "preequilibrationConditionId"):
             cid = row[column]
             if cid and cid not in known_conditions:
@@ -406,7 +407,8 @@ def _measurements(
         if not np.isfinite(t):
             if t == np.inf:
                 raise UnsupportedPetabFeatureError(
-                    f"{where}, column time: steady-state measurements (time = inf) are not supported"
+                    f"{where}, column time: steady-state measurements (time = inf) are not "
+                    "supported"
                 )
             raise PetabError(f"{where}, column time: not a finite number")
         if t < 0:
@@ -426,5 +428,7 @@ def _measurements(
 def describe_refusal(exc: BaseException) -> str:
     """One line for tables of results: the error's class and first line."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    kind = type(exc).__name__ if isinstance(exc, MdrsimError) else f"unexpected {type(exc).__name__}"
+    kind = (
+        type(exc).__name__ if isinstance(exc, MdrsimError) else f"unexpected {type(exc).__name__}"
+    )
     return f"{kind}: {first}"

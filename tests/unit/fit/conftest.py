@@ -54,9 +54,7 @@ def write_problem(
     return folder / "problem.yaml"
 
 
-def decay_tables(
-    noise_b: str = "normal", transformation_a: str = "log"
-) -> dict[str, pd.DataFrame]:
+def decay_tables(noise_b: str = "normal", transformation_a: str = "log") -> dict[str, pd.DataFrame]:
     """Two conditions (A0 = 1, 2); B measured with an estimated scale, A log-normally."""
     rows = []
     for cond, a0 in (("c1", 1.0), ("c2", 2.0)):

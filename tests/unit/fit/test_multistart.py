@@ -23,7 +23,9 @@ def test_multistart_recovers_known_parameters(decay_objective) -> None:  # type:
     assert 10 ** best["k1"] == pytest.approx(TRUTH["k1"], rel=1e-2)
     assert 10 ** best["k2"] == pytest.approx(TRUTH["k2"], rel=1e-2)
     assert best["scale"] == pytest.approx(TRUTH["scale"], rel=1e-2)
-    truth = np.array([math.log10(TRUTH["k1"]), math.log10(TRUTH["k2"]), TRUTH["scale"], math.log10(0.05)])
+    truth = np.array(
+        [math.log10(TRUTH["k1"]), math.log10(TRUTH["k2"]), TRUTH["scale"], math.log10(0.05)]
+    )
     assert result.best_objective <= decay_objective(truth) + 1e-9
     # the table is tidy: one row per start, sorted by objective
     assert list(result.table["objective"]) == sorted(result.table["objective"])

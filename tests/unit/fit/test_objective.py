@@ -12,7 +12,7 @@ from mdrsim.errors import PetabError, UnsupportedFeatureError
 from mdrsim.fit import Objective
 from mdrsim.io.petab import load_petab
 
-from .conftest import DECAY, TIMES, analytic, decay_tables, write_problem
+from .conftest import DECAY, analytic, decay_tables, write_problem
 
 
 def _manual_llh(theta: dict[str, float], tables: dict[str, pd.DataFrame]) -> float:
@@ -23,7 +23,10 @@ def _manual_llh(theta: dict[str, float], tables: dict[str, pd.DataFrame]) -> flo
         a, b = analytic(a0, theta["k1"], theta["k2"], np.array([row["time"]]))
         if row["observableId"] == "obs_B":
             h, sigma = theta["scale"] * b[0], 0.05
-            total += -0.5 * math.log(2 * math.pi * sigma**2) - 0.5 * ((h - row["measurement"]) / sigma) ** 2
+            total += (
+                -0.5 * math.log(2 * math.pi * sigma**2)
+                - 0.5 * ((h - row["measurement"]) / sigma) ** 2
+            )
         else:
             h, sigma, y = a[0], theta["sd_A"], row["measurement"]
             r = (math.log(h) - math.log(y)) / sigma
@@ -64,9 +67,7 @@ def test_gradient_matches_central_differences(tmp_path, noise_b: str) -> None:  
     f, g = obj.value_and_gradient(theta)
     assert f == pytest.approx(obj(theta), rel=1e-8)
     h = 1e-5
-    fd = np.array(
-        [(obj(theta + h * e) - obj(theta - h * e)) / (2 * h) for e in np.eye(theta.size)]
-    )
+    fd = np.array([(obj(theta + h * e) - obj(theta - h * e)) / (2 * h) for e in np.eye(theta.size)])
     np.testing.assert_allclose(g, fd, rtol=1e-4, atol=1e-6)
 
 
