@@ -63,6 +63,15 @@ KNOWN_DEVIATIONS = {
     ),
 }
 
+#: Problems where mdrsim is WRONG and the cause is not yet known: these are bugs, not
+#: deviations. The test is expected to fail (strict), so a fix is noticed.
+WRONG = {
+    "Chen_MSB2009": (
+        "BUG: mdrsim gives llh -130591.75 vs reference -115700.12 (eval 1018 s, compile 454 s, "
+        "2 shared cores); cause not found yet; do not trust mdrsim on this problem"
+    ),
+}
+
 #: How each known deviation is cross-checked: 'llh' (petab.calculate_llh on simulatedData,
 #: 1e-5 absolute) or 'points' (every simulated measurement vs simulatedData, 1e-6 relative).
 ORACLE = {"Crauste_CellSystems2017": "llh", "Smith_BMCSystBiol2013": "points"}
@@ -91,6 +100,8 @@ def _params() -> list[object]:
             )
         if name in KNOWN_DEVIATIONS:
             marks.append(pytest.mark.xfail(reason=KNOWN_DEVIATIONS[name], strict=True))
+        if name in WRONG:
+            marks.append(pytest.mark.xfail(reason=WRONG[name], strict=True))
         out.append(pytest.param(name, marks=marks, id=name))
     if not out:
         out.append(
