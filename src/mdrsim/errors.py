@@ -270,3 +270,25 @@ class UnsupportedSBMLFeatureError(UnsupportedFeatureError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (str(self), self.feature))
+
+
+# --- fit ---
+
+
+class PetabError(MdrsimError, ValueError):
+    """A PEtab problem could not be read or is invalid; the message names file, row and column."""
+
+
+class UnsupportedPetabFeatureError(PetabError, UnsupportedFeatureError):
+    """A PEtab problem uses a feature mdrsim does not support (named in the message).
+
+    Raised instead of returning a number that might be wrong.
+    """
+
+
+class FitError(MdrsimError, RuntimeError):
+    """An objective could not be evaluated (a simulation failed, a steady state was not found)."""
+
+
+class PreequilibrationError(FitError):
+    """Pre-equilibration did not reach a steady state within the allowed time."""
