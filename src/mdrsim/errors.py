@@ -234,3 +234,21 @@ class SchemaVersionError(MdrsimError, ValueError):
             f"{document}: schema_version {value!r} is not supported; this mdrsim reads "
             f"schema_version {supported}"
         )
+
+
+# --- reliability ---
+
+
+class InputFileError(MdrsimError, ValueError):
+    """An input file cannot be read safely: not UTF-8, too large, YAML aliases, nesting deeper
+    than allowed, duplicate keys. The message names the file, the line and the limit."""
+
+
+class OutputPathError(MdrsimError, OSError):
+    """An output folder or file cannot be written (it is a file, read-only, or the disk is
+    full); the message names the path and the cause, and the store is left resumable."""
+
+
+class PhysicalBoundsError(MdrsimError, ValueError):
+    """A sampled parameter or covariate lies outside its physical bounds (a negative
+    clearance, a tumour beyond its carrying capacity, a fraction above 1)."""

@@ -29,6 +29,7 @@ from mdrsim.patient.runner import PatientInputs, default_inputs, run_patients
 from mdrsim.patient.scenario import Scenario, ScenarioError, parse_scenario
 from mdrsim.regimen.schedule import Regimen, RegimenError
 from mdrsim.trial.errors import TrialSpecError
+from mdrsim.trial.population import PhysicalBound
 from mdrsim.trial.simulator import (
     ENDPOINT_COLUMNS,
     ChunkOutput,
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 
 COVARIATES = ("bsa_m2", "weight_kg", "mdr1_high_fraction", "tumour_cells_1e9", "cd8_mdr1_function")
 _PK_SCALED = ("CL_", "Q2_", "Q3_")
+#: Name parts of parameters the model divides by (physical bounds: > 0).
+_DIVISORS = ("EC50", "IC50", "Ki", "_half", "_K", "K_", "_mtt", "circ0")
 _MODELS: dict[str, PatientModel] = {}
 
 
@@ -126,6 +129,55 @@ class ScenarioSimulator:
             "mdrsim_version": __version__,
             "arms": {k: [r.model_dump(mode="json") for r in v] for k, v in self.arms.items()},
         }
+
+    def physical_bounds(self) -> dict[str, PhysicalBound]:
+        """What each samplable name can physically be (see :class:`PhysicalBound`).
+
+        Every parameter of the patient model is a rate, clearance, volume, concentration,
+        time, count, molar mass, ratio or fraction (its unit says which): none is negative.
+        Those the model divides by (clearances, volumes, molar masses, EC50/IC50/Ki and
+        half-saturation constants, carrying capacities, transit times) must be > 0; those
+        in unit "fraction" lie in [0, 1]. Every state is an amount, a concentration or a cell
+        count: >= 0, and a tumour clone stays below the carrying capacity ``tum_K``.
+        Covariates: 0 < bsa_m2 <= 3.5 and 0 < weight_kg <= 300 (the scenario file's limits),
+        0 < tumour_cells_1e9 < tum_K, 0 <= mdr1_high_fraction < 1, 0 <= cd8_mdr1_function <= 1.
+        """
+        pm = self.model
+        cm = pm.compiled
+        volumes = {v for d in pm.drugs for v in pm.variables.pk[d].volumes}
+        out: dict[str, PhysicalBound] = {}
+        for name in cm.parameter_names:
+            p = cm.model.parameters.get(name)
+            unit = p.unit if p is not None else ""
+            if p is not None and p.bounds is not None:
+                out[name] = PhysicalBound(p.bounds[0], p.bounds[1], why="model metadata")
+            elif unit == "fraction":
+                out[name] = PhysicalBound(0.0, 1.0, why="a fraction")
+            elif name in volumes or name.startswith((*_PK_SCALED, "MW_")) or any(
+                k in name for k in _DIVISORS
+            ):
+                out[name] = PhysicalBound(0.0, lower_inclusive=False, why=f"divides ({unit})")
+            else:
+                out[name] = PhysicalBound(0.0, why=f"non-negative ({unit or 'dimensionless'})")
+        k = "tum_K" if "tum_K" in cm.parameter_names else None
+        k_default = float(cm.model.value_of(k)) if k else None
+        for name in cm.state_names:
+            if name in pm.clones and k_default is not None:
+                out[name] = PhysicalBound(
+                    0.0, k_default, upper_inclusive=False, upper_name=k,
+                    why="tumour cells below the carrying capacity tum_K",
+                )  # fmt: skip
+            else:
+                out[name] = PhysicalBound(0.0, why="an amount, concentration or cell count")
+        out["bsa_m2"] = PhysicalBound(0.0, 3.5, lower_inclusive=False, why="body surface area")
+        out["weight_kg"] = PhysicalBound(0.0, 300.0, lower_inclusive=False, why="body weight")
+        out["mdr1_high_fraction"] = PhysicalBound(0.0, 1.0, upper_inclusive=False, why="fraction")
+        out["cd8_mdr1_function"] = PhysicalBound(0.0, 1.0, why="fraction of wild-type function")
+        out["tumour_cells_1e9"] = PhysicalBound(
+            0.0, k_default, lower_inclusive=False, upper_inclusive=False, upper_name=k,
+            why="tumour cells below the carrying capacity tum_K",
+        )  # fmt: skip
+        return out
 
     def simulate_chunk(self, arm: str, patients: pd.DataFrame) -> ChunkOutput:
         if arm not in self.arms:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mdrsim import __version__
+from mdrsim.trial.endpoints import STATUS_FAILED, STATUS_OK, Endpoint
 from mdrsim.trial.errors import TrialSpecError
 from mdrsim.trial.executors import Executor, LocalExecutor
 from mdrsim.trial.population import BOOKKEEPING_COLUMNS, Population
@@ -69,7 +70,15 @@ class TrialPlan:
                         f"{field_path}: {name!r} must be sampled under population.parameters "
                         "or population.covariates"
                     )
-        return cls(spec, sim, Population(spec.population, spec.seed))
+        # Optional hook: physical bounds of the names a population may sample (a clearance is
+        # > 0, a fraction in [0, 1], a tumour below its carrying capacity), from the model's
+        # metadata and the library. Checked at sampling time (refused or truncated).
+        bounds_of = getattr(sim, "physical_bounds", None)
+        physical = {}
+        if bounds_of is not None:
+            sampled = set(spec.population.variable_names)
+            physical = {k: b for k, b in bounds_of().items() if k in sampled}
+        return cls(spec, sim, Population(spec.population, spec.seed, physical))
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrialPlan:
@@ -118,9 +127,46 @@ def run_chunk(job: ChunkJob, chunk: int) -> ChunkResult:
                 f"simulator returned {len(ep)} endpoint rows for arm {arm!r}, chunk {chunk}; "
                 f"expected one per patient ({len(patients)}) in the same order"
             )
-        endpoints[arm] = ep
+        endpoints[arm] = fail_impossible(ep)
         trajectories[arm] = out.trajectories
     return ChunkResult(chunk, patients, endpoints, trajectories, time.perf_counter() - start)
+
+
+#: Endpoints that cannot physically be negative (days, cell counts, ratios of counts); the
+#: diameter change cannot go below -100 %.
+_NON_NEGATIVE = (
+    Endpoint.PFS_DAYS, Endpoint.TTF_LINE1_DAYS, Endpoint.ANC_NADIR,
+    Endpoint.INFECTION_CLEARANCE_DAY, Endpoint.CD8_MEMORY, Endpoint.CD8_MEMORY_RATIO,
+)  # fmt: skip
+
+
+def fail_impossible(ep: pd.DataFrame) -> pd.DataFrame:
+    """Mark failed (with the reason) every "ok" patient whose endpoints left physical bounds:
+    a negative day, count or ratio, an infinite value, a diameter change below -100 %.
+    A patient whose state went impossible is never counted as ok."""
+    ok = (ep[Endpoint.STATUS] == STATUS_OK).to_numpy(dtype=bool)
+    if not ok.any():
+        return ep
+    reasons = pd.Series("", index=ep.index, dtype=object)
+    checks: list[tuple[str, float]] = [(c, 0.0) for c in _NON_NEGATIVE]
+    checks.append((Endpoint.BEST_CHANGE_PCT, -100.0))
+    for col, lowest in checks:
+        if col not in ep.columns:
+            continue
+        v = pd.to_numeric(ep[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            bad = ok & (np.isinf(v) | (v < lowest - 1e-9 * max(1.0, abs(lowest))))
+        for i in np.flatnonzero(bad):
+            reasons.iloc[i] += f"{col} = {v[i]:g} is physically impossible (< {lowest:g}); "
+    bad_rows = reasons != ""
+    if not bad_rows.any():
+        return ep
+    ep = ep.copy()
+    ep.loc[bad_rows, Endpoint.STATUS] = STATUS_FAILED
+    ep.loc[bad_rows, Endpoint.REASON] = (
+        "physical bounds: " + reasons[bad_rows].str.rstrip("; ")
+    ).to_numpy()
+    return ep
 
 
 @dataclass(frozen=True)
