@@ -190,6 +190,8 @@ class TrialRun:
     patients_run: int  # patients simulated by this call (each in every arm)
     seconds: float
     store: TrialStore = field(repr=False)
+    #: What the store's self-check did on resume: chunks recomputed (and why), strays ignored.
+    repairs: list[str] = field(default_factory=list)
 
     @property
     def patients_per_second(self) -> float:
@@ -239,7 +241,20 @@ def run_trial(
     resumed = store.open(manifest)
     arms = manifest["arms"]
     total = manifest["n_chunks"]
-    todo = [c for c in range(total) if not store.chunk_done(c, arms)]
+    # The store checks itself: recorded chunks whose files match their hashes are kept;
+    # missing, damaged or unrecorded ones are recomputed; stray files are ignored.
+    check = store.check(deep=True)
+    if not isinstance(store.read_manifest().get("chunks"), dict):
+        check.bad = dict.fromkeys(range(total), "written by an older mdrsim, unverified")
+        check.good = []
+    todo = sorted(check.bad)
+    repairs = [
+        f"recomputed chunk {c}: {why}" for c, why in sorted(check.bad.items()) if why != "not stored"
+    ]
+    if check.strays:
+        repairs += [n for n in check.notes() if n.startswith("ignored")]
+    if todo:
+        store.forget_chunks(todo)
     skipped = total - len(todo)
     job = ChunkJob(plan.population, plan.simulator, arms, n_patients, chunk_size)
     executor = executor or LocalExecutor(workers=1)
@@ -263,5 +278,6 @@ def run_trial(
     seconds = time.perf_counter() - start
     store.mark_complete({"executor": executor.describe(), "run_seconds": seconds})
     return TrialRun(
-        Path(out), store.read_manifest(), resumed, len(todo), skipped, patients_run, seconds, store
-    )
+        Path(out), store.read_manifest(), resumed, len(todo), skipped, patients_run, seconds,
+        store, repairs,
+    )  # fmt: skip
