@@ -153,8 +153,10 @@ class ScenarioSimulator:
                 out[name] = PhysicalBound(p.bounds[0], p.bounds[1], why="model metadata")
             elif unit == "fraction":
                 out[name] = PhysicalBound(0.0, 1.0, why="a fraction")
-            elif name in volumes or name.startswith((*_PK_SCALED, "MW_")) or any(
-                k in name for k in _DIVISORS
+            elif (
+                name in volumes
+                or name.startswith((*_PK_SCALED, "MW_"))
+                or any(k in name for k in _DIVISORS)
             ):
                 out[name] = PhysicalBound(0.0, lower_inclusive=False, why=f"divides ({unit})")
             else:

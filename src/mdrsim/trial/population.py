@@ -126,7 +126,9 @@ class PhysicalBound:
     upper_name: str | None = None  # per-patient upper bound: another variable's value
 
     def describe(self) -> str:
-        lo = "" if self.lower is None else f"{self.lower:g} {'<=' if self.lower_inclusive else '<'} "
+        lo = (
+            "" if self.lower is None else f"{self.lower:g} {'<=' if self.lower_inclusive else '<'} "
+        )
         if self.upper_name is not None:
             up = f" {'<=' if self.upper_inclusive else '<'} {self.upper_name}"
         elif self.upper is not None:
@@ -153,9 +155,9 @@ def _mass_outside(d: AnyDist, b: PhysicalBound) -> float:
     if not mass > 0:
         return 0.0
     out = 0.0
-    if b.lower is not None and (d.lower is None or d.lower < b.lower or (
-        d.lower == b.lower and not b.lower_inclusive
-    )):
+    if b.lower is not None and (
+        d.lower is None or d.lower < b.lower or (d.lower == b.lower and not b.lower_inclusive)
+    ):
         out += max(0.0, float(cdf(d, np.array(b.lower))) - float(lo_t))
     if b.upper is not None and b.upper_name is None and (d.upper is None or d.upper > b.upper):
         out += max(0.0, float(hi_t) - float(cdf(d, np.array(b.upper))))

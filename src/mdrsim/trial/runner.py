@@ -31,6 +31,11 @@ from mdrsim.trial.simulator import (
 from mdrsim.trial.spec import TrialSpec
 from mdrsim.trial.store import TrialStore, n_chunks
 
+#: Most virtual patients of one trial (per arm).
+MAX_PATIENTS = 10_000_000
+#: Most patients in one chunk (a chunk is held in memory).
+MAX_CHUNK_SIZE = 100_000
+
 
 @dataclass
 class TrialPlan:
@@ -232,10 +237,12 @@ def run_trial(
     are skipped. A directory holding another trial raises
     :class:`~mdrsim.trial.errors.TrialStoreError`.
     """
-    if n_patients < 1:
-        raise TrialSpecError(f"--patients must be >= 1, got {n_patients}")
-    if chunk_size < 1:
-        raise TrialSpecError(f"--chunk-size must be >= 1, got {chunk_size}")
+    if not 1 <= n_patients <= MAX_PATIENTS:
+        raise TrialSpecError(f"--patients must be between 1 and {MAX_PATIENTS:,}, got {n_patients}")
+    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        raise TrialSpecError(
+            f"--chunk-size must be between 1 and {MAX_CHUNK_SIZE:,}, got {chunk_size}"
+        )
     store = TrialStore(out)
     manifest = manifest_for(plan, n_patients, chunk_size)
     resumed = store.open(manifest)
@@ -249,7 +256,9 @@ def run_trial(
         check.good = []
     todo = sorted(check.bad)
     repairs = [
-        f"recomputed chunk {c}: {why}" for c, why in sorted(check.bad.items()) if why != "not stored"
+        f"recomputed chunk {c}: {why}"
+        for c, why in sorted(check.bad.items())
+        if why != "not stored"
     ]
     if check.strays:
         repairs += [n for n in check.notes() if n.startswith("ignored")]

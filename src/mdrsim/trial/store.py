@@ -267,9 +267,9 @@ class TrialStore:
     def _recorded_bad(rel: str, chunks: dict[str, Any], result: StoreCheck) -> bool:
         for c in result.bad:
             entry = chunks.get(str(c))
-            if isinstance(entry, dict) and isinstance(entry.get("files"), dict):
-                if rel in entry["files"]:
-                    return True
+            files = entry.get("files") if isinstance(entry, dict) else None
+            if isinstance(files, dict) and rel in files:
+                return True
         return False
 
     def _legacy_done(self, chunk: int, arms: Iterable[str]) -> bool:
@@ -323,7 +323,8 @@ class TrialStore:
         files[self._rel(path)] = write_parquet_atomic(patients, path)
         m = self.read_manifest()
         lo = int(patients["patient"].min()) if len(patients) else 0
-        chunks = m.get("chunks") if isinstance(m.get("chunks"), dict) else {}
+        recorded = m.get("chunks")
+        chunks: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
         chunks[str(chunk)] = {"patients": [lo, lo + len(patients)], "rows": len(patients),
                               "files": files}  # fmt: skip
         m["chunks"] = chunks
