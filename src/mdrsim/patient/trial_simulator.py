@@ -7,7 +7,9 @@ the same virtual patients (paired design). A population may sample:
 
 - any parameter or initial state of the patient model (``tum_r``, ``CL_doxorubicin``, …);
 - covariates ``bsa_m2`` (doses in mg/m² and the PK volumes and clearances scale with it —
-  assumed: PK proportional to BSA around the scenario's patient) and ``weight_kg``;
+  assumed: PK proportional to BSA around the scenario's patient, so under doses in mg/m² BSA
+  cancels out of every concentration and endpoint; it matters for flat doses only) and
+  ``weight_kg``;
 - tumour covariates ``mdr1_high_fraction`` and ``tumour_cells_1e9`` (initial burden);
 - ``cd8_mdr1_function`` (1 wild type … 0 MDR1-deficient T cells).
 """

@@ -147,7 +147,7 @@ class PhysicalBound:
         return np.asarray(ok)
 
 
-def _mass_outside(d: AnyDist, b: PhysicalBound) -> float:
+def _mass_outside(d: AnyDist, b: PhysicalBound, upper_fixed: bool = True) -> float:
     """Probability that the (possibly truncated) law ``d`` draws outside ``b``'s fixed bounds."""
     lo_t = cdf(d, np.array(d.lower)) if d.lower is not None else np.array(0.0)
     hi_t = cdf(d, np.array(d.upper)) if d.upper is not None else np.array(1.0)
@@ -159,7 +159,7 @@ def _mass_outside(d: AnyDist, b: PhysicalBound) -> float:
         d.lower is None or d.lower < b.lower or (d.lower == b.lower and not b.lower_inclusive)
     ):
         out += max(0.0, float(cdf(d, np.array(b.lower))) - float(lo_t))
-    if b.upper is not None and b.upper_name is None and (d.upper is None or d.upper > b.upper):
+    if b.upper is not None and upper_fixed and (d.upper is None or d.upper > b.upper):
         out += max(0.0, float(hi_t) - float(cdf(d, np.array(b.upper))))
     return out / mass
 
@@ -238,7 +238,8 @@ class Population:
             if name not in dists:
                 continue
             with np.errstate(all="ignore"):
-                p = _mass_outside(dists[name], b)
+                # A per-patient upper bound (another variable) is fixed when that is not sampled.
+                p = _mass_outside(dists[name], b, upper_fixed=b.upper_name not in dists)
             if p > MAX_IMPOSSIBLE_MASS:
                 raise PhysicalBoundsError(
                     f"{self._field(name)}: {p:.3g} of the draws would be outside its physical "
