@@ -224,7 +224,7 @@ def test_kill_9_of_a_trial_leaves_no_orphan_workers(
         assert len(workers) >= 2, "the pool workers never started"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
-        gone, alive = psutil.wait_procs(workers, timeout=10)
+        _gone, alive = psutil.wait_procs(workers, timeout=10)
         assert not alive, f"orphan workers still running: {[p.pid for p in alive]}"
     finally:
         if proc.poll() is None:
