@@ -72,8 +72,9 @@ def load_yaml(text: str, source: str = "YAML input") -> Any:
     """Parse ``text`` with the limits above; errors name ``source``."""
     if len(text) > MAX_BYTES:
         raise InputFileError(f"{source}: larger than {MAX_BYTES:,} characters")
-    loader = _LimitedLoader(text)
+    loader: _LimitedLoader | None = None
     try:
+        loader = _LimitedLoader(text)  # reads the first characters: may raise a ReaderError
         return loader.get_single_data()
     except InputFileError as exc:
         raise InputFileError(f"{source}: {exc}") from None
@@ -82,7 +83,8 @@ def load_yaml(text: str, source: str = "YAML input") -> Any:
     except RecursionError:
         raise InputFileError(f"{source}: nested too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_text_file(path: str | Path, what: str = "file") -> str:

@@ -223,8 +223,10 @@ class _Converter:
                 return sympy.true
             if node.id in ("false", "False"):
                 return sympy.false
-            if node.id.startswith("__"):
-                raise self.fail(node, f"name {node.id!r} is not allowed")
+            if node.id.startswith("__") or not _IDENTIFIER.match(node.id):
+                raise self.fail(
+                    node, f"name {node.id!r} is not allowed (ASCII letters, digits and _ only)"
+                )
             return TIME if node.id == "time" else sympy.Symbol(node.id)
         if isinstance(node, ast.BinOp):
             op = _BINOPS.get(type(node.op))
@@ -249,6 +251,8 @@ class _Converter:
             if isinstance(node.op, ast.UAdd):
                 return operand
             if isinstance(node.op, ast.Not):
+                if not isinstance(operand, sympy.logic.boolalg.Boolean):
+                    raise self.fail(node, f"not/! needs a condition, found {operand}")
                 return sympy.Not(operand)
             raise self.fail(node, f"unary operator {type(node.op).__name__} is not allowed")
         if isinstance(node, ast.BoolOp):

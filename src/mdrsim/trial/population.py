@@ -317,7 +317,14 @@ class Population:
                 u[k] = rngs[i].random()
             with np.errstate(over="ignore", invalid="ignore"):
                 x = self._values(z) if dim else z
-            bad = (x < self._lower) | (x > self._upper) | ~np.isfinite(x)
+            finite = np.isfinite(x)
+            if not finite.all():
+                j = int(np.argmin(finite.all(axis=0)))
+                raise PopulationError(
+                    f"population.{self.names[j]}: a draw overflowed a double (the law's scale "
+                    "is too large for this variable's unit); narrow or truncate the law"
+                )
+            bad = (x < self._lower) | (x > self._upper)
             if self.physical:
                 bad |= ~self._physical_ok(x, patient_ids[todo])
             violations += bad.sum(axis=0)

@@ -34,6 +34,8 @@ class _Strict(BaseModel):
 #: Largest spread of a log-normal (sigma of log(x)): beyond it exp(sigma·z) overflows a double
 #: for ordinary z, and no real population varies over hundreds of orders of magnitude.
 MAX_LOG_SD = 20.0
+#: Smallest non-zero magnitude of a distribution's number (doubles are subnormal below ~2e-308).
+MIN_MAGNITUDE = 1e-300
 #: Most RECIST scans a trial may schedule per patient (horizon / scan interval).
 MAX_SCANS = 5000
 #: Longest horizon (days): 100 years.
@@ -50,6 +52,12 @@ class _Bounded(_Strict):
 
     @model_validator(mode="after")
     def _bounds(self) -> _Bounded:
+        for name, value in self:
+            if isinstance(value, float) and value != 0 and abs(value) < MIN_MAGNITUDE:
+                raise ValueError(
+                    f"{name} {value:g} is too close to 0 (below {MIN_MAGNITUDE:g}, where doubles "
+                    "lose precision); rescale the variable's unit"
+                )
         if self.lower is not None and self.upper is not None and not self.lower < self.upper:
             raise ValueError(f"lower ({self.lower}) must be < upper ({self.upper})")
         return self
@@ -107,8 +115,9 @@ class Uniform(_Bounded):
 
 class Beta(_Bounded):
     dist: Literal["beta"]
-    alpha: float = Field(gt=0)
-    beta: float = Field(gt=0)
+    # Beyond these the law is a point mass at 0 or 1 in double precision.
+    alpha: float = Field(ge=1e-3, le=1e6)
+    beta: float = Field(ge=1e-3, le=1e6)
 
 
 class LogitNormal(_Bounded):
