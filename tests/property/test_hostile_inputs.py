@@ -456,3 +456,18 @@ def test_fuzz_antimony_reader(formula: str) -> None:
     if "\x00" in formula:
         formula = formula.replace("\x00", "")
     _typed_or_ok(lambda: read_antimony(f"model m()\n k = {formula}\n x' = -k*x\n x = 1\nend\n"))
+
+
+def test_scenario_file_named_by_a_trial_gets_the_same_limits(tmp_path: Path) -> None:
+    """A trial's scenario file is read with the same limits (aliases, non-UTF-8)."""
+    for i, content in enumerate((_alias_bomb().encode(), b"patient: \xff\xfe\n")):
+        d = tmp_path / str(i)
+        d.mkdir()
+        (d / "s.yaml").write_bytes(content)
+        doc = {**_TRIAL_BASE, "simulator": {"scenario": "s.yaml"}, "population": {}}
+        (d / "t.yaml").write_text(yaml.safe_dump(doc))
+        from mdrsim.trial import TrialPlan
+
+        kind, detail = classify(lambda d=d: TrialPlan.from_file(d / "t.yaml"))
+        assert kind == "clear", detail
+        assert "simulator.scenario" in detail

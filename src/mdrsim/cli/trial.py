@@ -169,6 +169,15 @@ def query(
         df = run_query(trial_dir, sql)
     except MdrsimError as exc:
         fail(exc)
+    from mdrsim.trial.store import TrialStore
+
+    strays = TrialStore(trial_dir).check(deep=False).strays
+    if strays:
+        err_console.print(
+            f"[yellow]store:[/] ignored {len(strays)} stray file(s) not in the manifest "
+            f"(e.g. {strays[0]})",
+            highlight=False,
+        )
     if as_json:
         emit_json(
             {

@@ -25,6 +25,8 @@ import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
 from mdrsim import __version__
+from mdrsim.errors import InputFileError
+from mdrsim.io.safe_yaml import load_yaml, read_text_file
 from mdrsim.patient.library_bridge import library_gaps
 from mdrsim.patient.model import PatientModel, build_patient_model
 from mdrsim.patient.runner import PatientInputs, default_inputs, run_patients
@@ -301,7 +303,11 @@ def scenario_simulator_factory(context: SimulatorContext) -> ScenarioSimulator:
         path = context.base_dir / path
     if not path.is_file():
         raise TrialSpecError(f"simulator.scenario: file {str(path)!r} does not exist")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = read_text_file(path, "simulator.scenario")
+        load_yaml(text, f"simulator.scenario {path}")  # the limits: aliases, depth, duplicates
+    except InputFileError as exc:
+        raise TrialSpecError(str(exc)) from None
     from mdrsim.data.library import load_library
 
     library = load_library()  # the boundary: a trial file names no library
