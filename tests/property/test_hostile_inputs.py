@@ -447,10 +447,13 @@ def test_fuzz_population_sampler(dist: dict[str, Any], lower: float | None,
     _typed_or_ok(typed)
 
 
+# Each example loads a model through the antimony library: fewer examples, longer deadline.
 @settings(
-    max_examples=60, deadline=5000, derandomize=True,
+    max_examples=max(60, FUZZ_EXAMPLES // 4),
+    deadline=5000,
+    derandomize="MDRSIM_FUZZ_EXAMPLES" not in os.environ,
     suppress_health_check=[HealthCheck.too_slow],
-)  # fmt: skip
+)
 @given(_formula_text)
 def test_fuzz_antimony_reader(formula: str) -> None:
     if "\x00" in formula:
