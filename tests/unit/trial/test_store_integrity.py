@@ -232,3 +232,29 @@ def test_kill_9_of_a_trial_leaves_no_orphan_workers(
         for w in workers:  # never leave this test's own workers behind, even when it fails
             if w.is_running():
                 w.kill()
+
+
+def test_impossible_endpoints_fail_the_patient_with_a_reason() -> None:
+    """An "ok" patient with a negative ANC nadir, an infinite PFS or a diameter change below
+    -100 % is not counted: it is failed with the reason."""
+    from mdrsim.trial.runner import fail_impossible
+    from mdrsim.trial.simulator import conform_endpoints
+
+    ep = conform_endpoints(
+        pd.DataFrame(
+            {
+                "patient": [0, 1, 2, 3],
+                "status": ["ok", "ok", "ok", "failed"],
+                "reason": ["", "", "", "solver"],
+                "anc_nadir": [1.2, -0.5, 2.0, -1.0],
+                "pfs_days": [100.0, 50.0, float("inf"), None],
+                "best_change_pct": [-30.0, -20.0, -150.0, None],
+            }
+        ),
+        "a",
+    )
+    out = fail_impossible(ep)
+    assert list(out["status"]) == ["ok", "failed", "failed", "failed"]
+    assert "anc_nadir = -0.5" in out["reason"][1]
+    assert "pfs_days = inf" in out["reason"][2] and "best_change_pct = -150" in out["reason"][2]
+    assert out["reason"][3] == "solver"  # already failed: left as it was
