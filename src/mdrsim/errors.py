@@ -292,3 +292,21 @@ class FitError(MdrsimError, RuntimeError):
 
 class PreequilibrationError(FitError):
     """Pre-equilibration did not reach a steady state within the allowed time."""
+
+
+# --- reliability ---
+
+
+class InputFileError(MdrsimError, ValueError):
+    """An input file cannot be read safely: not UTF-8, too large, YAML aliases, nesting deeper
+    than allowed, duplicate keys. The message names the file, the line and the limit."""
+
+
+class OutputPathError(MdrsimError, OSError):
+    """An output folder or file cannot be written (it is a file, read-only, or the disk is
+    full); the message names the path and the cause, and the store is left resumable."""
+
+
+class PhysicalBoundsError(MdrsimError, ValueError):
+    """A sampled parameter or covariate lies outside its physical bounds (a negative
+    clearance, a tumour beyond its carrying capacity, a fraction above 1)."""

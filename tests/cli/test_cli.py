@@ -97,7 +97,7 @@ def test_simulate_json_is_one_document(pk_file: Path, tmp_path: Path):
         (["--param", "k_el"], "expected NAME=VALUE"),
         (["--param", "k_el=abc"], "is not a number"),
         (["--param", "kel=1"], "unknown parameter 'kel'"),
-        (["--points", "0"], "--points must be >= 1"),
+        (["--points", "0"], "--points must be between 1 and"),
         (["--rtol", "2"], "rtol must be in"),
     ],
 )

@@ -93,6 +93,6 @@ def test_bad_inputs_are_clear_errors(trial_file: Path, tmp_path: Path) -> None:
     r = runner.invoke(
         app, ["trial", str(trial_file), "--patients", "0", "--out", str(tmp_path / "y")]
     )
-    assert r.exit_code == 2 and "--patients must be >= 1" in r.output
+    assert r.exit_code == 2 and "--patients must be between 1 and" in r.output
     r = runner.invoke(app, ["query", str(tmp_path), "SELECT 1"])
     assert r.exit_code == 2 and "not a trial directory" in r.output

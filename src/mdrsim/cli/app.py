@@ -7,13 +7,36 @@ A new command group is a module in this package registered in :func:`_register`.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from mdrsim import __version__
 
+
+class _SafeGroup(TyperGroup):
+    """The last line of defence: an mdrsim error or an operating-system error (an output
+    path that is a file, read-only or full) that a command did not handle becomes one
+    ``error:`` line and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        from mdrsim.cli.common import fail
+        from mdrsim.errors import MdrsimError
+
+        try:
+            return super().invoke(ctx)
+        except MdrsimError as exc:
+            fail(exc)
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            fail(f"cannot read or write{where}: {exc.strerror or exc}")
+        except UnicodeDecodeError as exc:
+            fail(f"an input file is not UTF-8 text ({exc.reason} at byte {exc.start})")
+
+
 app = typer.Typer(
+    cls=_SafeGroup,
     name="mdrsim",
     help="Simulate multidrug resistance (MDR1/P-gp), chemotherapy and CD8 T cells.",
     no_args_is_help=True,

@@ -45,6 +45,12 @@ def _parse_params(items: list[str]) -> dict[str, float]:
     return out
 
 
+#: Most output intervals of `mdrsim simulate` (a million rows of every variable).
+MAX_POINTS = 1_000_000
+#: Latest end time of `mdrsim simulate` (model time units; in days, 2,700 years).
+MAX_UNTIL = 1e6
+
+
 def _finite_or_none(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
@@ -75,10 +81,10 @@ def simulate(
     """
     from mdrsim.engine import simulate as run_simulation
 
-    if points < 1:
-        fail(f"--points must be >= 1, got {points}")
-    if not (math.isfinite(until) and until > 0):
-        fail(f"--until must be a positive number, got {until}")
+    if not 1 <= points <= MAX_POINTS:
+        fail(f"--points must be between 1 and {MAX_POINTS:,}, got {points}")
+    if not (math.isfinite(until) and 0 < until <= MAX_UNTIL):
+        fail(f"--until must be a positive number <= {MAX_UNTIL:g}, got {until}")
     model = _load(model_path)
     overrides = _parse_params(param or [])
     params = {k: v for k, v in overrides.items() if k not in model.species}

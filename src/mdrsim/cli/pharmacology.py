@@ -6,6 +6,7 @@ Registered on the main app by :mod:`mdrsim.cli.app`: ``mdrsim drugs list|show``,
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -225,6 +226,8 @@ def assay_accumulation(
         conc = parse_concentration(
             concentration, molecular_weight=lib.drug(probe).molecular_weight.value
         )
+        if not (math.isfinite(conc) and conc > 0):
+            fail(f"--concentration must be a positive finite concentration, got {concentration!r}")
         inh_name, inh_conc = _inhibitor_arg(inhibitor)
         t, c = accumulation(
             drug_transport(probe),

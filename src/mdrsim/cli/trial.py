@@ -7,7 +7,6 @@ progress bar from the runner's callback and prints; the summary, plots and repor
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +24,7 @@ from rich.table import Table
 
 from mdrsim.cli.common import console, emit_json, err_console, fail, fmt
 from mdrsim.errors import MdrsimError
+from mdrsim.trial.runner import MAX_CHUNK_SIZE, MAX_PATIENTS
 
 
 def trial(
@@ -38,7 +38,8 @@ def trial(
         ),
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Local worker processes (default: all cores).")
+        int | None,
+        typer.Option(help="Local worker processes, >= 1 (default: all cores)."),
     ] = None,
     scheduler: Annotated[
         str | None,
@@ -62,6 +63,10 @@ def trial(
 
     if workers is not None and scheduler is not None:
         fail("give --workers or --scheduler, not both")
+    if not 1 <= patients <= MAX_PATIENTS:
+        fail(f"--patients must be between 1 and {MAX_PATIENTS:,}, got {patients}")
+    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        fail(f"--chunk-size must be between 1 and {MAX_CHUNK_SIZE:,}, got {chunk_size}")
     try:
         plan = TrialPlan.from_file(trial_path)
     except MdrsimError as exc:
@@ -72,7 +77,8 @@ def trial(
         if scheduler is not None:
             executor = DaskExecutor(address=scheduler)
         else:
-            executor = LocalExecutor(workers=workers or (os.cpu_count() or 1))
+            # --workers 0 is refused (it used to mean "all cores" silently); leave it out.
+            executor = LocalExecutor(workers=workers)
     except MdrsimError as exc:
         fail(exc)
 
@@ -114,10 +120,17 @@ def trial(
         report = write_trial_report(run.store.root)
     except MdrsimError as exc:
         fail(exc)
+    for note in run.repairs:
+        err_console.print(f"[yellow]store:[/] {note}", highlight=False)
     summary = report.summary
     if as_json:
         emit_json(
-            {**summary.to_dict(), "out": str(out_dir), "files": [str(f) for f in report.files]}
+            {
+                **summary.to_dict(),
+                "out": str(out_dir),
+                "files": [str(f) for f in report.files],
+                "store_repairs": run.repairs,
+            }
         )
         return
     t = Table(title=f"{summary.name}: {summary.n_patients} patients per arm")
@@ -156,6 +169,15 @@ def query(
         df = run_query(trial_dir, sql)
     except MdrsimError as exc:
         fail(exc)
+    from mdrsim.trial.store import TrialStore
+
+    strays = TrialStore(trial_dir).check(deep=False).strays
+    if strays:
+        err_console.print(
+            f"[yellow]store:[/] ignored {len(strays)} stray file(s) not in the manifest "
+            f"(e.g. {strays[0]})",
+            highlight=False,
+        )
     if as_json:
         emit_json(
             {

@@ -11,6 +11,8 @@ read of that state one indivisible step, so threads cannot see each other's mode
 
 from __future__ import annotations
 
+import math
+import re
 import threading
 
 import antimony
@@ -25,8 +27,38 @@ _LOCK = threading.Lock()
 
 
 def _last_error() -> str:
-    message = " ".join((antimony.getLastError() or "").split())
+    try:
+        raw = antimony.getLastError() or ""
+    except UnicodeDecodeError as exc:
+        # The library cuts its message inside a multi-byte character (non-ASCII input).
+        raw = exc.object.decode("utf-8", errors="replace") if isinstance(exc.object, bytes) else ""
+    message = " ".join(raw.split())
     return message or "no details given by the antimony library"
+
+
+# A number literal with an exponent, outside comments and quoted text (see _check_numbers).
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])(\d+\.?\d*|\.\d+)[eE]([+-]?\d+)")
+_COMMENT_OR_STRING = re.compile(r'//[^\n]*|#[^\n]*|/\*.*?\*/|"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def _check_numbers(text: str) -> None:
+    """Refuse number literals a double cannot hold.
+
+    The antimony library reads ``1e400`` as the number 1 with a unit named ``e400`` (a unit
+    that exists nowhere), so ``k = 1e400`` would silently simulate with k = 1.
+    """
+    code = _COMMENT_OR_STRING.sub(" ", text)
+    for m in _NUMBER.finditer(code):
+        try:
+            value = float(m.group(0))
+        except ValueError:  # pragma: no cover - the pattern only matches numbers
+            continue
+        if not math.isfinite(value) or (value == 0.0 and float(m.group(1)) != 0.0):
+            line = code.count("\n", 0, m.start()) + 1
+            raise ModelImportError(
+                f"Antimony line {line}: the number {m.group(0)} is out of the range of a "
+                "double (about 1e-308 to 1.8e308)"
+            )
 
 
 def antimony_to_sbml(text: str) -> str:
@@ -35,6 +67,7 @@ def antimony_to_sbml(text: str) -> str:
         raise ModelImportError(f"expected Antimony as text, got {type(text).__name__}")
     if not text.strip():
         raise ModelImportError("the Antimony text is empty")
+    _check_numbers(text)
     with _LOCK:
         antimony.clearPreviousLoads()
         try:

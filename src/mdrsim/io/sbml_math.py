@@ -31,7 +31,7 @@ import libsbml
 import sympy
 
 from mdrsim.errors import ExpressionError, MdrsimError, ModelImportError, UnsupportedFeatureError
-from mdrsim.model.expressions import TIME
+from mdrsim.model.expressions import TIME, safe_pow
 
 __all__ = ["Env", "FloatPlaceholders", "MathReader", "MathWriter", "Node"]
 
@@ -279,7 +279,7 @@ def _divide(args: list[sympy.Basic], where: str) -> sympy.Basic:
 
 def _power(args: list[sympy.Basic], where: str) -> sympy.Basic:
     _exactly(args, 2, "power", where)
-    return sympy.Pow(args[0], args[1])
+    return safe_pow(args[0], args[1], where)  # no exact arithmetic on huge integers (9^9^9)
 
 
 def _log(args: list[sympy.Basic], where: str) -> sympy.Basic:

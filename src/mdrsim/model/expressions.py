@@ -35,6 +35,71 @@ RESERVED_NAMES = frozenset({"time"})
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_FORMULA_LENGTH = 100_000
+#: Deepest nesting of a formula's syntax tree (``((((x))))``, ``-(-(-x))``, ``a^b^c^…``).
+MAX_DEPTH = 250
+#: Most syntax-tree nodes in one formula.
+MAX_NODES = 20_000
+#: Largest magnitude of a number in a formula: the largest double (a model runs in doubles).
+MAX_MAGNITUDE = 1.7976931348623157e308
+#: Integers up to this magnitude stay exact (2^53: every such integer is a double).
+_EXACT_INT = 2**53
+
+
+def _checked_number(value: sympy.Basic, what: str) -> sympy.Basic:
+    """``value`` when it is a finite real number a double can hold; else ExpressionError."""
+    if value in (sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+        raise ExpressionError(f"{what} is not a finite number ({value})")
+    if value.is_Number:
+        if value.is_Integer and abs(int(value)) <= _EXACT_INT:
+            return value
+        if abs(float(value)) > MAX_MAGNITUDE:  # float() of a huge sympy number is inf
+            raise ExpressionError(f"{what} is out of the range of a double (> {MAX_MAGNITUDE:g})")
+        if value.is_Integer:
+            return sympy.Float(float(value))
+    return value
+
+
+def safe_pow(base: sympy.Basic, exponent: sympy.Basic, what: str = "power") -> sympy.Basic:
+    """``base ** exponent`` without exact arithmetic on huge integers (``9^9^9`` would take
+    hours and gigabytes): numeric powers are computed in double precision and must be finite
+    and real; symbolic ones are left to sympy."""
+    if base.is_Number and exponent.is_Number:
+        b, e = float(base), float(exponent)
+        if b == 0 and e < 0:
+            raise ExpressionError(f"{what}: ({base})^({exponent}) divides by zero")
+        if b < 0 and not exponent.is_Integer:
+            raise ExpressionError(f"{what}: ({base})^({exponent}) is not a real number")
+        try:
+            value = math.pow(b, e)
+        except OverflowError:
+            raise ExpressionError(
+                f"{what}: ({base})^({exponent}) is out of the range of a double"
+            ) from None
+        if base.is_Integer and exponent.is_Integer and e >= 0 and abs(value) <= _EXACT_INT:
+            return sympy.Integer(int(base) ** int(exponent))  # small: exact is cheap
+        if base.is_Rational and exponent.is_Integer and abs(e) <= 64 and abs(value) < 1e15:
+            return sympy.Pow(base, exponent)  # keeps 1/2, 2^-1 exact
+        return _checked_number(sympy.Float(value), what)
+    return sympy.Pow(base, exponent)
+
+
+def check_real_finite(expr: sympy.Basic, what: str) -> sympy.Basic:
+    """Refuse an expression holding nan, an infinity, the imaginary unit, a number beyond a
+    double's range, or a negative number raised to a non-integer power (``0/0``, ``1/0``,
+    ``sqrt(-1)``, ``log(0)``, ``exp(1e300)``): each is an error in the model, not a value."""
+    for bad in (sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+        if expr.has(bad):
+            raise ExpressionError(
+                f"{what}: evaluates to {bad} (0/0, division by zero, log(0) or an infinity)"
+            )
+    for atom in expr.atoms(sympy.Number):
+        _checked_number(atom, what)
+    if expr.has(sympy.I):
+        raise ExpressionError(f"{what}: evaluates to a complex number (e.g. sqrt of a negative)")
+    for p in expr.atoms(sympy.Pow):
+        if p.base.is_number and p.base.is_negative and p.exp.is_number and not p.exp.is_integer:
+            raise ExpressionError(f"{what}: {p} is not a real number")
+    return expr
 
 
 def _log(*args: sympy.Expr) -> sympy.Expr:
@@ -82,7 +147,7 @@ FUNCTIONS: dict[str, Callable[..., sympy.Basic]] = {
     "log10": _fixed("log10", 1, lambda x: sympy.log(x, 10)),
     "sqrt": _fixed("sqrt", 1, sympy.sqrt),
     "abs": _fixed("abs", 1, sympy.Abs),
-    "pow": _fixed("pow", 2, sympy.Pow),
+    "pow": _fixed("pow", 2, safe_pow),
     "sin": _fixed("sin", 1, sympy.sin),
     "cos": _fixed("cos", 1, sympy.cos),
     "tan": _fixed("tan", 1, sympy.tan),
@@ -105,7 +170,7 @@ _BINOPS: dict[type[ast.operator], Callable[[sympy.Basic, sympy.Basic], sympy.Bas
     ast.Sub: lambda a, b: a - b,
     ast.Mult: lambda a, b: a * b,
     ast.Div: lambda a, b: a / b,
-    ast.Pow: lambda a, b: a**b,
+    ast.Pow: safe_pow,
 }
 
 _COMPARE: dict[type[ast.cmpop], Callable[[sympy.Basic, sympy.Basic], sympy.Basic]] = {
@@ -148,15 +213,20 @@ class _Converter:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise self.fail(node, f"only numbers are allowed as constants, found {value!r}")
             if isinstance(value, float) and not math.isfinite(value):
-                raise self.fail(node, f"non-finite number {value!r}")
-            return sympy.Integer(value) if isinstance(value, int) else sympy.Float(value)
+                raise self.fail(node, f"non-finite number {value!r} (beyond a double's range)")
+            if isinstance(value, int) and abs(value) > MAX_MAGNITUDE:
+                raise self.fail(node, "integer beyond a double's range")
+            number = sympy.Integer(value) if isinstance(value, int) else sympy.Float(value)
+            return _checked_number(number, "number")
         if isinstance(node, ast.Name):
             if node.id in ("true", "True"):
                 return sympy.true
             if node.id in ("false", "False"):
                 return sympy.false
-            if node.id.startswith("__"):
-                raise self.fail(node, f"name {node.id!r} is not allowed")
+            if node.id.startswith("__") or not _IDENTIFIER.match(node.id):
+                raise self.fail(
+                    node, f"name {node.id!r} is not allowed (ASCII letters, digits and _ only)"
+                )
             return TIME if node.id == "time" else sympy.Symbol(node.id)
         if isinstance(node, ast.BinOp):
             op = _BINOPS.get(type(node.op))
@@ -164,7 +234,16 @@ class _Converter:
                 raise self.fail(
                     node, f"operator {type(node.op).__name__} is not allowed; use + - * / ^"
                 )
-            return op(self.convert(node.left), self.convert(node.right))
+            left, right = self.convert(node.left), self.convert(node.right)
+            for side in (left, right):
+                if isinstance(side, sympy.logic.boolalg.Boolean) and not isinstance(
+                    side, sympy.Symbol
+                ):
+                    raise self.fail(node, "arithmetic on a truth value (true/false/comparison)")
+            result = op(left, right)
+            if result.is_Number:
+                return _checked_number(result, f"{self.context}: {ast.unparse(node)}")
+            return result
         if isinstance(node, ast.UnaryOp):
             operand = self.convert(node.operand)
             if isinstance(node.op, ast.USub):
@@ -172,10 +251,17 @@ class _Converter:
             if isinstance(node.op, ast.UAdd):
                 return operand
             if isinstance(node.op, ast.Not):
+                if not isinstance(operand, sympy.logic.boolalg.Boolean):
+                    raise self.fail(node, f"not/! needs a condition, found {operand}")
                 return sympy.Not(operand)
             raise self.fail(node, f"unary operator {type(node.op).__name__} is not allowed")
         if isinstance(node, ast.BoolOp):
             values = [self.convert(v) for v in node.values]
+            for v in values:
+                if not isinstance(v, sympy.logic.boolalg.Boolean):
+                    raise self.fail(
+                        node, f"and/or need conditions (comparisons, true, false), found {v}"
+                    )
             return sympy.And(*values) if isinstance(node.op, ast.And) else sympy.Or(*values)
         if isinstance(node, ast.Compare):
             parts = []
@@ -224,8 +310,38 @@ def parse_expression(text: str, *, context: str = "formula") -> sympy.Basic:
     try:
         tree = ast.parse(_normalise(text).strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"{context}: cannot parse {text!r}: {exc.msg}") from None
-    return _Converter(context).convert(tree)
+        raise ExpressionError(f"{context}: cannot parse {_short(text)}: {exc.msg}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:  # huge int literal, deep nesting
+        raise ExpressionError(f"{context}: cannot parse {_short(text)}: {exc}") from None
+    _check_size(tree, context)
+    try:
+        expr = _Converter(context).convert(tree)
+    except ExpressionError:
+        raise
+    except RecursionError:
+        raise ExpressionError(f"{context}: the formula is nested too deeply") from None
+    except (TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+        # sympy refusing a combination the whitelist lets through (``5 || 3``, ``true + 2``).
+        raise ExpressionError(f"{context}: cannot use {_short(text)}: {exc}") from None
+    return check_real_finite(expr, context)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def _check_size(tree: ast.AST, context: str) -> None:
+    """Refuse trees deeper than MAX_DEPTH or larger than MAX_NODES (iteratively: no recursion)."""
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    count = 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if depth > MAX_DEPTH:
+            raise ExpressionError(f"{context}: the formula is nested deeper than {MAX_DEPTH}")
+        if count > MAX_NODES:
+            raise ExpressionError(f"{context}: the formula has more than {MAX_NODES} parts")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 def as_expression(value: str | float | int | sympy.Basic, *, context: str) -> sympy.Basic:

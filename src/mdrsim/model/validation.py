@@ -106,6 +106,12 @@ def validate_model(model: Model) -> None:
         for num in expr.atoms(sympy.Number):
             if not num.is_finite:
                 problems.append(f"{where} contains the non-finite number {num}")
+        # 1/0 is sympy's complex infinity and sqrt(-1) its imaginary unit: neither is a
+        # Number atom, and a model holding one would run with a meaningless value.
+        if expr.has(sympy.zoo):
+            problems.append(f"{where} divides by zero (complex infinity)")
+        if expr.has(sympy.I):
+            problems.append(f"{where} is not real (square root of a negative number)")
 
     for r in model.reactions.values():
         check_expr(r.rate, f"rate of reaction {r.name!r}")

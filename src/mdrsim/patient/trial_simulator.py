@@ -7,7 +7,9 @@ the same virtual patients (paired design). A population may sample:
 
 - any parameter or initial state of the patient model (``tum_r``, ``CL_doxorubicin``, …);
 - covariates ``bsa_m2`` (doses in mg/m² and the PK volumes and clearances scale with it —
-  assumed: PK proportional to BSA around the scenario's patient) and ``weight_kg``;
+  assumed: PK proportional to BSA around the scenario's patient, so under doses in mg/m² BSA
+  cancels out of every concentration and endpoint; it matters for flat doses only) and
+  ``weight_kg``;
 - tumour covariates ``mdr1_high_fraction`` and ``tumour_cells_1e9`` (initial burden);
 - ``cd8_mdr1_function`` (1 wild type … 0 MDR1-deficient T cells).
 
@@ -30,6 +32,8 @@ import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
 from mdrsim import __version__
+from mdrsim.errors import InputFileError
+from mdrsim.io.safe_yaml import load_yaml, read_text_file
 from mdrsim.patient.deaths import DeathModel
 from mdrsim.patient.library_bridge import label_dose_exceedances, library_gaps
 from mdrsim.patient.model import PatientModel, build_patient_model
@@ -37,6 +41,7 @@ from mdrsim.patient.runner import PatientInputs, default_inputs, run_patients
 from mdrsim.patient.scenario import Scenario, ScenarioError, parse_scenario
 from mdrsim.regimen.schedule import Patient, Regimen, RegimenError
 from mdrsim.trial.errors import TrialSpecError
+from mdrsim.trial.population import PhysicalBound
 from mdrsim.trial.simulator import (
     ENDPOINT_COLUMNS,
     ChunkOutput,
@@ -49,6 +54,8 @@ if TYPE_CHECKING:
 
 COVARIATES = ("bsa_m2", "weight_kg", "mdr1_high_fraction", "tumour_cells_1e9", "cd8_mdr1_function")
 _PK_SCALED = ("CL_", "Q2_", "Q3_")
+#: Name parts of parameters the model divides by (physical bounds: > 0).
+_DIVISORS = ("EC50", "IC50", "Ki", "_half", "_K", "K_", "_mtt", "circ0")
 _MODELS: dict[str, PatientModel] = {}
 
 
@@ -145,6 +152,57 @@ class ScenarioSimulator:
             "deaths": None if self.deaths is None else asdict(self.deaths),
             "scan_window_days": self.scan_window_days,
         }
+
+    def physical_bounds(self) -> dict[str, PhysicalBound]:
+        """What each samplable name can physically be (see :class:`PhysicalBound`).
+
+        Every parameter of the patient model is a rate, clearance, volume, concentration,
+        time, count, molar mass, ratio or fraction (its unit says which): none is negative.
+        Those the model divides by (clearances, volumes, molar masses, EC50/IC50/Ki and
+        half-saturation constants, carrying capacities, transit times) must be > 0; those
+        in unit "fraction" lie in [0, 1]. Every state is an amount, a concentration or a cell
+        count: >= 0, and a tumour clone stays below the carrying capacity ``tum_K``.
+        Covariates: 0 < bsa_m2 <= 3.5 and 0 < weight_kg <= 300 (the scenario file's limits),
+        0 < tumour_cells_1e9 < tum_K, 0 <= mdr1_high_fraction < 1, 0 <= cd8_mdr1_function <= 1.
+        """
+        pm = self.model
+        cm = pm.compiled
+        volumes = {v for d in pm.drugs for v in pm.variables.pk[d].volumes}
+        out: dict[str, PhysicalBound] = {}
+        for name in cm.parameter_names:
+            p = cm.model.parameters.get(name)
+            unit = p.unit if p is not None else ""
+            if p is not None and p.bounds is not None:
+                out[name] = PhysicalBound(p.bounds[0], p.bounds[1], why="model metadata")
+            elif unit == "fraction":
+                out[name] = PhysicalBound(0.0, 1.0, why="a fraction")
+            elif (
+                name in volumes
+                or name.startswith((*_PK_SCALED, "MW_"))
+                or any(k in name for k in _DIVISORS)
+            ):
+                out[name] = PhysicalBound(0.0, lower_inclusive=False, why=f"divides ({unit})")
+            else:
+                out[name] = PhysicalBound(0.0, why=f"non-negative ({unit or 'dimensionless'})")
+        k = "tum_K" if "tum_K" in cm.parameter_names else None
+        k_default = float(cm.model.value_of(k)) if k else None
+        for name in cm.state_names:
+            if name in pm.clones and k_default is not None:
+                out[name] = PhysicalBound(
+                    0.0, k_default, upper_inclusive=False, upper_name=k,
+                    why="tumour cells below the carrying capacity tum_K",
+                )  # fmt: skip
+            else:
+                out[name] = PhysicalBound(0.0, why="an amount, concentration or cell count")
+        out["bsa_m2"] = PhysicalBound(0.0, 3.5, lower_inclusive=False, why="body surface area")
+        out["weight_kg"] = PhysicalBound(0.0, 300.0, lower_inclusive=False, why="body weight")
+        out["mdr1_high_fraction"] = PhysicalBound(0.0, 1.0, upper_inclusive=False, why="fraction")
+        out["cd8_mdr1_function"] = PhysicalBound(0.0, 1.0, why="fraction of wild-type function")
+        out["tumour_cells_1e9"] = PhysicalBound(
+            0.0, k_default, lower_inclusive=False, upper_inclusive=False, upper_name=k,
+            why="tumour cells below the carrying capacity tum_K",
+        )  # fmt: skip
+        return out
 
     def simulate_chunk(self, arm: str, patients: pd.DataFrame) -> ChunkOutput:
         if arm not in self.arms:
@@ -275,7 +333,11 @@ def scenario_simulator_factory(context: SimulatorContext) -> ScenarioSimulator:
         path = context.base_dir / path
     if not path.is_file():
         raise TrialSpecError(f"simulator.scenario: file {str(path)!r} does not exist")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = read_text_file(path, "simulator.scenario")
+        load_yaml(text, f"simulator.scenario {path}")  # the limits: aliases, depth, duplicates
+    except InputFileError as exc:
+        raise TrialSpecError(str(exc)) from None
     from mdrsim.data.library import load_library
 
     library = load_library()  # the boundary: a trial file names no library

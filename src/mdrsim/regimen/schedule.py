@@ -75,7 +75,8 @@ class AdaptiveRule(_Base):
 class Regimen(_Base):
     name: str
     cycle_length_days: float = Field(gt=0)
-    n_cycles: int = Field(ge=1)
+    # 1000 cycles of a day each: ~3 years of daily cycles; more is a typo (1e8 exhausts memory).
+    n_cycles: int = Field(ge=1, le=1000, strict=True)
     doses: tuple[Dose, ...] = Field(min_length=1)
     inhibitors: tuple[InhibitorCourse, ...] = ()
     holidays: tuple[tuple[float, float], ...] = ()  # (start day, end day) relative to start

@@ -24,6 +24,8 @@ from typing import Any, Literal, Protocol, TypeVar
 from mdrsim.trial.errors import TrialSpecError
 
 R = TypeVar("R")
+#: Most local worker processes (each holds a compiled model: a few hundred MB).
+MAX_WORKERS = 256
 ChunkFn = Callable[[Any, int], Any]
 
 
@@ -41,8 +43,39 @@ class Executor(Protocol):
 _WORKER_SHARED: Any = None
 
 
-def _init_worker(shared: Any) -> None:
+def _die_with_parent(parent: int, interval_s: float = 0.5) -> None:
+    """Make this worker exit when process ``parent`` is gone (``kill -9`` of a trial must not
+    leave its workers running for hours). Linux: the kernel sends SIGKILL when the parent
+    dies (``PR_SET_PDEATHSIG``); everywhere: a daemon thread polls the parent's pid."""
+    import signal
+    import sys
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval_s)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="mdrsim-parent-watch", daemon=True).start()
+
+
+def _init_worker(shared: Any, parent: int | None = None) -> None:
     global _WORKER_SHARED
+    if parent is not None:
+        _die_with_parent(parent)
     _WORKER_SHARED = shared
 
 
@@ -62,8 +95,12 @@ class LocalExecutor:
         kind: Literal["process", "thread"] = "process",
         start_method: str | None = None,
     ) -> None:
-        if workers is not None and workers < 1:
-            raise TrialSpecError(f"workers must be >= 1, got {workers}")
+        if workers is not None and (isinstance(workers, bool) or workers < 1):
+            raise TrialSpecError(
+                f"workers must be >= 1, got {workers} (leave it out to use all cores)"
+            )
+        if workers is not None and workers > MAX_WORKERS:
+            raise TrialSpecError(f"workers must be <= {MAX_WORKERS}, got {workers}")
         if kind not in ("process", "thread"):
             raise TrialSpecError(f"executor kind must be 'process' or 'thread', got {kind!r}")
         self.workers = workers or (os.cpu_count() or 1)
@@ -97,7 +134,7 @@ class LocalExecutor:
                 max_workers=n,
                 mp_context=multiprocessing.get_context(self.start_method),
                 initializer=_init_worker,
-                initargs=(shared,),
+                initargs=(shared, os.getpid()),
             )
 
             def submit(item: int) -> Future[Any]:
@@ -156,7 +193,7 @@ class DaskExecutor:
 
             try:
                 client = Client(address, timeout=f"{timeout_s}s")
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, ValueError, TypeError) as exc:
                 raise TrialSpecError(
                     f"--scheduler {address}: cannot connect to the Dask scheduler ({exc})"
                 ) from None

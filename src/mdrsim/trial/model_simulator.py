@@ -27,6 +27,7 @@ from mdrsim.errors import MdrsimError
 from mdrsim.regimen.recist import classify, diameter_mm
 from mdrsim.trial.endpoints import STATUS_FAILED, STATUS_OK, Endpoint
 from mdrsim.trial.errors import TrialSpecError
+from mdrsim.trial.population import PhysicalBound
 from mdrsim.trial.simulator import (
     ChunkOutput,
     SimulatorContext,
@@ -206,6 +207,24 @@ class ModelSimulator:
         c = self.compiled
         extra = [self.config.split.fraction, self.config.split.total] if self.config.split else []
         return [*c.parameter_names, *c.state_names, *extra]
+
+    def physical_bounds(self) -> dict[str, PhysicalBound]:
+        """Bounds from the model's metadata: a parameter's declared ``bounds``; every species
+        (an amount or concentration) >= 0; the split's fraction in [0, 1] and total >= 0."""
+        c = self.compiled
+        out: dict[str, PhysicalBound] = {}
+        for name in c.parameter_names:
+            p = c.model.parameters.get(name)
+            if p is not None and p.bounds is not None:
+                out[name] = PhysicalBound(p.bounds[0], p.bounds[1], why="the model's bounds")
+        for name in c.state_names:
+            if name in c.model.species:
+                out[name] = PhysicalBound(0.0, why="a species amount or concentration")
+        if self.config.split:
+            s = self.config.split
+            out[s.fraction] = PhysicalBound(0.0, 1.0, why="simulator.split.fraction")
+            out[s.total] = PhysicalBound(0.0, why="simulator.split.total")
+        return out
 
     def describe(self) -> dict[str, Any]:
         return {

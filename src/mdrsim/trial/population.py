@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from mdrsim.errors import PhysicalBoundsError
 from mdrsim.trial.errors import PopulationError, TrialSpecError
 from mdrsim.trial.simulator import patient_seeds
 from mdrsim.trial.spec import Beta, LogitNormal, LogNormal, Normal, PopulationSpec, Uniform
@@ -107,6 +108,66 @@ def pdf(d: AnyDist, x: np.ndarray) -> np.ndarray:
     return np.where(inside, dens / (hi - lo), 0.0)
 
 
+@dataclass(frozen=True)
+class PhysicalBound:
+    """What a variable can physically be: ``lower < x`` (or ``<=``), ``x < upper`` (or ``<=``).
+
+    A bound is a number, or the name of another variable whose per-patient value is the bound
+    (a tumour burden below the carrying capacity ``tum_K``, sampled or not); ``default`` is the
+    bound's value for patients when that variable is not sampled. ``why`` says where the bound
+    comes from (model metadata, unit, library).
+    """
+
+    lower: float | None = None
+    upper: float | None = None
+    lower_inclusive: bool = True
+    upper_inclusive: bool = True
+    why: str = ""
+    upper_name: str | None = None  # per-patient upper bound: another variable's value
+
+    def describe(self) -> str:
+        lo = (
+            "" if self.lower is None else f"{self.lower:g} {'<=' if self.lower_inclusive else '<'} "
+        )
+        if self.upper_name is not None:
+            up = f" {'<=' if self.upper_inclusive else '<'} {self.upper_name}"
+        elif self.upper is not None:
+            up = f" {'<=' if self.upper_inclusive else '<'} {self.upper:g}"
+        else:
+            up = ""
+        return f"{lo}x{up}" + (f" ({self.why})" if self.why else "")
+
+    def inside(self, x: np.ndarray, upper: np.ndarray | float | None = None) -> np.ndarray:
+        ok = np.isfinite(x)
+        if self.lower is not None:
+            ok &= (x >= self.lower) if self.lower_inclusive else (x > self.lower)
+        hi = upper if upper is not None else self.upper
+        if hi is not None:
+            ok &= (x <= hi) if self.upper_inclusive else (x < hi)
+        return np.asarray(ok)
+
+
+def _mass_outside(d: AnyDist, b: PhysicalBound, upper_fixed: bool = True) -> float:
+    """Probability that the (possibly truncated) law ``d`` draws outside ``b``'s fixed bounds."""
+    lo_t = cdf(d, np.array(d.lower)) if d.lower is not None else np.array(0.0)
+    hi_t = cdf(d, np.array(d.upper)) if d.upper is not None else np.array(1.0)
+    mass = float(hi_t - lo_t)
+    if not mass > 0:
+        return 0.0
+    out = 0.0
+    if b.lower is not None and (
+        d.lower is None or d.lower < b.lower or (d.lower == b.lower and not b.lower_inclusive)
+    ):
+        out += max(0.0, float(cdf(d, np.array(b.lower))) - float(lo_t))
+    if b.upper is not None and upper_fixed and (d.upper is None or d.upper > b.upper):
+        out += max(0.0, float(hi_t) - float(cdf(d, np.array(b.upper))))
+    return out / mass
+
+
+#: A law that puts more than this probability outside a physical bound is refused up front.
+MAX_IMPOSSIBLE_MASS = 1e-9
+
+
 def correlation_matrix(spec: PopulationSpec) -> np.ndarray:
     names = spec.variable_names
     c = np.eye(len(names))
@@ -139,6 +200,8 @@ class Population:
 
     spec: PopulationSpec
     seed: int
+    #: Physical bounds of sampled names (from the simulator: model metadata and the library).
+    physical: dict[str, PhysicalBound] = field(default_factory=dict)
     names: list[str] = field(init=False)
     chol: np.ndarray = field(init=False)
     match: list[_MatchGrid] = field(init=False, default_factory=list)
@@ -158,8 +221,54 @@ class Population:
         self._dists = [dists[n] for n in self.names]
         self._lower = np.array([self._bound(n, "lower", -np.inf) for n in self.names], dtype=float)
         self._upper = np.array([self._bound(n, "upper", np.inf) for n in self.names], dtype=float)
+        self._check_physical_laws()
         if self.spec.match is not None:
             self._prepare_match()
+
+    def _field(self, name: str) -> str:
+        kind = "parameters" if name in self.spec.parameters else "covariates"
+        return f"population.{kind}.{name}"
+
+    def _check_physical_laws(self) -> None:
+        """Refuse, before any patient is drawn, a law that can draw impossible values."""
+        if self.spec.physical_bounds == "truncate":
+            return
+        dists = self.spec.distributions()
+        for name, b in self.physical.items():
+            if name not in dists:
+                continue
+            with np.errstate(all="ignore"):
+                # A per-patient upper bound (another variable) is fixed when that is not sampled.
+                p = _mass_outside(dists[name], b, upper_fixed=b.upper_name not in dists)
+            if p > MAX_IMPOSSIBLE_MASS:
+                raise PhysicalBoundsError(
+                    f"{self._field(name)}: {p:.3g} of the draws would be outside its physical "
+                    f"bounds {b.describe()}; truncate the law (lower:/upper:) or set "
+                    "population.physical_bounds: truncate"
+                )
+
+    def _physical_ok(self, x: np.ndarray, patients: np.ndarray) -> np.ndarray:
+        """[n, d] True where a value is physically possible (refuse mode raises instead)."""
+        ok = np.ones_like(x, dtype=bool)
+        for name, b in self.physical.items():
+            if name not in self.names:
+                continue
+            j = self.names.index(name)
+            upper: np.ndarray | float | None = None
+            if b.upper_name is not None:
+                upper = (
+                    x[:, self.names.index(b.upper_name)] if b.upper_name in self.names else b.upper
+                )
+            inside = b.inside(x[:, j], upper)
+            if self.spec.physical_bounds == "refuse" and not inside.all():
+                k = int(np.argmin(inside))
+                raise PhysicalBoundsError(
+                    f"{self._field(name)}: patient {int(patients[k])} drew {x[k, j]:g}, outside "
+                    f"its physical bounds {b.describe()}; truncate the law (lower:/upper:) or "
+                    "set population.physical_bounds: truncate"
+                )
+            ok[:, j] = inside
+        return ok
 
     def _bound(self, name: str, which: str, default: float) -> float:
         b = self.spec.plausibility.get(name)
@@ -183,10 +292,15 @@ class Population:
         return out
 
     def _draw(
-        self, seeds: list[np.random.SeedSequence], match: bool
+        self,
+        seeds: list[np.random.SeedSequence],
+        match: bool,
+        patient_ids: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Values [n, d] and counts of plausibility / match rejections per patient."""
         n, dim = len(seeds), len(self.names)
+        if patient_ids is None:
+            patient_ids = np.arange(n)
         rngs = [np.random.default_rng(s) for s in seeds]
         values = np.full((n, dim), np.nan)
         n_plaus = np.zeros(n, dtype=np.int64)
@@ -201,8 +315,18 @@ class Population:
             for k, i in enumerate(todo):
                 z[k] = rngs[i].standard_normal(dim)
                 u[k] = rngs[i].random()
-            x = self._values(z) if dim else z
-            bad = (x < self._lower) | (x > self._upper) | ~np.isfinite(x)
+            with np.errstate(over="ignore", invalid="ignore"):
+                x = self._values(z) if dim else z
+            finite = np.isfinite(x)
+            if not finite.all():
+                j = int(np.argmin(finite.all(axis=0)))
+                raise PopulationError(
+                    f"population.{self.names[j]}: a draw overflowed a double (the law's scale "
+                    "is too large for this variable's unit); narrow or truncate the law"
+                )
+            bad = (x < self._lower) | (x > self._upper)
+            if self.physical:
+                bad |= ~self._physical_ok(x, patient_ids[todo])
             violations += bad.sum(axis=0)
             ok = ~bad.any(axis=1)
             n_plaus[todo[~ok]] += 1
@@ -272,7 +396,7 @@ class Population:
         if idx.size and idx.min() < 0:
             raise PopulationError("patient indices must be >= 0")
         seeds = [np.random.SeedSequence([self.seed, int(i)]) for i in idx]
-        values, n_plaus, n_match = self._draw(seeds, match=True)
+        values, n_plaus, n_match = self._draw(seeds, match=True, patient_ids=idx)
         df = pd.DataFrame({"patient": idx, "seed": patient_seeds(self.seed, idx)})
         for j, name in enumerate(self.names):
             df[name] = values[:, j]

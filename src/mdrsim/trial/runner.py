@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mdrsim import __version__
+from mdrsim.trial.endpoints import STATUS_FAILED, STATUS_OK, Endpoint
 from mdrsim.trial.errors import TrialSpecError
 from mdrsim.trial.executors import Executor, LocalExecutor
 from mdrsim.trial.population import BOOKKEEPING_COLUMNS, Population
@@ -29,6 +30,11 @@ from mdrsim.trial.simulator import (
 )
 from mdrsim.trial.spec import TrialSpec
 from mdrsim.trial.store import TrialStore, n_chunks
+
+#: Most virtual patients of one trial (per arm).
+MAX_PATIENTS = 10_000_000
+#: Most patients in one chunk (a chunk is held in memory).
+MAX_CHUNK_SIZE = 100_000
 
 
 @dataclass
@@ -69,7 +75,15 @@ class TrialPlan:
                         f"{field_path}: {name!r} must be sampled under population.parameters "
                         "or population.covariates"
                     )
-        return cls(spec, sim, Population(spec.population, spec.seed))
+        # Optional hook: physical bounds of the names a population may sample (a clearance is
+        # > 0, a fraction in [0, 1], a tumour below its carrying capacity), from the model's
+        # metadata and the library. Checked at sampling time (refused or truncated).
+        bounds_of = getattr(sim, "physical_bounds", None)
+        physical = {}
+        if bounds_of is not None:
+            sampled = set(spec.population.variable_names)
+            physical = {k: b for k, b in bounds_of().items() if k in sampled}
+        return cls(spec, sim, Population(spec.population, spec.seed, physical))
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrialPlan:
@@ -118,9 +132,46 @@ def run_chunk(job: ChunkJob, chunk: int) -> ChunkResult:
                 f"simulator returned {len(ep)} endpoint rows for arm {arm!r}, chunk {chunk}; "
                 f"expected one per patient ({len(patients)}) in the same order"
             )
-        endpoints[arm] = ep
+        endpoints[arm] = fail_impossible(ep)
         trajectories[arm] = out.trajectories
     return ChunkResult(chunk, patients, endpoints, trajectories, time.perf_counter() - start)
+
+
+#: Endpoints that cannot physically be negative (days, cell counts, ratios of counts); the
+#: diameter change cannot go below -100 %.
+_NON_NEGATIVE = (
+    Endpoint.PFS_DAYS, Endpoint.TTF_LINE1_DAYS, Endpoint.ANC_NADIR,
+    Endpoint.INFECTION_CLEARANCE_DAY, Endpoint.CD8_MEMORY, Endpoint.CD8_MEMORY_RATIO,
+)  # fmt: skip
+
+
+def fail_impossible(ep: pd.DataFrame) -> pd.DataFrame:
+    """Mark failed (with the reason) every "ok" patient whose endpoints left physical bounds:
+    a negative day, count or ratio, an infinite value, a diameter change below -100 %.
+    A patient whose state went impossible is never counted as ok."""
+    ok = (ep[Endpoint.STATUS] == STATUS_OK).to_numpy(dtype=bool)
+    if not ok.any():
+        return ep
+    reasons = pd.Series("", index=ep.index, dtype=object)
+    checks: list[tuple[str, float]] = [(c, 0.0) for c in _NON_NEGATIVE]
+    checks.append((Endpoint.BEST_CHANGE_PCT, -100.0))
+    for col, lowest in checks:
+        if col not in ep.columns:
+            continue
+        v = pd.to_numeric(ep[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            bad = ok & (np.isinf(v) | (v < lowest - 1e-9 * max(1.0, abs(lowest))))
+        for i in np.flatnonzero(bad):
+            reasons.iloc[i] += f"{col} = {v[i]:g} is physically impossible (< {lowest:g}); "
+    bad_rows = reasons != ""
+    if not bad_rows.any():
+        return ep
+    ep = ep.copy()
+    ep.loc[bad_rows, Endpoint.STATUS] = STATUS_FAILED
+    ep.loc[bad_rows, Endpoint.REASON] = (
+        "physical bounds: " + reasons[bad_rows].str.rstrip("; ")
+    ).to_numpy()
+    return ep
 
 
 @dataclass(frozen=True)
@@ -144,6 +195,8 @@ class TrialRun:
     patients_run: int  # patients simulated by this call (each in every arm)
     seconds: float
     store: TrialStore = field(repr=False)
+    #: What the store's self-check did on resume: chunks recomputed (and why), strays ignored.
+    repairs: list[str] = field(default_factory=list)
 
     @property
     def patients_per_second(self) -> float:
@@ -184,16 +237,33 @@ def run_trial(
     are skipped. A directory holding another trial raises
     :class:`~mdrsim.trial.errors.TrialStoreError`.
     """
-    if n_patients < 1:
-        raise TrialSpecError(f"--patients must be >= 1, got {n_patients}")
-    if chunk_size < 1:
-        raise TrialSpecError(f"--chunk-size must be >= 1, got {chunk_size}")
+    if not 1 <= n_patients <= MAX_PATIENTS:
+        raise TrialSpecError(f"--patients must be between 1 and {MAX_PATIENTS:,}, got {n_patients}")
+    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        raise TrialSpecError(
+            f"--chunk-size must be between 1 and {MAX_CHUNK_SIZE:,}, got {chunk_size}"
+        )
     store = TrialStore(out)
     manifest = manifest_for(plan, n_patients, chunk_size)
     resumed = store.open(manifest)
     arms = manifest["arms"]
     total = manifest["n_chunks"]
-    todo = [c for c in range(total) if not store.chunk_done(c, arms)]
+    # The store checks itself: recorded chunks whose files match their hashes are kept;
+    # missing, damaged or unrecorded ones are recomputed; stray files are ignored.
+    check = store.check(deep=True)
+    if not isinstance(store.read_manifest().get("chunks"), dict):
+        check.bad = dict.fromkeys(range(total), "written by an older mdrsim, unverified")
+        check.good = []
+    todo = sorted(check.bad)
+    repairs = [
+        f"recomputed chunk {c}: {why}"
+        for c, why in sorted(check.bad.items())
+        if why != "not stored"
+    ]
+    if check.strays:
+        repairs += [n for n in check.notes() if n.startswith("ignored")]
+    if todo:
+        store.forget_chunks(todo)
     skipped = total - len(todo)
     job = ChunkJob(plan.population, plan.simulator, arms, n_patients, chunk_size)
     executor = executor or LocalExecutor(workers=1)
@@ -217,5 +287,6 @@ def run_trial(
     seconds = time.perf_counter() - start
     store.mark_complete({"executor": executor.describe(), "run_seconds": seconds})
     return TrialRun(
-        Path(out), store.read_manifest(), resumed, len(todo), skipped, patients_run, seconds, store
-    )
+        Path(out), store.read_manifest(), resumed, len(todo), skipped, patients_run, seconds,
+        store, repairs,
+    )  # fmt: skip

@@ -1,8 +1,9 @@
 """The trial file (YAML) schema, validated with pydantic.
 
 Errors become :class:`~mdrsim.trial.errors.TrialSpecError` naming the field path, e.g.
-``population.parameters.r_s.cv: must be > 0``. Files are read with ``yaml.safe_load`` only;
-nothing in a trial file is evaluated.
+``population.parameters.r_s.cv: must be > 0``. Files are read with
+:func:`mdrsim.io.safe_yaml.load_yaml` only (safe tags, no aliases, bounded depth and size,
+no duplicate keys, UTF-8); nothing in a trial file is evaluated.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from mdrsim.errors import InputFileError
+from mdrsim.io.safe_yaml import load_yaml, read_text_file
 from mdrsim.trial.errors import TrialSpecError
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -25,7 +27,21 @@ _ARM = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # also a directory name in 
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: `.inf` / `.nan` in a trial file are refused, not sampled from.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+#: Largest spread of a log-normal (sigma of log(x)): beyond it exp(sigma·z) overflows a double
+#: for ordinary z, and no real population varies over hundreds of orders of magnitude.
+MAX_LOG_SD = 20.0
+#: Smallest non-zero magnitude of a distribution's number (doubles are subnormal below ~2e-308).
+MIN_MAGNITUDE = 1e-300
+#: Most RECIST scans a trial may schedule per patient (horizon / scan interval).
+MAX_SCANS = 5000
+#: Longest horizon (days): 100 years.
+MAX_HORIZON_DAYS = 36_500.0
+#: A trial's name also names its default output folder results/trial_NAME: no separators.
+_TRIAL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+ -]{0,99}$")
 
 
 class _Bounded(_Strict):
@@ -36,6 +52,12 @@ class _Bounded(_Strict):
 
     @model_validator(mode="after")
     def _bounds(self) -> _Bounded:
+        for name, value in self:
+            if isinstance(value, float) and value != 0 and abs(value) < MIN_MAGNITUDE:
+                raise ValueError(
+                    f"{name} {value:g} is too close to 0 (below {MIN_MAGNITUDE:g}, where doubles "
+                    "lose precision); rescale the variable's unit"
+                )
         if self.lower is not None and self.upper is not None and not self.lower < self.upper:
             raise ValueError(f"lower ({self.lower}) must be < upper ({self.upper})")
         return self
@@ -45,12 +67,18 @@ class LogNormal(_Bounded):
     dist: Literal["lognormal"]
     median: float = Field(gt=0)
     cv: float | None = Field(default=None, gt=0)  # coefficient of variation of the variable
-    sigma: float | None = Field(default=None, gt=0)  # sd of log(variable)
+    sigma: float | None = Field(default=None, gt=0, le=MAX_LOG_SD)  # sd of log(variable)
 
     @model_validator(mode="after")
     def _one_spread(self) -> LogNormal:
         if (self.cv is None) == (self.sigma is None):
             raise ValueError("give exactly one of cv, sigma")
+        if self.cv is not None and (
+            not math.isfinite(self.cv * self.cv) or math.log1p(self.cv**2) > MAX_LOG_SD**2
+        ):
+            raise ValueError(
+                f"cv {self.cv:g} is too large: the spread of log(x) would exceed {MAX_LOG_SD:g}"
+            )
         return self
 
     @property
@@ -64,6 +92,12 @@ class Normal(_Bounded):
     mean: float
     sd: float = Field(gt=0)
 
+    @model_validator(mode="after")
+    def _finite(self) -> Normal:
+        if not math.isfinite(abs(self.mean) + 40 * self.sd):
+            raise ValueError("mean and sd are too large: draws would overflow a double")
+        return self
+
 
 class Uniform(_Bounded):
     dist: Literal["uniform"]
@@ -74,19 +108,22 @@ class Uniform(_Bounded):
     def _order(self) -> Uniform:
         if not self.low < self.high:
             raise ValueError(f"low ({self.low}) must be < high ({self.high})")
+        if not math.isfinite(self.high - self.low):
+            raise ValueError("high - low overflows a double")
         return self
 
 
 class Beta(_Bounded):
     dist: Literal["beta"]
-    alpha: float = Field(gt=0)
-    beta: float = Field(gt=0)
+    # Beyond these the law is a point mass at 0 or 1 in double precision.
+    alpha: float = Field(ge=1e-3, le=1e6)
+    beta: float = Field(ge=1e-3, le=1e6)
 
 
 class LogitNormal(_Bounded):
     dist: Literal["logitnormal"]
     median: float = Field(gt=0, lt=1)
-    sigma: float = Field(gt=0)  # sd of logit(variable)
+    sigma: float = Field(gt=0, le=MAX_LOG_SD)  # sd of logit(variable)
 
 
 Distribution = Annotated[
@@ -113,7 +150,7 @@ class MatchTarget(_Strict):
 
 class Match(_Strict):
     targets: list[MatchTarget] = Field(min_length=1)
-    pilot_size: int = Field(default=4000, ge=200, le=1_000_000)
+    pilot_size: int = Field(default=4000, ge=200, le=1_000_000, strict=True)
 
 
 class PopulationSpec(_Strict):
@@ -122,7 +159,11 @@ class PopulationSpec(_Strict):
     correlations: list[Correlation] = Field(default_factory=list)
     plausibility: dict[str, Bounds] = Field(default_factory=dict)
     match: Match | None = None
-    max_draws: int = Field(default=1000, ge=1, le=1_000_000)
+    max_draws: int = Field(default=1000, ge=1, le=1_000_000, strict=True)
+    #: What to do with a draw outside a variable's physical bounds (a negative clearance, a
+    #: fraction above 1): "refuse" the trial (default: the distribution is wrong), or
+    #: "truncate" — redraw, like a plausibility bound, and count it in n_implausible.
+    physical_bounds: Literal["refuse", "truncate"] = "refuse"
 
     @model_validator(mode="after")
     def _names(self) -> PopulationSpec:
@@ -179,16 +220,27 @@ SCHEMA_VERSION: Literal[1] = 1
 class TrialSpec(_Strict):
     schema_version: Literal[1] = SCHEMA_VERSION
     name: str = Field(min_length=1)
-    seed: int = Field(ge=0, lt=2**63)
-    horizon_days: float = Field(gt=0)
+    seed: int = Field(ge=0, lt=2**63, strict=True)  # strict: `seed: true` is not seed 1
+    horizon_days: float = Field(gt=0, le=MAX_HORIZON_DAYS)
     scan_interval_days: float = Field(gt=0)
     simulator: dict[str, Any]
     population: PopulationSpec = Field(default_factory=PopulationSpec)
     arms: list[ArmBase] = Field(min_length=1)
-    trajectories_first: int = Field(default=30, ge=0, le=10_000)
+    trajectories_first: int = Field(default=30, ge=0, le=10_000, strict=True)
 
     @model_validator(mode="after")
     def _arms(self) -> TrialSpec:
+        if not _TRIAL_NAME.match(self.name) or ".." in self.name:
+            raise ValueError(
+                f"name: {self.name!r} must be 1-100 letters, digits, space, _ . + - (no '/', "
+                "no '..'): it names the output folder results/trial_NAME"
+            )
+        if self.horizon_days / self.scan_interval_days > MAX_SCANS:
+            raise ValueError(
+                f"scan_interval_days: {self.scan_interval_days:g} gives "
+                f"{self.horizon_days / self.scan_interval_days:.3g} scans over the horizon; "
+                f"at most {MAX_SCANS} are allowed (horizon_days / scan_interval_days)"
+            )
         seen: set[str] = set()
         for i, arm in enumerate(self.arms):
             if not _ARM.match(arm.name):
@@ -267,9 +319,9 @@ def load_trial(path: str | Path) -> tuple[TrialSpec, Path]:
     if not p.is_file():
         raise TrialSpecError(f"trial file {str(p)!r} does not exist")
     try:
-        data = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise TrialSpecError(f"trial file {p}: not valid YAML: {exc}") from None
+        data = load_yaml(read_text_file(p, "trial file"), f"trial file {p}")
+    except InputFileError as exc:
+        raise TrialSpecError(str(exc)) from None
     try:
         return parse_trial(data), p.resolve().parent
     except TrialSpecError as exc:

@@ -8,16 +8,25 @@ Layout::
     DIR/trajectories/ARM/chunk-000000.parquet long table, patients 0..K-1 only
 
 Every file is written to a temporary name then ``os.replace``-d, so a file that exists is
-complete. A chunk is done when all its files exist; a resumed run skips done chunks and refuses
-to mix with a different trial (manifest mismatch).
+complete. The store checks itself: after a chunk's files are written, the manifest records the
+chunk (``chunks``: its patient range, row count, and each file's size, rows and SHA-256). A
+chunk is done when it is recorded and every recorded file is there with its hash; a resumed
+run recomputes chunks that are missing, damaged (flipped bytes, truncated, copied from another
+chunk or arm) or unrecorded, and ignores stray files; reading (analysis, queries) uses only
+recorded, verified files and refuses a damaged store, naming the chunk. Writes that fail (a
+read-only or full disk, a path that is a file) raise :class:`~mdrsim.errors.OutputPathError`
+and leave the store resumable. A resumed run refuses to mix with a different trial.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mdrsim.errors import QueryError, TrialStoreError
+from mdrsim.errors import OutputPathError, QueryError, TrialStoreError
 
 MANIFEST = "manifest.json"
 #: Manifest schema version this mdrsim reads and writes (a manifest without one is version 1).
@@ -34,7 +43,31 @@ SCHEMA_VERSION = 1
 IDENTITY_KEYS = ("spec_hash", "seed", "chunk_size", "n_patients", "arms", "simulator")
 
 
+def _output_error(path: Path, exc: OSError) -> OutputPathError:
+    why = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is exceeded",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+        errno.EEXIST: "a file is in the way of a folder",
+        errno.EISDIR: "the path is a folder",
+    }.get(exc.errno or 0, exc.strerror or str(exc))
+    return OutputPathError(
+        f"cannot write {path}: {why}; nothing written there counts — free space or fix the "
+        "permissions and run the same command again to resume"
+    )
+
+
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    try:
+        _atomic_write_bytes_unchecked(path, data)
+    except OSError as exc:
+        raise _output_error(path, exc) from None
+
+
+def _atomic_write_bytes_unchecked(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -49,12 +82,41 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
-    """Write ``df`` to ``path`` via a temporary file in the same directory and os.replace."""
+def write_parquet_atomic(df: pd.DataFrame, path: Path) -> dict[str, Any]:
+    """Write ``df`` to ``path`` via a temporary file in the same directory and os.replace;
+    returns the file's record: bytes, rows and SHA-256."""
     table = pa.Table.from_pandas(df, preserve_index=False)
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
-    _atomic_write_bytes(path, sink.getvalue().to_pybytes())
+    data = sink.getvalue().to_pybytes()
+    _atomic_write_bytes(path, data)
+    return {"bytes": len(data), "rows": len(df), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class StoreCheck:
+    """What :meth:`TrialStore.check` found: verified chunks, damaged or missing chunks (with
+    the reason), unrecorded chunk files on disk (strays: ignored), and the files to read."""
+
+    good: list[int] = field(default_factory=list)
+    bad: dict[int, str] = field(default_factory=dict)
+    strays: list[str] = field(default_factory=list)
+    files: dict[str, list[Path]] = field(default_factory=dict)  # kind -> verified files
+
+    def notes(self) -> list[str]:
+        out = [f"chunk {c}: {why}" for c, why in sorted(self.bad.items())]
+        if self.strays:
+            shown = ", ".join(self.strays[:5]) + (" …" if len(self.strays) > 5 else "")
+            out.append(f"ignored {len(self.strays)} stray file(s) not in the manifest: {shown}")
+        return out
 
 
 def write_json_atomic(obj: Any, path: Path) -> None:
@@ -87,9 +149,15 @@ class TrialStore:
         if not path.is_file():
             raise TrialStoreError(f"{self.root}: no {MANIFEST}; not a trial directory")
         try:
-            data: dict[str, Any] = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
+            data: dict[str, Any] = json.loads(path.read_bytes().decode("utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise TrialStoreError(f"{path}: not valid JSON ({exc})") from None
+        except OSError as exc:
+            raise TrialStoreError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        if not isinstance(data, dict):
+            raise TrialStoreError(
+                f"{path}: holds a JSON {type(data).__name__}, not a trial manifest (an object)"
+            )
         version = data.get("schema_version", SCHEMA_VERSION)
         if version != SCHEMA_VERSION or isinstance(version, bool):
             raise TrialStoreError(
@@ -110,12 +178,19 @@ class TrialStore:
                     "use another --out directory or delete this one"
                 )
             return True
+        if self.root.exists() and not self.root.is_dir():
+            raise OutputPathError(f"cannot write {self.root}: it is a file, not a folder")
         if self.root.exists() and any(self.root.iterdir()):
             raise TrialStoreError(
                 f"{self.root} exists, is not empty and has no {MANIFEST}; refusing to write there"
             )
-        self.root.mkdir(parents=True, exist_ok=True)
-        write_json_atomic({**manifest, "schema_version": SCHEMA_VERSION, "complete": False}, path)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _output_error(self.root, exc) from None
+        write_json_atomic(
+            {**manifest, "schema_version": SCHEMA_VERSION, "complete": False, "chunks": {}}, path
+        )
         return False
 
     def mark_complete(self, extra: dict[str, Any] | None = None) -> None:
@@ -124,12 +199,106 @@ class TrialStore:
         m["complete"] = True
         write_json_atomic(m, self.root / MANIFEST)
 
-    def chunk_done(self, chunk: int, arms: Iterable[str]) -> bool:
-        """The patients file is written last (after endpoints and trajectories), so a chunk
-        is complete when it and every arm's endpoints file exist."""
+    # -- self-check ---------------------------------------------------------------------------
+    def _rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def _chunk_problem(self, chunk: int, entry: Any, arms: list[str], manifest: dict[str, Any],
+                       deep: bool) -> str | None:  # fmt: skip
+        """Why recorded chunk ``chunk`` is not usable, or None when it is."""
+        if not isinstance(entry, dict) or not isinstance(entry.get("files"), dict):
+            return "its manifest record is malformed"
+        size = int(manifest.get("chunk_size", 0))
+        lo = chunk * size
+        hi = min(int(manifest.get("n_patients", 0)), lo + size)
+        if entry.get("patients") != [lo, hi] or entry.get("rows") != hi - lo:
+            return f"its record says patients {entry.get('patients')}, expected [{lo}, {hi})"
+        needed = [self._rel(self.patients_path(chunk))]
+        needed += [self._rel(self.endpoints_path(a, chunk)) for a in arms]
+        for rel in needed:
+            if rel not in entry["files"]:
+                return f"{rel} is not recorded"
+        for rel, rec in entry["files"].items():
+            path = self.root / rel
+            if not path.is_file():
+                return f"{rel} is missing"
+            if not isinstance(rec, dict) or path.stat().st_size != rec.get("bytes"):
+                return f"{rel} has {path.stat().st_size} bytes, the manifest says {rec.get('bytes') if isinstance(rec, dict) else '?'}"  # noqa: E501
+            if deep and _sha256_file(path) != rec.get("sha256"):
+                return f"{rel} does not match its SHA-256 (damaged or replaced)"
+        return None
+
+    def check(self, deep: bool = True) -> StoreCheck:
+        """Verify every chunk against the manifest (sizes, and hashes when ``deep``)."""
+        manifest = self.read_manifest()
+        arms = [str(a) for a in manifest.get("arms", [])]
+        total = int(manifest.get("n_chunks", 0))
+        result = StoreCheck(files={k: [] for k in ("patients", "endpoints", "trajectories")})
+        chunks = manifest.get("chunks")
+        if not isinstance(chunks, dict):  # a store written before the manifest had chunks
+            result.good = [c for c in range(total) if self._legacy_done(c, arms)]
+            result.bad = {c: "not stored" for c in range(total) if c not in result.good}
+            for kind in result.files:
+                result.files[kind] = sorted((self.root / kind).rglob("chunk-*.parquet"))
+            return result
+        recorded: set[str] = set()
+        for c in range(total):
+            entry = chunks.get(str(c))
+            if entry is None:
+                result.bad[c] = "not stored"
+                continue
+            why = self._chunk_problem(c, entry, arms, manifest, deep)
+            if why is not None:
+                result.bad[c] = why
+                continue
+            result.good.append(c)
+            for rel in entry["files"]:
+                recorded.add(rel)
+                result.files[rel.split("/", 1)[0]].append(self.root / rel)
+        for kind in result.files:
+            result.files[kind].sort()
+            for path in sorted((self.root / kind).rglob("chunk-*.parquet")):
+                rel = self._rel(path)
+                if rel not in recorded and not self._recorded_bad(rel, chunks, result):
+                    result.strays.append(rel)
+        return result
+
+    @staticmethod
+    def _recorded_bad(rel: str, chunks: dict[str, Any], result: StoreCheck) -> bool:
+        for c in result.bad:
+            entry = chunks.get(str(c))
+            files = entry.get("files") if isinstance(entry, dict) else None
+            if isinstance(files, dict) and rel in files:
+                return True
+        return False
+
+    def _legacy_done(self, chunk: int, arms: Iterable[str]) -> bool:
         if not self.patients_path(chunk).is_file():
             return False
         return all(self.endpoints_path(arm, chunk).is_file() for arm in arms)
+
+    def chunk_done(self, chunk: int, arms: Iterable[str]) -> bool:
+        """Chunk ``chunk`` is recorded in the manifest and its files match their hashes."""
+        manifest = self.read_manifest()
+        chunks = manifest.get("chunks")
+        if not isinstance(chunks, dict):
+            return False
+        entry = chunks.get(str(chunk))
+        if entry is None:
+            return False
+        return self._chunk_problem(chunk, entry, list(arms), manifest, deep=True) is None
+
+    def verified(self) -> StoreCheck:
+        """:meth:`check`, refusing a store with damaged chunks (for reading)."""
+        result = self.check(deep=True)
+        damaged = {c: why for c, why in result.bad.items() if why != "not stored"}
+        if damaged:
+            lines = "; ".join(f"chunk {c}: {why}" for c, why in sorted(damaged.items())[:5])
+            raise TrialStoreError(
+                f"{self.root}: {len(damaged)} chunk(s) are damaged ({lines}); run the same "
+                "`mdrsim trial` command with this --out to recompute them"
+            )
+        return result
 
     def write_chunk(
         self,
@@ -138,25 +307,56 @@ class TrialStore:
         endpoints: dict[str, pd.DataFrame],
         trajectories: dict[str, pd.DataFrame | None],
     ) -> None:
-        # Patients last: with all files atomic, a chunk whose patients file exists and whose
-        # arm files exist is complete; partial chunks are rewritten on resume (same content).
+        """Write a chunk's files, then record the chunk in the manifest (the commit point:
+        a chunk written but not recorded is recomputed on resume)."""
+        files: dict[str, Any] = {}
         for arm, df in endpoints.items():
-            write_parquet_atomic(df, self.endpoints_path(arm, chunk))
+            path = self.endpoints_path(arm, chunk)
+            files[self._rel(path)] = write_parquet_atomic(df, path)
         for arm, tr in trajectories.items():
+            path = self.trajectories_path(arm, chunk)
             if tr is not None:
-                write_parquet_atomic(tr, self.trajectories_path(arm, chunk))
-        write_parquet_atomic(patients, self.patients_path(chunk))
+                files[self._rel(path)] = write_parquet_atomic(tr, path)
+            else:
+                path.unlink(missing_ok=True)  # a stale file from a damaged earlier run
+        path = self.patients_path(chunk)
+        files[self._rel(path)] = write_parquet_atomic(patients, path)
+        m = self.read_manifest()
+        lo = int(patients["patient"].min()) if len(patients) else 0
+        recorded = m.get("chunks")
+        chunks: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
+        chunks[str(chunk)] = {"patients": [lo, lo + len(patients)], "rows": len(patients),
+                              "files": files}  # fmt: skip
+        m["chunks"] = chunks
+        write_json_atomic(m, self.root / MANIFEST)
+
+    def forget_chunks(self, chunks: Iterable[int]) -> None:
+        """Drop chunks' manifest records before recomputing them."""
+        m = self.read_manifest()
+        recorded = m.get("chunks")
+        if not isinstance(recorded, dict):
+            m["chunks"] = {}
+        else:
+            for c in chunks:
+                recorded.pop(str(c), None)
+        write_json_atomic(m, self.root / MANIFEST)
 
     # -- reading ----------------------------------------------------------------------------
     def _files(self, kind: str) -> list[Path]:
-        return sorted((self.root / kind).rglob("chunk-*.parquet"))
+        """The verified files of ``kind`` (strays and damaged chunks are never read)."""
+        return self.verified().files.get(kind, [])
 
     def read(self, kind: str, columns: list[str] | None = None) -> pd.DataFrame:
         """Read a dataset (``patients``, ``endpoints``, ``trajectories``), only ``columns``."""
         files = self._files(kind)
         if not files:
             return pd.DataFrame(columns=columns or [])
-        frames = [pq.read_table(f, columns=columns).to_pandas() for f in files]
+        frames = []
+        for f in files:
+            try:
+                frames.append(pq.read_table(f, columns=columns).to_pandas())
+            except (pa.ArrowException, OSError) as exc:
+                raise TrialStoreError(f"{f}: cannot be read ({exc})") from None
         return pd.concat(frames, ignore_index=True)
 
     def endpoints(self, columns: list[str] | None = None) -> pd.DataFrame:
@@ -189,17 +389,21 @@ class TrialStore:
             config={"autoload_known_extensions": False, "autoinstall_known_extensions": False},
         )
         try:
-            kinds = [k for k in ("patients", "endpoints", "trajectories") if self._files(k)]
+            verified = self.verified().files
+            kinds = [k for k in ("patients", "endpoints", "trajectories") if verified.get(k)]
             allowed = [str((self.root / k).resolve()) + os.sep for k in kinds]
             con.execute("SET allowed_directories = ?", [allowed])
             con.execute("SET enable_external_access = false")
             con.execute("SET lock_configuration = true")
             _only_one_select(con, sql)
             for kind in kinds:
-                folder = str((self.root / kind).resolve()).replace("'", "''")
+                # The verified files by name (not a glob): a stray chunk file is never read.
+                names = ", ".join(
+                    "'" + str(f.resolve()).replace("'", "''") + "'" for f in verified[kind]
+                )
                 con.execute(
                     f"CREATE VIEW {kind} AS SELECT * FROM read_parquet("
-                    f"'{folder}/**/chunk-*.parquet', hive_partitioning=false, union_by_name=true)"
+                    f"[{names}], hive_partitioning=false, union_by_name=true)"
                 )
             if "endpoints" in kinds:
                 con.execute(
@@ -217,6 +421,8 @@ def _only_one_select(con: Any, sql: str) -> None:
     """Refuse anything but a single SELECT (parsed by DuckDB itself, not by pattern)."""
     import duckdb
 
+    if not sql.strip():
+        raise QueryError("query: the SQL is empty; give one SELECT statement")
     statements = con.extract_statements(sql)
     if len(statements) != 1:
         raise QueryError(

@@ -85,3 +85,46 @@ def test_non_finite_numbers_rejected():
         as_expression(float("nan"), context="parameter")
     with pytest.raises(ExpressionError, match="non-finite"):
         parse_expression("1e999 * x")
+
+
+# --- hostile formulas (issue 16): bounded work, no nan/zoo/I, typed errors ---------------
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("9^9^9", "out of the range of a double"),
+        ("pow(10, 400)", "out of the range of a double"),
+        ("0/0", "not a finite number"),
+        ("1/0", "zoo"),
+        ("x/0", "zoo"),
+        ("log(0)", "zoo"),
+        ("sqrt(-1)", "complex"),
+        ("(-8)^(1/3)", "not a real number"),
+        ("exp(1e300)", "range of a double"),
+        ("5||3", "and/or need conditions"),
+        ("2+true", "arithmetic on a truth value"),
+        ("!3", "needs a condition"),
+        ("é + 1", "ASCII"),
+        ("(" * 300 + "x" + ")" * 300, "parse|nested"),
+        ("-" * 5000 + "x", "nested deeper|recursion"),
+        ("-" * 260 + "x", "nested deeper than 250"),
+        ("1" * 5000, "cannot parse"),
+    ],
+)
+def test_hostile_formulas_are_refused(text: str, match: str) -> None:
+    from mdrsim.model.expressions import ExpressionError, parse_expression
+
+    with pytest.raises(ExpressionError, match=match):
+        parse_expression(text)
+
+
+def test_small_exact_numbers_stay_exact() -> None:
+    import sympy
+
+    from mdrsim.model.expressions import parse_expression
+
+    assert parse_expression("2^10") == sympy.Integer(1024)
+    assert parse_expression("2^-1") == sympy.Rational(1, 2)
+    assert parse_expression("(1/2)^3") == sympy.Rational(1, 8)
+    assert parse_expression("x^2") == sympy.Symbol("x") ** 2

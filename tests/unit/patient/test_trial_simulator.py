@@ -126,3 +126,55 @@ def test_bad_arms_and_names_fail_clearly() -> None:
         _plan(population={"parameters": {"tum_rr": {"dist": "uniform", "low": 0, "high": 1}}})
     with pytest.raises(TrialSpecError, match="does not exist"):
         _plan(simulator={"scenario": "missing.yaml"})
+
+
+def test_bsa_cancels_out_under_doses_per_m2() -> None:
+    """Doses in mg/m² × BSA over PK volumes and clearances ∝ BSA: concentrations and rate
+    constants do not depend on BSA, so no endpoint does (docs/trials.md explains why the
+    example trial does not vary bsa_m2). Two patients identical but for BSA 1.4 vs 2.4."""
+    sim = _plan().simulator
+    patients = pd.DataFrame(
+        {
+            "patient": [0, 1],
+            "seed": [1, 1],
+            "tum_r": [0.003, 0.003],
+            "mdr1_high_fraction": [0.01, 0.01],
+            "bsa_m2": [1.4, 2.4],
+        }
+    )
+    ep = sim.simulate_chunk("dox", patients).endpoints
+    assert (ep["status"] == "ok").all()
+    numeric = [c for c in ep.columns if c not in ("patient", "arm", "status", "reason")]
+    a, b = ep.iloc[0], ep.iloc[1]
+    for c in numeric:
+        if isinstance(a[c], float | np.floating) and not (np.isnan(a[c]) and np.isnan(b[c])):
+            assert a[c] == pytest.approx(b[c], rel=1e-6, abs=1e-12), c
+        elif not isinstance(a[c], float | np.floating):
+            assert a[c] == b[c], c
+
+
+def test_physical_bounds_refuse_a_negative_clearance_law() -> None:
+    """normal(20, 40) puts 31 % of the clearances below 0: refused before any patient is
+    drawn, naming the field; with physical_bounds: truncate the trial runs on CL > 0 only."""
+    from mdrsim.errors import PhysicalBoundsError
+
+    pop = {"parameters": {"CL_doxorubicin": {"dist": "normal", "mean": 20, "sd": 40}}}
+    with pytest.raises(
+        PhysicalBoundsError, match=r"population.parameters.CL_doxorubicin.*> ?0|CL_doxorubicin"
+    ):
+        _plan(population=pop)
+    plan = _plan(population={**pop, "physical_bounds": "truncate"})
+    drawn = plan.population.sample(np.arange(200))
+    assert (drawn["CL_doxorubicin"] > 0).all()
+    assert drawn["n_implausible"].sum() > 0  # some draws were redrawn
+
+
+def test_physical_bounds_tumour_below_carrying_capacity_and_bsa_positive() -> None:
+    from mdrsim.errors import PhysicalBoundsError
+
+    tum = {"covariates": {"tumour_cells_1e9": {"dist": "uniform", "low": 500, "high": 5000}}}
+    with pytest.raises(PhysicalBoundsError, match="tumour_cells_1e9"):
+        _plan(population=tum).population.sample(np.arange(50))
+    bsa = {"covariates": {"bsa_m2": {"dist": "normal", "mean": 0.2, "sd": 0.5}}}
+    with pytest.raises(PhysicalBoundsError, match="bsa_m2"):
+        _plan(population=bsa)
