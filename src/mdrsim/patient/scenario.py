@@ -1,6 +1,7 @@
 """Scenario files: one patient, their tumour and immune status, treatment lines, infections.
 
-A scenario is YAML read with ``yaml.safe_load`` (nothing in it is ever executed) and
+A scenario is YAML read with a limited safe loader (``mdrsim.io.safe_yaml``: nothing in it is
+ever executed; no aliases or duplicate keys) and
 validated by pydantic. Every problem is reported at once, each with its field path and, where
 the file gives it, its line: ``lines[0].doses[0].dose (line 14): must be > 0``.
 
@@ -40,7 +41,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mdrsim.engine import SolverOptions
-from mdrsim.errors import ScenarioError
+from mdrsim.errors import InputFileError, ScenarioError
 from mdrsim.patient.library_bridge import label_dose_exceedances, library_gaps
 from mdrsim.regimen.schedule import Patient, Regimen, RegimenError
 
@@ -280,10 +281,15 @@ def parse_scenario(
     library you will build the model from); raise :class:`ScenarioError` listing every
     problem, each with its field path."""
     from mdrsim.data.library import load_library
+    from mdrsim.io.safe_yaml import load_yaml
 
     try:
-        data = yaml.safe_load(text)
+        # The limited loader: no aliases (a 2 kB alias bomb exhausts memory), no duplicate
+        # keys (the last would silently win), bounded nesting and size.
+        data = load_yaml(text, source)
         root = yaml.compose(text)
+    except InputFileError as exc:
+        raise ScenarioError(source, [str(exc).removeprefix(f"{source}: ")]) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(source, [f"not valid YAML: {exc}"]) from None
     if not isinstance(data, dict):

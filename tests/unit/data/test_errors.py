@@ -51,3 +51,13 @@ def test_long_lists_of_known_names_are_cut() -> None:
     known = [f"p{i}" for i in range(100)]
     message = str(UnknownNameError("parameter", "q", known))
     assert "(70 more)" in message and "p99" not in message
+
+
+def test_every_error_class_is_exported() -> None:
+    import inspect
+
+    defined = {
+        name for name, obj in vars(errors).items()
+        if inspect.isclass(obj) and issubclass(obj, Exception) and obj.__module__ == errors.__name__
+    }
+    assert defined <= set(errors.__all__), sorted(defined - set(errors.__all__))

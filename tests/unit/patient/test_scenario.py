@@ -252,3 +252,15 @@ def test_mdrsim_run_on_a_drug_without_pk_exits_with_the_problem_and_no_traceback
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr + proc.stdout
     assert "lines[0].doses[0].drug: gemcitabine has no clearance" in proc.stderr
+
+
+def test_duplicate_keys_and_aliases_are_refused() -> None:
+    # The scenario loader is the limited safe loader (as for trial files): a repeated key
+    # would silently take the last value; an alias bomb exhausts memory.
+    from mdrsim.examples import example_path
+
+    text = example_path("doxorubicin").read_text()
+    with pytest.raises(ScenarioError, match="key 'horizon_days' is given twice"):
+        parse_scenario(text + "\nhorizon_days: 400\n")
+    with pytest.raises(ScenarioError, match="aliases"):
+        parse_scenario("a: &x [1]\nb: *x\n")
