@@ -40,7 +40,12 @@ def _problems(text: str) -> list[str]:
 def test_every_example_loads(path: Path) -> None:
     sc = load_scenario(path)
     assert isinstance(sc, Scenario)
-    assert sc.lines and sc.infections, "each example has an infection during cycle 2"
+    assert sc.lines
+    if path.stem == "sarcoma_doxorubicin":
+        # the typical patient of the EORTC 62012 trial of record: no infection challenge
+        assert not sc.infections
+        return
+    assert sc.infections, "each tour example has an infection during cycle 2"
     assert sc.infections[0].cycle == 2
 
 
