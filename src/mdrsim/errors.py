@@ -270,3 +270,12 @@ class UnsupportedSBMLFeatureError(UnsupportedFeatureError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (str(self), self.feature))
+
+
+# --- analysis ---
+
+
+class AnalysisError(MdrsimError, ValueError):
+    """A scan, sensitivity analysis or frontier cannot be done as asked: an unknown factor or
+    output, a range that is not allowed, or failed runs that would make the indices wrong.
+    The message names the factor, output or run and says what is allowed."""
