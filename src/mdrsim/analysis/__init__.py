@@ -4,7 +4,7 @@ figures are in :mod:`mdrsim.report.analysis_plots`)."""
 
 from mdrsim.analysis.factors import Factor, Grid, Range, parse_grid, parse_range
 from mdrsim.analysis.frontier import FrontierResult, frontier, pareto_mask
-from mdrsim.analysis.problems import ModelProblem, ScenarioProblem
+from mdrsim.analysis.problems import ContrastProblem, ModelProblem, ScenarioProblem
 from mdrsim.analysis.scan import ScanResult, scan
 from mdrsim.analysis.sensitivity import (
     FunctionProblem,
@@ -15,6 +15,7 @@ from mdrsim.analysis.sensitivity import (
 )
 
 __all__ = [
+    "ContrastProblem",
     "Factor",
     "FrontierResult",
     "FunctionProblem",

@@ -43,19 +43,27 @@ DIRECTIONS: dict[str, Direction] = {
 }
 
 
-def pareto_mask(values: np.ndarray, directions: Sequence[Direction]) -> np.ndarray:
+def pareto_mask(
+    values: np.ndarray, directions: Sequence[Direction], *, rtol: float = 1e-6
+) -> np.ndarray:
     """``values[point, objective]`` → whether each point is non-dominated. NaN rows are never
-    on the front."""
+    on the front. Differences below ``rtol`` × the largest magnitude of an objective are ties
+    (solver noise must not put a point on the front: a point is dominated by one that is as
+    good within that tolerance in every objective and better by more than it in one)."""
     v = np.asarray(values, dtype=float).copy()
     for j, d in enumerate(directions):
         if d == "max":
             v[:, j] = -v[:, j]  # minimise everything
     ok = np.all(np.isfinite(v), axis=1)
     mask = np.zeros(len(v), dtype=bool)
+    if not ok.any():
+        return mask
+    others = v[ok]
+    eps = rtol * np.max(np.abs(others), axis=0)
     for i in np.flatnonzero(ok):
-        others = v[ok]
-        dominated = np.any(np.all(others <= v[i], axis=1) & np.any(others < v[i], axis=1))
-        mask[i] = not dominated
+        as_good = np.all(others <= v[i] + eps, axis=1)
+        better = np.any(others < v[i] - eps, axis=1)
+        mask[i] = not np.any(as_good & better)
     return mask
 
 

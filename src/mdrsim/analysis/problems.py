@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCENARIO_OUTPUT_ALIASES",
+    "ContrastProblem",
     "ModelOutput",
     "ModelProblem",
     "Problem",
@@ -225,9 +226,7 @@ def _model_signature(scenario: Scenario) -> str:
     with equal signatures build the same model. (The scenario-scan test compares against
     patients built one by one, so a model that starts reading more fails it.)"""
     pathogens = sorted({inf.pathogen for inf in scenario.infections})
-    return repr(
-        (scenario.patient.model_dump_json(), scenario.drugs, scenario.inhibitor, pathogens)
-    )
+    return repr((scenario.patient.model_dump_json(), scenario.drugs, scenario.inhibitor, pathogens))
 
 
 def _unit_of(model: Any, name: str) -> str:
@@ -448,3 +447,51 @@ class ScenarioProblem:
     @staticmethod
     def _index(cm: CompiledModel, name: str) -> int:
         return cm.parameter_names.index(name)
+
+
+@dataclass
+class ContrastProblem:
+    """The difference ``reference − treated`` of each output of two problems over the same
+    factors, run on the same rows: e.g. how much an inhibitor adds to the tumour shrinkage
+    (``best_change_pct`` without minus with) and how much CD8 memory it costs
+    (``cd8_memory_ratio`` without minus with). The outputs are named ``<output>:<label>``;
+    ``keep_treated`` also reports the treated problem's own outputs."""
+
+    reference: Problem
+    treated: Problem
+    label: str = "difference"
+    keep_treated: bool = True
+
+    def __post_init__(self) -> None:
+        ref = [f.name for f in self.reference.factors]
+        trt = [f.name for f in self.treated.factors]
+        if ref != trt:
+            raise AnalysisError(f"contrast: the factors differ ({ref} vs {trt})")
+        if self.reference.output_names != self.treated.output_names:
+            raise AnalysisError("contrast: the two problems must have the same outputs")
+
+    @property
+    def factors(self) -> list[Factor]:
+        return self.treated.factors
+
+    @property
+    def output_names(self) -> list[str]:
+        diffs = [f"{o}:{self.label}" for o in self.treated.output_names]
+        return [*diffs, *(self.treated.output_names if self.keep_treated else [])]
+
+    def evaluate(self, values: np.ndarray) -> pd.DataFrame:
+        a = self.reference.evaluate(values)
+        b = self.treated.evaluate(values)
+        table = b[[f.name for f in self.factors]].copy()
+        for o in self.treated.output_names:
+            table[f"{o}:{self.label}"] = a[o].to_numpy(dtype=float) - b[o].to_numpy(dtype=float)
+            if self.keep_treated:
+                table[o] = b[o]
+        ok = (a[STATUS] == "ok").to_numpy() & (b[STATUS] == "ok").to_numpy()
+        table[STATUS] = np.where(ok, "ok", "failed")
+        table[REASON] = [
+            "; ".join([f"reference: {ra}"] * bool(ra) + [f"treated: {rb}"] * bool(rb))
+            for ra, rb in zip(a[REASON], b[REASON], strict=True)
+        ]
+        table.loc[~ok, self.output_names] = np.nan
+        return table
