@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.colors import LogNorm, Normalize
 
 from mdrsim.analysis.frontier import FrontierResult
 from mdrsim.analysis.scan import ScanResult
@@ -41,6 +42,9 @@ def file_stem(name: str) -> str:
 
 
 def _label(name: str) -> str:
+    base, sep, contrast = name.partition(":")
+    if sep:  # a contrast (reference − treated) of an output
+        return f"{LABELS.get(base, base)}:\n{contrast.replace('_', ' ')} (without − with)"
     return LABELS.get(name, name)
 
 
@@ -80,7 +84,7 @@ def _log_spaced(values: Sequence[float]) -> bool:
     if len(v) < 3 or np.any(v <= 0):
         return False
     r = v[1:] / v[:-1]
-    return bool(np.allclose(r, r[0]) and r[0] > 1.5)
+    return bool(np.allclose(r, r[0], rtol=0.1) and r[0] > 1.5)
 
 
 def _edges(values: Sequence[float]) -> np.ndarray:
@@ -161,9 +165,15 @@ def plot_frontier(result: FrontierResult, path: str | Path) -> Path:
         ax.scatter(ok[result.tumour_output], ok[other], s=12, color="#bbbbbb", label="all")
         front = result.front(other)
         ax.plot(front[result.tumour_output], front[other], "-", color="#444444", lw=1)
+        values = result.grids[0].values
+        norm = (
+            LogNorm(min(values), max(values))
+            if _log_spaced(values)
+            else Normalize(min(values), max(values))
+        )  # one colour scale for every panel: the whole grid's
         sc = ax.scatter(
             front[result.tumour_output], front[other], c=front[first], cmap="plasma", s=36,
-            zorder=3, label="Pareto front",
+            zorder=3, label="Pareto front", norm=norm,
         )  # fmt: skip
         fig.colorbar(sc, ax=ax, label=first)
         ax.set_xlabel(_label(result.tumour_output))
