@@ -52,7 +52,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=64)
     ap.add_argument("--no-frontier", action="store_true")
+    ap.add_argument(
+        "--replot", action="store_true", help="redraw the tornado from analysis_numbers.json"
+    )
     args = ap.parse_args()
+    if args.replot:
+        _replot()
+        return
     library = load_library()
     treated_sc = load_example("doxorubicin_tariquidar.yaml")
     reference_sc = apply_scenario_values(treated_sc, {"lines[0].inhibitors": []}, library)
@@ -112,6 +118,19 @@ def main() -> None:
         print("\nfront vs CD8 memory\n", fr.front("cd8_memory_ratio")[cols].to_string())
         print("\nfront vs ANC nadir\n", fr.front("anc_nadir")[cols].to_string())
     (IMG / "analysis_numbers.json").write_text(json.dumps(numbers, indent=1))
+
+
+def _replot() -> None:
+    """The tornado figure again from the saved indices (no simulation)."""
+    import pandas as pd
+
+    from mdrsim.analysis import GlobalResult
+
+    numbers = json.loads((IMG / "analysis_numbers.json").read_text())
+    indices = pd.DataFrame(numbers["indices"])
+    ranges = [Range(n, lo, hi, log=log) for n, lo, hi, log, _ in FACTORS]
+    res = GlobalResult("sobol", indices, pd.DataFrame(), ranges, numbers["runs_per_scenario"])
+    plot_tornado_global(res, IMG / "analysis_tornado.png", top=10)
 
 
 if __name__ == "__main__":
