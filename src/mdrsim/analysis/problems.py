@@ -324,8 +324,6 @@ class ScenarioProblem:
         self._outputs = self._resolve_outputs(self.outputs)
 
     def _resolve_outputs(self, outputs: Sequence[str]) -> list[str]:
-        from mdrsim.trial.endpoints import ENDPOINT_COLUMNS
-
         drugs = self._base.drugs
         numeric = [
             "best_change_pct", "pfs_days", "anc_nadir", "anc_nadir_day", "cd8_peak",
@@ -333,8 +331,7 @@ class ScenarioProblem:
             "ctl_tumour_ratio", "tumour_end_1e9", "mdr1_high_fraction_end",
             "mdr1_high_fraction_at_progression", "ttf_line1_days", "infection_clearance_day",
             *[f"auc_{d}_mg_h_per_L" for d in drugs],
-        ]  # fmt: skip
-        del ENDPOINT_COLUMNS  # the numeric columns above are the runner's, a superset
+        ]  # fmt: skip  (the runner's numeric endpoint columns)
         if not outputs:
             raise AnalysisError("give at least one output")
         resolved: list[str] = []
