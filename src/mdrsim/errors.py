@@ -10,6 +10,7 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
+    "AnalysisError",
     "ConcentrationError",
     "ExampleNotFoundError",
     "ExpressionError",
@@ -325,3 +326,12 @@ class OutputPathError(MdrsimError, OSError):
 class PhysicalBoundsError(MdrsimError, ValueError):
     """A sampled parameter or covariate lies outside its physical bounds (a negative
     clearance, a tumour beyond its carrying capacity, a fraction above 1)."""
+
+
+# --- analysis ---
+
+
+class AnalysisError(MdrsimError, ValueError):
+    """A scan, sensitivity analysis or frontier cannot be done as asked: an unknown factor or
+    output, a range that is not allowed, or failed runs that would make the indices wrong.
+    The message names the factor, output or run and says what is allowed."""

@@ -63,7 +63,7 @@ def main(
 def _register() -> None:
     # Command modules import their heavy dependencies inside the commands, so registering
     # all of them keeps `mdrsim --help` fast.
-    from mdrsim.cli import experiments, model, pharmacology, run, trial, tumour
+    from mdrsim.cli import analysis, experiments, model, pharmacology, run, trial, tumour
 
     app.command("simulate")(model.simulate)
     app.command("export-sbml")(model.export_sbml)
@@ -78,6 +78,9 @@ def _register() -> None:
     app.add_typer(tumour.tumour_app, name="tumour")
     app.command("run")(run.run)
     app.command("compare")(run.compare)
+    app.command("scan")(analysis.scan)
+    app.command("sensitivity")(analysis.sensitivity)
+    app.command("frontier")(analysis.frontier)
 
 
 _register()
