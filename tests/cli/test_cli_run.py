@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mdrsim.cli import app
+from mdrsim.patient.scenario import load_scenario
 from tests.report.browser import Browser, chromium
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -51,7 +52,11 @@ def test_run_every_example(scenario: Path, tmp_path: Path, browser: Browser) -> 
     result = runner.invoke(app, ["run", str(scenario), "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
+    has_infection = bool(load_scenario(scenario).infections)
     for name in RUN_FILES:
+        if name == "infection.png" and not has_infection:
+            assert not (out / name).exists()  # nothing to draw: no empty figure
+            continue
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
     assert doc["scenario"] == summary["scenario"]
@@ -59,17 +64,24 @@ def test_run_every_example(scenario: Path, tmp_path: Path, browser: Browser) -> 
     traj = pd.read_parquet(out / "trajectories.parquet")
     assert list(traj.columns) == ["time", "variable", "value"]
     anc = traj[traj.variable == "ANC"]
-    assert summary["anc"]["nadir_1e9_per_L"] == pytest.approx(anc["value"].min(), rel=1e-12)
+    # The nadir comes from a fine internal grid, not the saved one (issue 16: endpoints must not
+    # depend on the output step), so it is at or below the saved minimum, and close to it.
+    nadir = summary["anc"]["nadir_1e9_per_L"]
+    assert nadir <= anc["value"].min() * (1 + 1e-9)
+    assert nadir == pytest.approx(anc["value"].min(), rel=0.05)
     end = traj[(traj.variable == "tumour_total") & (traj.time == traj.time.max())]["value"]
     assert summary["tumour"]["burden_at_horizon_1e9_cells"] == pytest.approx(float(end.iloc[0]))
     lines = pd.read_csv(out / "lines.csv")
     assert len(lines) == len(summary["lines"]) >= 1
-    assert summary["infections"][0]["cleared"] in (True, False)
+    if has_infection:
+        assert summary["infections"][0]["cleared"] in (True, False)
+    else:
+        assert summary["infections"] == []
     # The report opens offline: every figure decoded, nothing fetched, no script.
     page = browser.open(out / "report.html")
     assert summary["scenario"] in page.title
     assert page.scripts == 0
-    assert len(page.images) == 5
+    assert len(page.images) == (5 if has_infection else 4)
     assert all(img["decoded"] and img["naturalWidth"] > 0 for img in page.images)
     assert all(u.startswith(("file:", "data:")) for u in page.requests), page.requests
     assert "best response (line 1)" in page.cells
