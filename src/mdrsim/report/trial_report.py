@@ -208,10 +208,21 @@ def write_trial_report(root: Path) -> TrialReport:
         f"WHERE {Endpoint.PATIENT} < {WATERFALL_PATIENTS} "
         f"ORDER BY {Endpoint.ARM}, {Endpoint.PATIENT}"
     )
+    km_data = store.query(
+        f"SELECT {Endpoint.ARM}, {Endpoint.STATUS}, {Endpoint.PFS_DAYS}, {Endpoint.PFS_EVENT} "
+        "FROM endpoints"
+    )
+    n = int(manifest["n_patients"])
+    shown = (
+        f"all {n} patients per arm"
+        if n <= WATERFALL_PATIENTS
+        else f"first {WATERFALL_PATIENTS} of {n} patients per arm"
+    )
+    stats = [a.model_dump() for a in summary.arms]
     figures = {
-        "km.png": ("Progression-free survival (Kaplan–Meier, 95 % bands)",
-                   trial_plots.plot_km(analysis.curves)),
-        "waterfall.png": (f"Best response, first {WATERFALL_PATIENTS} patients per arm",
+        "km.png": ("Progression-free survival (Kaplan–Meier, 95 % bands, + censored)",
+                   trial_plots.plot_km(km_data, arms, stats=stats)),
+        "waterfall.png": (f"Best response after baseline, {shown}",
                           trial_plots.plot_waterfall(first, arms)),
         "swimmer.png": (f"Swimmer plot, first {SWIMMER_PATIENTS} patients",
                         trial_plots.plot_swimmer(first, arms, first=SWIMMER_PATIENTS)),
