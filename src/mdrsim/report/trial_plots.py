@@ -47,7 +47,7 @@ def plot_km(
 
     by_arm = {str(r["arm"]): r for r in stats}
     fig = Figure(figsize=(7.5, 5.6))
-    ax = fig.add_axes((0.11, 0.36, 0.86, 0.56))
+    ax = fig.add_axes((0.16, 0.3, 0.8, 0.62))
     fitters = []
     ok = endpoints[endpoints["status"] == "ok"].dropna(subset=["pfs_days"])
     for i, arm in enumerate(arms):
@@ -90,7 +90,7 @@ def plot_km(
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0)
     ax.set_title(title, loc="left")
-    ax.legend(loc="upper right", frameon=False, fontsize=8)
+    ax.legend(loc="lower left", frameon=True, framealpha=0.9, fontsize=8)
     ax.grid(alpha=0.3)
     if fitters:
         add_at_risk_counts(*fitters, ax=ax, rows_to_show=["At risk"], fig=fig)
@@ -114,32 +114,19 @@ def plot_waterfall(endpoints: pd.DataFrame, arms: Sequence[str]) -> Figure:
         ax.axhline(20, ls="--", lw=0.9, color="#c51b7d")
         ax.axhline(-30, ls="--", lw=0.9, color="#1b7837")
         ax.axhline(0, lw=0.6, color="0.3")
-        ax.text(
-            1.0,
-            20,
-            "+20 % (PD)",
-            transform=ax.get_yaxis_transform(),
-            ha="right",
-            va="bottom",
-            fontsize=7,
-            color="#c51b7d",
-        )
-        ax.text(
-            1.0,
-            -30,
-            "−30 % (PR)",
-            transform=ax.get_yaxis_transform(),
-            ha="right",
-            va="top",
-            fontsize=7,
-            color="#1b7837",
-        )
         ax.set_title(f"{arm} (n = {len(sub)})")
         ax.set_xlabel("patients (sorted by best change)")
         ax.set_xticks([])
     axes[0][0].set_ylabel("best change from baseline,\nsum of diameters (%)")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in RESPONSE_COLOURS.values()]
-    fig.legend(handles, list(RESPONSE_COLOURS), loc="upper right", frameon=False, ncol=4)
+    handles: list[Artist] = [
+        plt.Rectangle((0, 0), 1, 1, color=c) for c in RESPONSE_COLOURS.values()
+    ]
+    handles += [
+        plt.Line2D([], [], ls="--", color="#1b7837"),
+        plt.Line2D([], [], ls="--", color="#c51b7d"),
+    ]
+    labels = [*RESPONSE_COLOURS, "−30 % (PR threshold)", "+20 % (PD threshold)"]
+    fig.legend(handles, labels, loc="upper right", frameon=False, ncol=6, fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.92))
     return fig
 

@@ -230,16 +230,56 @@ def write_trial_report(root: Path) -> TrialReport:
     try:
         for name, (_, fig) in figures.items():
             fig.savefig(written(root / name), dpi=120)
-        written(_write_html(root, manifest, analysis.summary, failures, figures))
+        written(_write_html(root, manifest, summary, analysis.summary, failures, figures))
     finally:
         for _, fig in figures.values():
             trial_plots.close(fig)
     return TrialReport(summary=summary, files=files)
 
 
+#: Simulator identity keys shown in the provenance, when the simulator reports them: a
+#: model-file simulator has model_sha256, the scenario simulator scenario_sha256 and the
+#: compiled kernel's key (issue 13: an empty model_sha256 was shown for a scenario trial).
+_SIMULATOR_KEYS = ("model", "model_sha256", "scenario", "scenario_sha256", "compiled_key")
+
+
+def key_results(summary: TrialSummary) -> list[tuple[str, str]]:
+    """The headline numbers, one (label, text) per arm and quantity: median PFS with its CI,
+    ORR with its CI, and for each arm but the control the hazard ratio with its CI and the
+    log-rank p. The endpoints have no overall survival, so no median OS is shown."""
+    rows: list[tuple[str, str]] = []
+    for r in summary.arms:
+        median = (
+            f"{_fmt(r.median_pfs_days)} d [{_fmt(r.median_pfs_lower)}, {_fmt(r.median_pfs_upper)}]"
+            if r.median_pfs_reached
+            else "not reached"
+        )
+        text = f"median PFS {median}; ORR {_pct(r.orr)} [{_pct(r.orr_lower)}, {_pct(r.orr_upper)}]"
+        if r.arm == summary.control_arm:
+            text += " (control)"
+        else:
+            text += (
+                f"; HR {_fmt(r.hr_vs_control)} [{_fmt(r.hr_lower)}, {_fmt(r.hr_upper)}],"
+                f" log-rank p {_p(r.logrank_p)}"
+            )
+        rows.append((f"{r.arm} (n = {r.n - r.n_failed})", text))
+    return rows
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None or math.isnan(v) else f"{100 * v:.0f} %"
+
+
+def _p(v: float | None) -> str:
+    if v is None or math.isnan(v):
+        return "—"
+    return "< 0.001" if v < 0.001 else f"{v:.3f}"
+
+
 def _write_html(
     root: Path,
     manifest: dict[str, Any],
+    summary: TrialSummary,
     per_arm: pd.DataFrame,
     failures: pd.DataFrame,
     figures: dict[str, Any],
@@ -252,18 +292,23 @@ def _write_html(
         "patients": manifest["n_patients"],
         "chunk_size": manifest["chunk_size"],
         "arms": ", ".join(manifest["arms"]),
-        "simulator": sim.get("kind", ""),
-        "model_sha256": sim.get("model_sha256", ""),
+        "simulator": sim.get("kind", "—"),
+        **{k: sim[k] for k in _SIMULATOR_KEYS if sim.get(k)},
         "mdrsim_version": manifest["mdrsim_version"],
         "executor": json.dumps(manifest.get("executor", {})),
     }
+    # One column per arm, one row per quantity: fits the page for any number of statistics.
+    wide = per_arm.set_index("arm").T if "arm" in per_arm.columns else per_arm.T
+    wide.index.name = "quantity"
+    wide.columns.name = None
+    headline = pd.DataFrame(summary.table(), columns=list(TrialSummary.TABLE_COLUMNS))
     sections = [
         Section(
             "Summary",
             f"{manifest['n_patients']} virtual patients, the same in every arm (paired design). "
             f"Hazard ratios and log-rank tests compare each arm with the first arm "
             f"({manifest['arms'][0]}); the Cox model clusters on the patient.",
-            tables=[("Per arm", per_arm)],
+            tables=[("Per arm", headline), ("Every statistic, per arm", wide)],
         ),
         *[Section(caption, figures=[(caption, fig)]) for caption, fig in figures.values()],
         Section(
@@ -275,5 +320,9 @@ def _write_html(
         ),
     ]
     return write_html(
-        root / "report.html", f"Virtual trial: {manifest['name']}", sections, provenance=provenance
+        root / "report.html",
+        f"Virtual trial: {manifest['name']}",
+        sections,
+        provenance=provenance,
+        key_results=key_results(summary),
     )
