@@ -1,6 +1,6 @@
 """mdrsim's RODAS4 engine against libroadrunner (CVODE) and scipy on the shared reference model.
 
-Protocol (``../shared/bench/README.md``; the model ships with mdrsim as the example
+Protocol (docs/benchmarks.md; the model ships with mdrsim as the example
 ``trial_reference_model``, ``src/mdrsim/examples/trial_reference_model.ant``):
 
 * Model: 10-state tumour / MDR1 / chemotherapy / CD8 model with 17 bolus doses over 365 days.

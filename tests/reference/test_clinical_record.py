@@ -1,7 +1,7 @@
-"""A sanity check against the clinical record of MDR1 inhibitors (shared/science.md §6).
+"""A sanity check against the clinical record of MDR1 inhibitors (docs/science_notes.md §6).
 
 Randomised trials of P-gp inhibitors added to chemotherapy found no benefit: ECOG 3999
-(Cripe et al., Blood 2010, as quoted in shared/science.md §6) — zosuquidar with
+(Cripe et al., Blood 2010, as quoted in docs/science_notes.md §6) — zosuquidar with
 daunorubicin/cytarabine in older AML, median OS 7.2 vs 9.4 months, CR 51.9 % vs 48.9 %;
 HOVON/SAKK with valspodar — CR 54 % vs 48 %, 5-year OS 10 % in both arms; the tariquidar
 phase III in NSCLC was terminated. A credible model must not predict a large benefit where

@@ -4,7 +4,7 @@ Sources: PK parameters from the drug library (each with its source: Kunarajah 20
 FDA labels); DDI magnitudes — valspodar cut etoposide clearance 57 % (Advani et al., Blood
 1999;93:787), tariquidar left docetaxel disposition unchanged (Kelly et al., Clin Cancer Res
 2011;17:569); Friberg et al., J Clin Oncol 2002;20:4713 (docetaxel: ANC nadir around day 9,
-rebound above baseline by day ~20, as summarised in shared/science.md §5).
+rebound above baseline by day ~20, as summarised in docs/science_notes.md §5).
 """
 
 from __future__ import annotations
