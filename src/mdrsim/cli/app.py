@@ -40,7 +40,7 @@ def main(
 def _register() -> None:
     # Command modules import their heavy dependencies inside the commands, so registering
     # all of them keeps `mdrsim --help` fast.
-    from mdrsim.cli import experiments, model, pharmacology, run, trial, tumour
+    from mdrsim.cli import experiments, model, pharmacology, run, trial, tumour, warmup
 
     app.command("simulate")(model.simulate)
     app.command("export-sbml")(model.export_sbml)
@@ -55,6 +55,7 @@ def _register() -> None:
     app.add_typer(tumour.tumour_app, name="tumour")
     app.command("run")(run.run)
     app.command("compare")(run.compare)
+    app.command("warmup")(warmup.warmup)
 
 
 _register()

@@ -37,6 +37,7 @@ __all__ = [
     "TrialReport",
     "TrialSummary",
     "read_trial_summary",
+    "report_is_current",
     "write_trial_report",
 ]
 
@@ -162,6 +163,27 @@ class TrialReport:
     files: list[Path]
 
 
+def report_is_current(root: Path) -> bool:
+    """True when ``root`` holds a complete trial whose summary.json and report.html were
+    written after its last stored result: re-running the report would write the same files."""
+    root = Path(root)
+    manifest = root / "manifest.json"
+    outputs = [root / "summary.json", root / "report.html"]
+    if not manifest.is_file() or not all(p.is_file() for p in outputs):
+        return False
+    try:
+        if not json.loads(manifest.read_text()).get("complete"):
+            return False
+    except (OSError, ValueError):
+        return False
+    # The manifest is rewritten by every resume; the stored results are the endpoint files.
+    stored = [p for p in (root / "endpoints").rglob("*") if p.is_file()]
+    if not stored:
+        return False
+    newest = max(p.stat().st_mtime for p in stored)
+    return min(p.stat().st_mtime for p in outputs) >= newest
+
+
 def read_trial_summary(root: Path) -> TrialSummary:
     """The summary.json of a trial directory (written by :func:`write_trial_report`)."""
     return TrialSummary.model_validate_json((Path(root) / "summary.json").read_text())
@@ -230,7 +252,9 @@ def write_trial_report(root: Path) -> TrialReport:
     try:
         for name, (_, fig) in figures.items():
             fig.savefig(written(root / name), dpi=120)
-        written(_write_html(root, manifest, summary, analysis.summary, failures, figures))
+        # The report embeds the PNG files just written: each figure is rendered once.
+        embedded = {name: (caption, root / name) for name, (caption, _) in figures.items()}
+        written(_write_html(root, manifest, summary, analysis.summary, failures, embedded))
     finally:
         for _, fig in figures.values():
             trial_plots.close(fig)
