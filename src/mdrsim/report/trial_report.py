@@ -17,6 +17,7 @@ writes after the run::
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from dataclasses import dataclass
@@ -124,6 +125,18 @@ class TrialSummary(_Record):
         "log-rank p",
         "ORR [95% CI]",
     )
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the key results and the per-arm table."""
+        from mdrsim._repr import table_html
+
+        return (
+            f"<div><strong>Virtual trial: {html.escape(self.name)}</strong>"
+            f" ({self.n_patients} patients per arm)"
+            + table_html("key results", key_results(self), ("arm", "result"))
+            + table_html("per arm", self.table(), self.TABLE_COLUMNS)
+            + "</div>"
+        )
 
     def table(self) -> list[tuple[str, ...]]:
         """One row of text per arm, in the order of :data:`TABLE_COLUMNS`."""
