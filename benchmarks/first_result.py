@@ -148,11 +148,11 @@ def main() -> None:
     print(f"{'measurement':32} {'seconds':>9}  target")
     for name, r in results.items():
         assert isinstance(r, dict)
-        value = r.get("median_s", r.get("seconds"))
+        value = float(r["median_s"] if "median_s" in r else r["seconds"])
         target = TARGETS_S.get(name)
         verdict = (
             "" if target is None else (f"< {target:g}  " + ("ok" if value < target else "MISSED"))
-        )  # type: ignore[operator]
+        )
         print(f"{name:32} {value:>9}  {verdict}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -69,10 +69,12 @@ def test_trial_summary_repr_html() -> None:
     }  # fmt: skip
     treated = {**arm, "arm": "<b>x</b>", "hr_vs_control": 0.5, "hr_lower": 0.3,
                "hr_upper": 0.8, "logrank_p": 0.004}  # fmt: skip
-    s = TrialSummary(
-        name="t", n_patients=10, seed=1, spec_hash="h", control_arm="control",
-        arms=[arm, treated], n_failed_total=0,
-        population={"implausible_draws": 0, "unmatched_draws": 0},
+    s = TrialSummary.model_validate(
+        {
+            "name": "t", "n_patients": 10, "seed": 1, "spec_hash": "h",
+            "control_arm": "control", "arms": [arm, treated], "n_failed_total": 0,
+            "population": {"implausible_draws": 0, "unmatched_draws": 0},
+        }
     )  # fmt: skip
     html = s._repr_html_()
     assert "HR 0.5 [0.3, 0.8]" in html and "log-rank p 0.004" in html
