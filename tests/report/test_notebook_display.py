@@ -118,3 +118,16 @@ def test_patient_run_repr_html_after_a_change() -> None:
     run = run_scenario(s)
     html = run._repr_html_()
     assert "doxorubicin alone" in html and "<table" in html and "data:image/png" in html
+
+
+@pytest.mark.slow
+def test_best_change_excludes_the_baseline_scan() -> None:
+    """A tumour that only grows has a best change above zero (the waterfall bar of a
+    progressing patient points up): the baseline scan is not a response (issue 13)."""
+    from mdrsim.patient import run_scenario
+
+    s = load_scenario(example_path("doxorubicin")).with_changes(
+        {"lines[0].doses[0].dose": 1.0, "lines[0].n_cycles": 2}, horizon_days=200
+    )
+    summary = run_scenario(s).summary
+    assert summary["best_change_pct"] is not None and summary["best_change_pct"] > 0
