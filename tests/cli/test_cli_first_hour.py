@@ -115,3 +115,8 @@ def test_declared_time_unit_labels_the_axis(tmp_path: Path) -> None:
     assert _time_unit(seconds) == "s"
     assert _time_unit(plain) == "model time unit"
     assert _time_unit(EXAMPLE) == "day"
+
+
+def test_run_without_figures_does_not_import_matplotlib() -> None:
+    # `mdrsim run --no-figures` imports the patient report module but draws nothing.
+    assert "matplotlib" not in _imported_after("import mdrsim.report.patient_report")

@@ -21,12 +21,16 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from mdrsim.errors import ReportError
+
+if TYPE_CHECKING:
+    # Imported lazily below: a report of PNG files (`mdrsim run --no-figures` writes none,
+    # the trial report embeds its PNG files) does not pay matplotlib's import.
+    from matplotlib.figure import Figure
 
 __all__ = ["Section", "format_number", "render_html", "write_html"]
 
@@ -194,10 +198,18 @@ def _table_html(caption: str, df: pd.DataFrame, sig: int) -> str:
     )
 
 
+def _is_figure(source: object) -> bool:
+    """A matplotlib Figure, checked without importing matplotlib when it is not loaded."""
+    import sys
+
+    mpl = sys.modules.get("matplotlib.figure")
+    return mpl is not None and isinstance(source, mpl.Figure)
+
+
 def _png_bytes(source: Figure | bytes | Path | str, dpi: int) -> bytes:
-    if isinstance(source, Figure):
+    if _is_figure(source):
         buf = io.BytesIO()
-        source.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        cast("Figure", source).savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
         data = buf.getvalue()
     elif isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
