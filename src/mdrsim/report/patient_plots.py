@@ -170,7 +170,7 @@ def _new_figure(
         left=0.85 / _WIDTH,
         right=1.0 - legend_room / _WIDTH,
         bottom=0.5 / h,
-        top=1.0 - 0.15 / h,
+        top=1.0 - 0.35 / h,  # room for a panel title
         hspace=0.08,
     )
     axes = fig.subplots(rows, 1, sharex=True, squeeze=False)
