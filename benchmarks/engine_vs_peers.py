@@ -1,6 +1,6 @@
 """mdrsim's RODAS4 engine against libroadrunner (CVODE) and scipy on the shared reference model.
 
-Protocol (``../shared/bench/README.md``; the model ships with mdrsim as the example
+Protocol (docs/benchmarks.md; the model ships with mdrsim as the example
 ``trial_reference_model``, ``src/mdrsim/examples/trial_reference_model.ant``):
 
 * Model: 10-state tumour / MDR1 / chemotherapy / CD8 model with 17 bolus doses over 365 days.
@@ -57,8 +57,23 @@ DEFAULT_MODEL = example_path("trial_reference_model")  # the one copy in the pro
 CACHE_DIR = HERE / ".cache"
 
 PERTURBED: tuple[str, ...] = (
-    "r_s", "r_r", "K_T", "mu_sr", "k_el", "Vmax_s", "Emax", "EC50", "k_elI", "Ki", "K_IE",
-    "K_A", "rho_E", "K_E", "q_in", "d_kill", "s_kill",
+    "r_s",
+    "r_r",
+    "K_T",
+    "mu_sr",
+    "k_el",
+    "Vmax_s",
+    "Emax",
+    "EC50",
+    "k_elI",
+    "Ki",
+    "K_IE",
+    "K_A",
+    "rho_E",
+    "K_E",
+    "q_in",
+    "d_kill",
+    "s_kill",
 )
 SEED = 2024
 SIGMA = 0.25
@@ -219,11 +234,19 @@ def mdrsim_row(cm: Any, params: Params, workers: int, repeats: int) -> Row:
     row = Row(
         f"mdrsim RODAS4, {workers} worker{'s' if workers > 1 else ''}"
         + (" (threads)" if workers > 1 else ""),
-        timing.wall, np.arange(n), tumour(r), all_seconds=walls, other_cores=timing.other_cores,
-        failures=failed, is_mdrsim=True,
-        extra={"mean_accepted_steps": float(steps.mean()), "max_accepted_steps": float(steps.max()),
-               "mean_rejected_steps": float(r.stats[:, 4].mean()),
-               "mean_rhs_calls": float(r.stats[:, 6].mean())},
+        timing.wall,
+        np.arange(n),
+        tumour(r),
+        all_seconds=walls,
+        other_cores=timing.other_cores,
+        failures=failed,
+        is_mdrsim=True,
+        extra={
+            "mean_accepted_steps": float(steps.mean()),
+            "max_accepted_steps": float(steps.max()),
+            "mean_rejected_steps": float(r.stats[:, 4].mean()),
+            "mean_rhs_calls": float(r.stats[:, 6].mean()),
+        },
     )
     row.notes.append(f"{steps.mean():.0f} accepted steps/patient")
     if failed:
@@ -236,11 +259,19 @@ def scipy_row(cm: Any, params: Params, indices: np.ndarray, method: str) -> Row:
     from mdrsim.engine import simulate
 
     with timed() as t:
-        r = simulate(cm, [0.0, T_END], params=subset(params, indices), rtol=RTOL, atol=ATOL,
-                     method=method)  # type: ignore[arg-type]
+        r = simulate(
+            cm, [0.0, T_END], params=subset(params, indices), rtol=RTOL, atol=ATOL, method=method
+        )  # type: ignore[arg-type]
     failed = int(np.count_nonzero(r.status))
-    row = Row(f"scipy {method.split('-')[1].upper()} (mdrsim scipy path)", t.wall, indices,
-              tumour(r), all_seconds=[t.wall], other_cores=t.other_cores, failures=failed)
+    row = Row(
+        f"scipy {method.split('-')[1].upper()} (mdrsim scipy path)",
+        t.wall,
+        indices,
+        tumour(r),
+        all_seconds=[t.wall],
+        other_cores=t.other_cores,
+        failures=failed,
+    )
     row.notes.append(f"{describe_indices(indices)} only (too slow for all); numba RHS, one run")
     if failed:
         row.notes.append(f"{failed} failed")
@@ -293,16 +324,18 @@ def check_roadrunner(rr: Any, cm: Any, params: Params, mdrsim_patient0: float) -
     if not np.allclose(rr_y0, cm.default_initial_state(), rtol=1e-14, atol=0):
         raise RuntimeError(f"libroadrunner initial state {rr_y0} is not the model's")
     ids = list(rr.model.getGlobalParameterIds())
-    nominal_rr = rr.model.getGlobalParameterValues(np.array([ids.index(p) for p in PERTURBED],
-                                                            dtype=np.int32))
+    nominal_rr = rr.model.getGlobalParameterValues(
+        np.array([ids.index(p) for p in PERTURBED], dtype=np.int32)
+    )
     nominal_md = np.array([params[p][0] for p in PERTURBED])
     if not np.allclose(nominal_rr, nominal_md, rtol=1e-14):
         raise RuntimeError("libroadrunner and mdrsim disagree on the nominal parameters")
     values = np.array([[params[p][0] for p in PERTURBED]] * 2)
     first, second = roadrunner_patients(rr, PERTURBED, values)
     rr.reset()
-    rr.model.setGlobalParameterValues(np.array([ids.index(p) for p in PERTURBED], dtype=np.int32),
-                                      values[0])
+    rr.model.setGlobalParameterValues(
+        np.array([ids.index(p) for p in PERTURBED], dtype=np.int32), values[0]
+    )
     rr.timeCourseSelections = ["time", "Ip"]
     ip_end = rr.simulate(0.0, T_END, 2)[-1, 1]
     rr.timeCourseSelections = ["time", *OUTPUT]
@@ -339,8 +372,15 @@ def run_roadrunner_serial(sbml: str, params: Params, rtol: float, repeats: int) 
 
     timing, out, walls = best_of(repeats, once)
     failed = int(np.count_nonzero(~np.isfinite(out)))
-    row = Row(f"libroadrunner CVODE, serial, rtol {rtol:g}", timing.wall, np.arange(len(out)),
-              out, all_seconds=walls, other_cores=timing.other_cores, failures=failed)
+    row = Row(
+        f"libroadrunner CVODE, serial, rtol {rtol:g}",
+        timing.wall,
+        np.arange(len(out)),
+        out,
+        all_seconds=walls,
+        other_cores=timing.other_cores,
+        failures=failed,
+    )
     if failed:
         row.notes.append(f"{failed} failed")
     return row
@@ -352,8 +392,9 @@ def run_roadrunner_parallel(sbml: str, params: Params, processes: int, repeats: 
     chunks = np.array_split(values, 8 * processes)
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(processes + 1)
-    with ctx.Pool(processes, initializer=_rr_worker_init,
-                  initargs=(sbml, RTOL, ATOL, barrier)) as pool:
+    with ctx.Pool(
+        processes, initializer=_rr_worker_init, initargs=(sbml, RTOL, ATOL, barrier)
+    ) as pool:
         barrier.wait()  # every worker has built its RoadRunner
 
         def once() -> tuple[Timing, Any]:
@@ -366,9 +407,15 @@ def run_roadrunner_parallel(sbml: str, params: Params, processes: int, repeats: 
 
         timing, out, walls = best_of(repeats, once)
     failed = int(np.count_nonzero(~np.isfinite(out)))
-    row = Row(f"libroadrunner CVODE, {processes} processes, rtol {RTOL:g}", timing.wall,
-              np.arange(len(out)), out, all_seconds=walls, other_cores=timing.other_cores,
-              failures=failed)
+    row = Row(
+        f"libroadrunner CVODE, {processes} processes, rtol {RTOL:g}",
+        timing.wall,
+        np.arange(len(out)),
+        out,
+        all_seconds=walls,
+        other_cores=timing.other_cores,
+        failures=failed,
+    )
     row.notes.append("multiprocessing, one RoadRunner per process")
     if failed:
         row.notes.append(f"{failed} failed")
@@ -394,8 +441,13 @@ print(json.dumps({{"import_s": t1 - t0, "load_model_s": t2 - t1,
 def compile_probe(model_path: Path, env_overrides: dict[str, str]) -> dict[str, float]:
     """``compile_model`` time in a fresh interpreter (nothing preloaded)."""
     env = {**os.environ, **env_overrides}
-    proc = subprocess.run([sys.executable, "-c", _PROBE.format(path=str(model_path))],
-                          env=env, capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(path=str(model_path))],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -407,8 +459,10 @@ def compile_times(model_path: Path) -> dict[str, dict[str, float]]:
         cache = {"MDRSIM_CACHE_DIR": str(Path(tmp) / "mdrsim")}
         cold = compile_probe(model_path, cache)
         warm = compile_probe(model_path, cache)
-        fresh = {"MDRSIM_CACHE_DIR": str(Path(tmp) / "mdrsim2"),
-                 "NUMBA_CACHE_DIR": str(Path(tmp) / "numba")}
+        fresh = {
+            "MDRSIM_CACHE_DIR": str(Path(tmp) / "mdrsim2"),
+            "NUMBA_CACHE_DIR": str(Path(tmp) / "numba"),
+        }
         first_ever = compile_probe(model_path, fresh)
     return {"cold": cold, "warm": warm, "cold_including_engine": first_ever}
 
@@ -425,13 +479,20 @@ def _radau_worker(model_path: str, values: dict[str, np.ndarray]) -> tuple[np.nd
 
     if _WORKER_CM is None:
         _WORKER_CM = compile_model(load_model(model_path))
-    r = simulate(_WORKER_CM, [0.0, T_END], params=values, rtol=RADAU_RTOL, atol=RADAU_ATOL,
-                 method="scipy-radau")
+    r = simulate(
+        _WORKER_CM,
+        [0.0, T_END],
+        params=values,
+        rtol=RADAU_RTOL,
+        atol=RADAU_ATOL,
+        method="scipy-radau",
+    )
     return tumour(r), r.status
 
 
-def radau_reference(model_path: Path, params: Params, indices: np.ndarray, processes: int,
-                    use_cache: bool) -> tuple[np.ndarray, dict[str, Any]]:
+def radau_reference(
+    model_path: Path, params: Params, indices: np.ndarray, processes: int, use_cache: bool
+) -> tuple[np.ndarray, dict[str, Any]]:
     """scipy Radau (rtol 1e-10, atol 1e-13) on the subset, in ``processes`` processes, cached.
 
     The cache key hashes the model file, the subset's parameter values and indices, and the
@@ -447,12 +508,16 @@ def radau_reference(model_path: Path, params: Params, indices: np.ndarray, proce
     path = CACHE_DIR / f"radau_{key.hexdigest()[:20]}.npz"
     if use_cache and path.exists():
         data = np.load(path)
-        return data["values"], {"cached": str(path.relative_to(HERE.parent)),
-                                "seconds": float(data["seconds"])}
+        return data["values"], {
+            "cached": str(path.relative_to(HERE.parent)),
+            "seconds": float(data["seconds"]),
+        }
     t0 = time.perf_counter()
     with ProcessPoolExecutor(processes, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(_radau_worker, str(model_path), subset(sub, np.array([i])))
-                   for i in range(indices.size)]
+        futures = [
+            pool.submit(_radau_worker, str(model_path), subset(sub, np.array([i])))
+            for i in range(indices.size)
+        ]
         parts = [f.result() for f in futures]
     seconds = time.perf_counter() - t0
     values = np.concatenate([p[0] for p in parts])
@@ -469,11 +534,20 @@ def tight_reference(cm: Any, params: Params, workers: int) -> tuple[np.ndarray, 
     from mdrsim.engine import simulate
 
     t0 = time.perf_counter()
-    r = simulate(cm, [0.0, T_END], params=params, rtol=TIGHT_RTOL, atol=TIGHT_ATOL,
-                 workers=workers, max_steps=TIGHT_MAX_STEPS)
-    info = {"seconds": time.perf_counter() - t0,
-            "failures": int(np.count_nonzero(r.status)),
-            "mean_accepted_steps": float(r.stats[:, 3].mean())}
+    r = simulate(
+        cm,
+        [0.0, T_END],
+        params=params,
+        rtol=TIGHT_RTOL,
+        atol=TIGHT_ATOL,
+        workers=workers,
+        max_steps=TIGHT_MAX_STEPS,
+    )
+    info = {
+        "seconds": time.perf_counter() - t0,
+        "failures": int(np.count_nonzero(r.status)),
+        "mean_accepted_steps": float(r.stats[:, 3].mean()),
+    }
     return tumour(r), info
 
 
@@ -485,8 +559,9 @@ def rel_errors(values: np.ndarray, ref: np.ndarray, floor: float = FLOOR) -> np.
     return np.abs(values - ref) / np.maximum(np.abs(ref), floor)
 
 
-def error_stats(row: Row, radau_idx: np.ndarray, radau: np.ndarray,
-                tight: np.ndarray) -> dict[str, float]:
+def error_stats(
+    row: Row, radau_idx: np.ndarray, radau: np.ndarray, tight: np.ndarray
+) -> dict[str, float]:
     """Median / 95th percentile relative error vs Radau (subset) and vs the tight reference.
 
     A failed patient (NaN) counts as an infinite error.
@@ -512,16 +587,21 @@ def error_stats(row: Row, radau_idx: np.ndarray, radau: np.ndarray,
 
 
 def format_table(rows: list[Row], errors: list[dict[str, float]], baseline_ms: float) -> str:
-    head = ("| engine | ms/patient | patients/s | speed vs libroadrunner serial | "
-            "median err. vs Radau | p95 vs Radau | median vs tight | p95 vs tight | notes |")
+    head = (
+        "| engine | ms/patient | patients/s | speed vs libroadrunner serial | "
+        "median err. vs Radau | p95 vs Radau | median vs tight | p95 vs tight | notes |"
+    )
     lines = [head, "|" + "---|" * 9]
     for row, err in zip(rows, errors, strict=True):
         notes = list(row.notes)
         if row.n != rows[0].n:
             notes.insert(0, f"{row.n} patients")
         if len(row.all_seconds) > 1:
-            notes.insert(0, f"best of {len(row.all_seconds)} runs "
-                            f"({min(row.all_seconds):.2f}–{max(row.all_seconds):.2f} s)")
+            notes.insert(
+                0,
+                f"best of {len(row.all_seconds)} runs "
+                f"({min(row.all_seconds):.2f}–{max(row.all_seconds):.2f} s)",
+            )
         if row.other_cores is not None and row.other_cores > 0.25:
             notes.append(f"other processes used ≈{row.other_cores:.1f} core meanwhile")
         lines.append(
@@ -542,8 +622,12 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         cpu = platform.processor()
-    info: dict[str, Any] = {"cpu": cpu, "nproc": os.cpu_count(),
-                            "python": platform.python_version(), "platform": platform.platform()}
+    info: dict[str, Any] = {
+        "cpu": cpu,
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
     for mod in ("numpy", "scipy", "numba", "roadrunner", "mdrsim"):
         try:
             info[mod] = __import__(mod).__version__
@@ -556,8 +640,12 @@ def to_json(rows: list[Row], errors: list[dict[str, float]], extra: dict[str, An
     out_rows = []
     for row, err in zip(rows, errors, strict=True):
         d = {k: v for k, v in asdict(row).items() if k not in ("indices", "values")}
-        d.update(n_patients=row.n, ms_per_patient=row.ms_per_patient,
-                 patients_per_s=row.patients_per_s, **err)
+        d.update(
+            n_patients=row.n,
+            ms_per_patient=row.ms_per_patient,
+            patients_per_s=row.patients_per_s,
+            **err,
+        )
         out_rows.append(d)
     return json.dumps({**extra, "rows": out_rows}, indent=2, default=float)
 
@@ -569,10 +657,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="Antimony model file")
     p.add_argument("--patients", type=int, default=1000, help="virtual patients (default 1000)")
-    p.add_argument("--reference-patients", type=int, default=50,
-                   help="patients in the Radau reference subset (default 50: every 20th)")
-    p.add_argument("--scipy-patients", type=int, default=50,
-                   help="patients timed with scipy LSODA (same subset rule; 0 to skip)")
+    p.add_argument(
+        "--reference-patients",
+        type=int,
+        default=50,
+        help="patients in the Radau reference subset (default 50: every 20th)",
+    )
+    p.add_argument(
+        "--scipy-patients",
+        type=int,
+        default=50,
+        help="patients timed with scipy LSODA (same subset rule; 0 to skip)",
+    )
     p.add_argument("--processes", type=int, default=2, help="processes / workers (default 2)")
     p.add_argument("--repeats", type=int, default=5, help="timed runs per row; best kept")
     p.add_argument("--no-cache", action="store_true", help="recompute the Radau reference")
@@ -621,34 +717,38 @@ def measure_rows(cm: Any, sbml: str, params: Params, args: argparse.Namespace) -
     return rows
 
 
-def make_references(cm: Any, model_path: Path, params: Params,
-                    args: argparse.Namespace) -> References:
+def make_references(
+    cm: Any, model_path: Path, params: Params, args: argparse.Namespace
+) -> References:
     """Radau on the subset (cached), tight RODAS4 on everybody, and their agreement."""
     idx = reference_indices(args.patients, args.reference_patients)
     log(f"Radau reference on {idx.size} patients ({args.processes} processes; cached)")
-    radau, radau_info = radau_reference(model_path, params, idx, args.processes,
-                                        not args.no_cache)
+    radau, radau_info = radau_reference(model_path, params, idx, args.processes, not args.no_cache)
     log("tight RODAS4 reference, all patients")
     tight, tight_info = tight_reference(cm, params, args.processes)
     dev = rel_errors(tight[idx], radau)
     above = np.abs(radau) >= FLOOR
     tight_info.update(
-        max_dev_vs_radau=float(np.max(dev)), median_dev_vs_radau=float(np.median(dev)),
+        max_dev_vs_radau=float(np.max(dev)),
+        median_dev_vs_radau=float(np.median(dev)),
         max_plain_rel_dev_vs_radau_above_floor=float(
-            np.max(np.abs(tight[idx] - radau)[above] / np.abs(radau[above]))),
+            np.max(np.abs(tight[idx] - radau)[above] / np.abs(radau[above]))
+        ),
         radau_patients_above_floor=int(above.sum()),
     )
     return References(idx, radau, radau_info, tight, tight_info)
 
 
-def report(rows: list[Row], errors: list[dict[str, float]], compile_info: dict[str, Any],
-           refs: References) -> str:
+def report(
+    rows: list[Row], errors: list[dict[str, float]], compile_info: dict[str, Any], refs: References
+) -> str:
     """The printed table and the lines under it."""
     baseline = next(r for r in rows if r.engine.startswith("libroadrunner CVODE, serial"))
     c = compile_info
     ri, ti, tight = refs.radau_info, refs.tight_info, refs.tight
     lines = [
-        format_table(rows, errors, baseline.ms_per_patient), "",
+        format_table(rows, errors, baseline.ms_per_patient),
+        "",
         f"compile_model: cold {c['cold']['compile_model_s']:.2f} s (fresh MDRSIM_CACHE_DIR), "
         f"warm {c['warm']['compile_model_s']:.2f} s (same cache, new process); "
         f"import mdrsim {c['warm']['import_s']:.1f} s. First run after installation (fresh "
@@ -671,25 +771,51 @@ def report(rows: list[Row], errors: list[dict[str, float]], compile_info: dict[s
     return "\n".join(lines)
 
 
-def write_json(path: Path, rows: list[Row], errors: list[dict[str, float]],
-               compile_info: dict[str, Any], refs: References, model_path: Path,
-               args: argparse.Namespace, started: str, text: str) -> None:
+def write_json(
+    path: Path,
+    rows: list[Row],
+    errors: list[dict[str, float]],
+    compile_info: dict[str, Any],
+    refs: References,
+    model_path: Path,
+    args: argparse.Namespace,
+    started: str,
+    text: str,
+) -> None:
     tight = refs.tight
     extra = {
-        "started": started, "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "machine": machine(), "model": str(model_path), "model_sha256": file_hash(model_path),
-        "patients": args.patients, "repeats": args.repeats, "processes": args.processes,
+        "started": started,
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "machine": machine(),
+        "model": str(model_path),
+        "model_sha256": file_hash(model_path),
+        "patients": args.patients,
+        "repeats": args.repeats,
+        "processes": args.processes,
         "protocol": {
-            "seed": SEED, "sigma": SIGMA, "perturbed": PERTURBED, "rtol": RTOL, "atol": ATOL,
-            "t_end": T_END, "patient0": "nominal (its draws are made, factor overwritten by 1.0)",
-            "error": f"|x - ref| / max(|ref|, {FLOOR:g})"},
+            "seed": SEED,
+            "sigma": SIGMA,
+            "perturbed": PERTURBED,
+            "rtol": RTOL,
+            "atol": ATOL,
+            "t_end": T_END,
+            "patient0": "nominal (its draws are made, factor overwritten by 1.0)",
+            "error": f"|x - ref| / max(|ref|, {FLOOR:g})",
+        },
         "compile": compile_info,
-        "radau_reference": {"indices": refs.radau_idx.tolist(), "rtol": RADAU_RTOL,
-                            "atol": RADAU_ATOL, **refs.radau_info},
+        "radau_reference": {
+            "indices": refs.radau_idx.tolist(),
+            "rtol": RADAU_RTOL,
+            "atol": RADAU_ATOL,
+            **refs.radau_info,
+        },
         "tight_reference": {"rtol": TIGHT_RTOL, "atol": TIGHT_ATOL, **refs.tight_info},
-        "final_tumour": {"min": float(tight.min()), "median": float(np.median(tight)),
-                         "max": float(tight.max()),
-                         "below_floor": int(np.sum(np.abs(tight) < FLOOR))},
+        "final_tumour": {
+            "min": float(tight.min()),
+            "median": float(np.median(tight)),
+            "max": float(tight.max()),
+            "below_floor": int(np.sum(np.abs(tight) < FLOOR)),
+        },
         "report": text,
     }
     path.parent.mkdir(parents=True, exist_ok=True)

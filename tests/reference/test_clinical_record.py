@@ -1,4 +1,4 @@
-"""A check against the clinical record of MDR1 inhibitors (shared/science.md §6), on response,
+"""A check against the clinical record of MDR1 inhibitors (docs/science_notes.md §6), on response,
 progression-free and overall survival — and a demonstration that it can fail.
 
 Randomised trials that added a P-gp inhibitor to chemotherapy found no benefit:
@@ -9,7 +9,7 @@ Randomised trials that added a P-gp inhibitor to chemotherapy found no benefit:
   10 % in both arms;
 - CALGB 9720 (valspodar): the inhibitor arm closed for early deaths (44 % vs 20 %).
 
-(as quoted in shared/science.md §6). Over these trials the response rates differ by at most
+(as quoted in docs/science_notes.md §6). Over these trials the response rates differ by at most
 6 percentage points and no trial shows a survival benefit. The check, with its tolerances:
 
 - ORR: inhibitor arm minus control at most **+10 points** (the largest published difference,

@@ -5,7 +5,7 @@ doxorubicin, Crombag 2019 saturable paclitaxel, FDA labels); the label ranges an
 reference tests compare with are named in each test; measured DDI magnitudes — each pair's
 publication is named next to its number below (typed from the abstracts, not read from the
 library); Friberg et al., J Clin Oncol 2002;20:4713 (docetaxel: ANC nadir around day 9,
-rebound above baseline by day ~20, as summarised in shared/science.md §5).
+rebound above baseline by day ~20, as summarised in docs/science_notes.md §5).
 """
 
 from __future__ import annotations

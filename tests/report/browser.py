@@ -98,6 +98,28 @@ def require_chromium() -> str:
     return path
 
 
+# Layout at the emulated viewport: a table overflows when it is wider than its container
+# (the container then scrolls sideways and the right-hand columns are off screen).
+_LAYOUT_PROBE = r"""
+(() => {
+  const tables = Array.from(document.querySelectorAll('table'), t => ({
+    caption: t.caption ? t.caption.textContent : '',
+    width: t.scrollWidth,
+    container: t.parentElement.clientWidth,
+    right: t.getBoundingClientRect().right,
+  }));
+  const key = document.getElementById('key-results');
+  const box = key ? key.getBoundingClientRect() : null;
+  return {
+    viewport: [window.innerWidth, window.innerHeight],
+    page_width: document.documentElement.scrollWidth,
+    tables: tables,
+    key: box ? {top: box.top, bottom: box.bottom, text: key.innerText} : null,
+  };
+})()
+"""
+
+
 @dataclass
 class PageReport:
     """What the browser saw on one page."""
@@ -199,6 +221,31 @@ class Browser:
         return res["result"].get("value")
 
     # --- pages ----------------------------------------------------------------------------
+
+    def layout(self, path: Path, *, width: int = 1280, height: int = 800) -> dict[str, Any]:
+        """Open a local HTML file in a ``width`` × ``height`` viewport and measure its layout:
+        the page's scroll width, each table's width against its container's, and where the
+        key-results box (``#key-results``) sits with its visible text."""
+        url = path.resolve().as_uri()
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
+        try:
+            self.call("Page.enable", {}, session)
+            self.call(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+                session,
+            )
+            self._events.clear()
+            self.call("Page.navigate", {"url": url}, session)
+            self.wait_event("Page.loadEventFired", session)
+            result: dict[str, Any] = self.evaluate(session, _LAYOUT_PROBE)
+            return result
+        finally:
+            self._events.clear()
+            self.call("Target.closeTarget", {"targetId": target})
 
     def open(self, path: Path) -> PageReport:
         """Load a local HTML file and report DOM, images, network requests and a screenshot."""

@@ -54,7 +54,10 @@ def test_tumour_by_clone(traj: pd.DataFrame) -> None:
         line.get_xdata()[0] for line in cells.get_lines() if line.get_label() == "progression"
     ]
     assert x_of_progression == [60.0]
-    assert fraction.get_ylabel() == "MDR1-high fraction"
+    assert fraction.get_ylabel().startswith("MDR1-high fraction")
+    # Its own log axis: a fraction of 10⁻³–10⁻¹ is flat on a 0–1 linear axis (issue 13).
+    assert fraction.get_yscale() == "log"
+    assert fraction.get_ylim()[1] <= 1.0
     assert fraction.get_xlabel() == "time (days)"
     # The eradicated-parental floor: at most ~6 decades below the maximum are shown.
     low, high = cells.get_ylim()
@@ -79,10 +82,17 @@ def test_drug_levels(traj: pd.DataFrame) -> None:
             only(traj, "doxorubicin_plasma_uM").assign(variable="paclitaxel_plasma_uM"),
         ]
     )
-    fig = pp.plot_drug_levels(two_drugs)
+    fig = pp.plot_drug_levels(two_drugs, cycle_days=21)
     assert fig is not None
-    dox, pac = fig.axes
-    assert dox.get_title(loc="left") == "doxorubicin"
+    dox, dox_zoom, pac, pac_zoom = fig.axes
+    assert dox.get_title(loc="left") == "doxorubicin: whole run"
+    # The zoom beside it shows one cycle from the first dose (issue 13).
+    low, high = dox_zoom.get_xlim()
+    assert high - low == pytest.approx(21.0)
+    assert data_lines(dox_zoom) == data_lines(dox)
+    # Plasma is drawn above the clones: an identical intracellular line cannot hide it.
+    plasma = next(ln for ln in dox.get_lines() if ln.get_label() == "plasma")
+    assert all(plasma.get_zorder() > ln.get_zorder() for ln in dox.get_lines() if ln is not plasma)
     assert data_lines(dox) == [
         "plasma",
         "intracellular, parental",
@@ -92,6 +102,7 @@ def test_drug_levels(traj: pd.DataFrame) -> None:
     assert dox.get_ylabel() == "doxorubicin (µM)"
     assert data_lines(pac) == ["plasma"]
     assert pac.get_xlabel() == "time (days)" and dox.get_xlabel() == ""
+    assert pac_zoom.get_xlabel() == "time (days)"
     assert pp.plot_drug_levels(only(traj, "ANC", "T_parental")) is None
 
 
@@ -107,7 +118,7 @@ def test_cd8(traj: pd.DataFrame) -> None:
     cells, function = fig.axes
     assert data_lines(cells) == ["naive", "activated", "effector", "memory"]
     assert cells.get_yscale() == "log"
-    assert cells.get_ylabel() == "CD8 T cells (cells)"
+    assert cells.get_ylabel() == "CD8 T cells (cells, log)"
     assert function.get_ylabel() == "CD8 MDR1 function (0–1)"
     assert function.get_ylim() == pytest.approx((-0.02, 1.02))
     fig = pp.plot_cd8(only(traj, "E_cd8"))
@@ -159,6 +170,11 @@ def test_compare(traj: pd.DataFrame) -> None:
     assert ax.get_ylabel() == "tumour cells (×10⁹)"
     assert ax.get_xlabel() == "time (days)"
     fig.canvas.draw()  # mathtext would raise here on an unbalanced or odd `$`
+    # Readable title, not the raw id; scenarios differ by line style, not colour alone.
+    assert ax.get_title(loc="left") == "Total tumour burden"
+    styles = [ln.get_linestyle() for ln in ax.get_lines() if len(ln.get_xdata()) > 2]
+    assert len(set(styles)) == len(styles) == 2
+    assert ax.get_legend() is not None
     assert pp.plot_compare(trajs, "absent") is None
     fig = pp.plot_compare({"a": traj}, "ANC")
     assert fig is not None and len(fig.axes[0].get_lines()) == 3  # ANC + two thresholds
@@ -202,3 +218,13 @@ def test_figures_save_at_300_dpi(traj: pd.DataFrame) -> None:
     fig.savefig(buf, format="png", dpi=300)
     width = int.from_bytes(buf.getvalue()[16:20], "big")
     assert width == round(6.5 * 300)
+
+
+def test_treatment_band_ends_with_the_line(traj: pd.DataFrame) -> None:
+    """A line that stopped on day 40 is shaded to day 40, not to the end of the run."""
+    lines = [{"name": "CHOP", "start_day": 0.0, "progression_day": None, "end_day": 40.0}]
+    fig = pp.plot_tumour_by_clone(traj, lines)
+    assert fig is not None
+    (span,) = [p for p in fig.axes[0].patches if p.get_alpha() is not None]
+    x0, _, width, _ = span.get_bbox().bounds
+    assert x0 + width == pytest.approx(40.0)

@@ -31,7 +31,7 @@ class FribergParameters:
     source: str
 
 
-#: Docetaxel (Friberg 2002, as quoted in shared/science.md §5).
+#: Docetaxel (Friberg 2002, as quoted in docs/science_notes.md §5).
 FRIBERG_DOCETAXEL = FribergParameters(
     5.05, 88.7, 0.161, 8.58, "Friberg et al. J Clin Oncol 2002;20:4713"
 )

@@ -63,7 +63,7 @@ def main(
 def _register() -> None:
     # Command modules import their heavy dependencies inside the commands, so registering
     # all of them keeps `mdrsim --help` fast.
-    from mdrsim.cli import analysis, experiments, model, pharmacology, run, trial, tumour
+    from mdrsim.cli import analysis, experiments, model, pharmacology, run, trial, tumour, warmup
 
     app.command("simulate")(model.simulate)
     app.command("export-sbml")(model.export_sbml)
@@ -81,6 +81,7 @@ def _register() -> None:
     app.command("scan")(analysis.scan)
     app.command("sensitivity")(analysis.sensitivity)
     app.command("frontier")(analysis.frontier)
+    app.command("warmup")(warmup.warmup)
 
 
 _register()

@@ -28,7 +28,7 @@ import sys
 from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.table import Table
 
 from mdrsim.errors import MdrsimError, SimulationError
@@ -52,9 +52,31 @@ EXIT_INPUT = 2
 #: Exit code for a valid input whose simulation failed.
 EXIT_SIMULATION = 1
 
+#: Width of stdout when it is not a terminal (a file, a pipe, a test runner): wide enough
+#: that no table is cut (issue 13: ``doxorubici…`` in a piped table).
+PIPE_WIDTH = 10_000
+
+
+class _StdoutConsole(Console):
+    """A console that prints full-width when stdout is not a terminal, unless ``COLUMNS``
+    says otherwise; on a terminal it wraps to the terminal's width as usual."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        dims = super().size
+        if self._width is None and not self.is_terminal and "COLUMNS" not in self._environ:
+            return ConsoleDimensions(PIPE_WIDTH, dims.height)
+        return dims
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        width, height = new_size
+        self._width, self._height = width, height
+
+
 #: Tables and results (stdout). Rich resolves ``sys.stdout`` at print time, so test runners
 #: that swap the stream still capture it.
-console = Console()
+console: Console = _StdoutConsole()
 #: Errors, progress and notes (stderr); soft wrap keeps each error on one line for grep.
 err_console = Console(stderr=True, soft_wrap=True)
 

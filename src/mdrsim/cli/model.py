@@ -29,6 +29,29 @@ def _load(model_path: Path) -> Any:
         fail(message if str(model_path) in message else f"cannot read {model_path}: {message}")
 
 
+def _time_unit(model_path: Path) -> str:
+    """The model's declared time unit (SBML ``timeUnits``; Antimony ``unit time_unit = …``)
+    as a short name (``d``, ``s``, ``h``…), or "model time unit" when the file declares none:
+    the axis of a model written in seconds must not say days (issue 13)."""
+    import libsbml
+
+    from mdrsim.io.antimony import antimony_to_sbml
+    from mdrsim.io.sbml_meta import UnitNamer
+
+    try:
+        text = model_path.read_text(encoding="utf-8")
+        sbml = text if model_path.suffix.lower() in (".xml", ".sbml") else antimony_to_sbml(text)
+    except (OSError, UnicodeDecodeError, MdrsimError):
+        return "model time unit"
+    doc = libsbml.readSBMLFromString(sbml)
+    m = doc.getModel() if doc is not None else None
+    ref = m.getTimeUnits() if m is not None and m.isSetTimeUnits() else ""
+    if not ref:
+        return "model time unit"
+    name = UnitNamer(m).name(ref) or ref
+    return {"second": "s", "86400 s": "d"}.get(name, name)
+
+
 def _parse_params(items: list[str]) -> dict[str, float]:
     out: dict[str, float] = {}
     for item in items:
@@ -138,7 +161,11 @@ def simulate(
 
     units = {n: model.unit_of(n) for n in result.variable_names}
     plot_trajectories(
-        fine, out / "plot.png", units=units, title=f"{model.name} ({model_path.name})"
+        fine,
+        out / "plot.png",
+        units=units,
+        title=f"{model.name} ({model_path.name})",
+        time_unit=_time_unit(model_path),
     )
     failures = result.failures()
     summary = fine.summary_table()  # min/max over the fine grid: peaks between output points count
@@ -265,13 +292,19 @@ def info(
             }
         )
         return
+    # A parameter changed by a rate rule or an event is a state (issue 13: the 10 states of
+    # the example were counted as parameters): states first, then constants.
+    n_params = sum(1 for r in rows if r["kind"] == "parameter" and not r["state"])
     t = Table(
-        title=f"{model.name}: {len(states)} states, {len(model.parameters)} parameters, "
+        title=f"{model.name}: {len(states)} states, {n_params} parameters, "
         f"{len(model.reactions)} reactions, {len(model.events)} events"
     )
     for col in ("name", "kind", "value", "unit", "source"):
-        t.add_column(col)
-    for r in rows:
-        kind = r["kind"] + (" (state)" if r["state"] else "")
-        t.add_row(r["name"], kind, f"{r['value']:.6g}", r["unit"], r["source"] or "—")
+        t.add_column(col, overflow="fold")
+    for r in sorted(rows, key=lambda r: not r["state"]):
+        kind = "state" if r["state"] else r["kind"]
+        value = f"{r['value']:.6g}" + (" (initial)" if r["state"] else "")
+        if r["name"] in model.initial_assignments:  # e.g. Ip = doseI: the value is computed
+            value = f"= {model.initial_assignments[r['name']].expression}"
+        t.add_row(r["name"], kind, value, r["unit"], r["source"] or "—")
     console.print(t)

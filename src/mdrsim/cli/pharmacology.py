@@ -192,7 +192,18 @@ def assay_ic50(
     if as_json:
         emit_json(doc)
         return
-    rows = [{"quantity": k, "value": v} for k, v in doc.items()]
+    labels: dict[str, str] = {}
+    if inh_name:
+        # Issue 13: with an inhibitor, the IC50 and the fold are measured with it; say so.
+        cond = f"with {inh_name} {inh_conc:.3g} µM"
+        labels = {
+            "ic50_uM": f"ic50_uM ({cond})",
+            "fold_resistance": f"fold_resistance ({cond}, vs the parental without)",
+            "parental_ic50_uM": "parental_ic50_uM (no inhibitor)",
+            "reversal_factor": "reversal_factor (IC50 without / with the inhibitor)",
+        }
+        doc = {**doc, "ic50_without_inhibitor_uM": report.ic50_without_inhibitor_uM}
+    rows = [{"quantity": labels.get(k, k), "value": v} for k, v in doc.items()]
     _table(f"{drug} on {cell_line}", rows, ["quantity", "value"])
     console.print(f"wrote {out}/ic50_curve.csv, ic50_curve.png")
 

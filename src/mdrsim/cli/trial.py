@@ -114,10 +114,23 @@ def trial(
     finally:
         if isinstance(executor, DaskExecutor):
             executor.close()
-    from mdrsim.report.trial_report import write_trial_report
+    from mdrsim.report.trial_report import (
+        TrialReport,
+        read_trial_summary,
+        report_is_current,
+        write_trial_report,
+    )
 
     try:
-        report = write_trial_report(run.store.root)
+        if run.chunks_run == 0 and report_is_current(run.store.root):
+            # Nothing new was simulated and the report is newer than every stored result:
+            # show it instead of analysing and drawing everything again (issue 13).
+            root = run.store.root
+            names = ("summary.json", "summary.csv", "failures.csv", "km.png", "waterfall.png",
+                     "swimmer.png", "report.html")  # fmt: skip
+            report = TrialReport(summary=read_trial_summary(root), files=[root / n for n in names])
+        else:
+            report = write_trial_report(run.store.root)
     except MdrsimError as exc:
         fail(exc)
     for note in run.repairs:

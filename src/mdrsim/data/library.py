@@ -2,7 +2,8 @@
 
 The library is three YAML files shipped with the package (``drugs.yaml``, ``inhibitors.yaml``,
 ``cell_lines.yaml``), validated against the schema in :mod:`mdrsim.data.schema` (what each
-entry holds, its units and sources). Files are read with :func:`yaml.safe_load` only, and every
+entry holds, its units and sources). Files are read with a YAML safe loader only (libyaml's
+when installed), and every
 error names the file, the entry and the field path, e.g.
 ``drugs.yaml: doxorubicin.pgp_km.value: must be > 0``.
 
@@ -279,12 +280,17 @@ def _format(file: str, entry: str, err: ValidationError) -> list[str]:
     return lines
 
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read(location: Traversable | Path, file: str) -> dict[str, Any]:
     res = location / file
     if not res.is_file():
         raise LibraryError([f"{file}: not found in {location}"])
     try:
-        data = yaml.safe_load(res.read_text(encoding="utf-8"))
+        # libyaml's safe loader when present: the same documents, ~10x faster (1.2 s of
+        # every command's start-up with the pure-Python one; issue 13).
+        data = yaml.load(res.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise LibraryError([f"{file}: not valid YAML: {exc}"]) from None
     if not isinstance(data, dict):

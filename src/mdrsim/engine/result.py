@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,27 +120,74 @@ class Result:
         """Value of ``name`` at the last time point, one per patient."""
         return self.values(name)[:, -1]
 
-    def to_wide(self, patient: int = 0) -> pd.DataFrame:
-        """One patient as a wide table: ``time`` then one column per variable."""
-        data = {"time": self.times}
-        for j, name in enumerate(self.state_names):
-            data[name] = self.states[patient, :, j]
-        for j, name in enumerate(self.output_names):
-            data[name] = self.outputs[patient, :, j]
-        return pd.DataFrame(data)
+    def to_wide(self, patient: int | None = None) -> pd.DataFrame:
+        """A wide table: ``time`` then one column per variable.
 
-    def to_dataframe(self) -> pd.DataFrame:
-        """Tidy (long) table with columns ``patient, time, variable, value``."""
-        n_p, n_t = self.states.shape[:2]
+        ``patient`` picks one patient (its index); by default every patient is returned, with
+        a leading ``patient`` column when there are several (issue 13: the default used to
+        be patient 0 alone, silently dropping the others)."""
         names = self.variable_names
         values = np.concatenate([self.states, self.outputs], axis=2)  # [p, t, v]
+        n_p, n_t = values.shape[:2]
+        if patient is not None:
+            if not -n_p <= patient < n_p:
+                raise SimulationInputError(
+                    f"patient {patient}: this result has patients 0 to {n_p - 1}"
+                )
+            frame = pd.DataFrame(values[patient], columns=names)
+            frame.insert(0, "time", self.times)
+            return frame
+        frame = pd.DataFrame(values.reshape(n_p * n_t, len(names)), columns=names)
+        frame.insert(0, "time", np.tile(self.times, n_p))
+        if n_p > 1:
+            frame.insert(0, "patient", np.repeat(np.arange(n_p), n_t))
+        return frame
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """Tidy (long) table with columns ``patient, time, variable, value``.
+
+        Built from integer codes (``variable`` is a categorical made with
+        ``Categorical.from_codes``), so no string is hashed per row: tens of millions of
+        rows convert at memory speed (see benchmarks/first_result.py --rows)."""
+        n_p, n_t = self.states.shape[:2]
+        names = self.variable_names
+        n_v = len(names)
+        values = np.concatenate([self.states, self.outputs], axis=2)  # [p, t, v]
+        codes = np.tile(np.arange(n_v, dtype=np.int32), n_p * n_t)
         return pd.DataFrame(
             {
-                "patient": np.repeat(np.arange(n_p), n_t * len(names)),
-                "time": np.tile(np.repeat(self.times, len(names)), n_p),
-                "variable": pd.Categorical(np.tile(names, n_p * n_t), categories=names),
+                "patient": np.repeat(np.arange(n_p), n_t * n_v),
+                "time": np.tile(np.repeat(self.times, n_v), n_p),
+                "variable": pd.Categorical.from_codes(codes, categories=names),
                 "value": values.reshape(-1),
             }
+        )
+
+    def _repr_html_(self) -> str:
+        """Notebook display: size, status and the first variables of patient 0."""
+        from mdrsim._repr import figure_html, table_html
+
+        failed = self.failures()
+        rows = [
+            ("patients", self.n_patients),
+            ("time points", f"{self.times.size} ({self.times[0]:g} to {self.times[-1]:g})"),
+            ("variables", len(self.variable_names)),
+            ("failed patients", len(failed) if failed else "none"),
+        ]
+        summary = self.summary_table()
+        shown = summary.head(12)
+        curves = {name: (self.times, self.values(name)[0]) for name in self.state_names[:4]}
+        model = str(self.provenance.get("model", "model"))
+        return (
+            f"<div><strong>Result: {html.escape(model)}</strong>"
+            + table_html("batch", rows)
+            + table_html(
+                "patient 0" + (f" (first 12 of {len(summary)})" if len(summary) > 12 else ""),
+                shown.itertuples(index=False),
+                tuple(shown.columns),
+            )
+            + figure_html(curves, xlabel="time", ylabel="value (model units)", log=True)
+            + "</div>"
         )
 
     def to_xarray(self) -> Any:

@@ -79,15 +79,23 @@ def mouse_model(*, library: Library | None = None) -> Model:
 def _mouse_model(numbers: InhibitorNumbers) -> Model:
     b = ModelBuilder("mouse_mdr1_cd8", description="CD8 response to an acute virus and a challenge")
     ki, source = numbers.ki_uM, numbers.ki_source
-    b.parameter("inhibitor_conc", 0.0, constant=False, unit="uM",
-                source="set by the group's dosing schedule")
-    f = add_mdr1_function(b, cell="cd8", inhibitor="inhibitor_conc", inhibitor_ki=ki,
-                          source=f"{INHIBITOR}: {source}")
+    b.parameter(
+        "inhibitor_conc",
+        0.0,
+        constant=False,
+        unit="uM",
+        source="set by the group's dosing schedule",
+    )
+    f = add_mdr1_function(
+        b, cell="cd8", inhibitor="inhibitor_conc", inhibitor_ki=ki, source=f"{INHIBITOR}: {source}"
+    )
     add_cd8_response(b, antigen="virus + bacteria", mdr1_function=f)
     add_pathogen(b, LCMV_ARMSTRONG, killers="A_cd8 + E_cd8", initial=VIRUS_INOCULUM)
     add_pathogen(b, LISTERIA, killers="A_cd8 + E_cd8", initial=0.0)
     add_rhodamine_retention(
-        b, mdr1_function=f, efflux_efficiency=9.0,
+        b,
+        mdr1_function=f,
+        efflux_efficiency=9.0,
         source="assumed: CD8/CD56 cells keep ~1/10 of the rhodamine-123 they keep when P-gp is "
         "fully blocked (order of magnitude of the Rh123 efflux read-out, Robey et al. 1999)",
     )

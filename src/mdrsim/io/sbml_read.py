@@ -160,6 +160,20 @@ def _numeric(expr: sympy.Basic) -> sympy.Basic:
     return expr
 
 
+def _described_by(sbase: SBase) -> str:
+    """The source of a component of a foreign model: the resources of its
+    ``bqbiol:isDescribedBy`` terms (Antimony: ``k isDescribedBy "https://doi.org/…"``)."""
+    uris = []
+    for i in range(sbase.getNumCVTerms()):
+        term = sbase.getCVTerm(i)
+        if (
+            term.getQualifierType() == libsbml.BIOLOGICAL_QUALIFIER
+            and term.getBiologicalQualifierType() == libsbml.BQB_IS_DESCRIBED_BY
+        ):
+            uris += [term.getResourceURI(j) for j in range(term.getNumResources())]
+    return "; ".join(uris)
+
+
 def _unique(base: str, taken: set[str]) -> str:
     name, n = base, 1
     while name in taken:
@@ -323,7 +337,8 @@ class _Importer:
 
     def _model(self) -> Model:
         meta = read_meta(self.m)
-        name = self.m.getId() or self.m.getName() or "model"
+        # The human-readable name when the file has one (issue 13: `info` showed the SBML id).
+        name = self.m.getName() or self.m.getId() or "model"
         if meta is not None:
             name = meta.texts.get("name", name)
             description = meta.texts.get("description", "")
@@ -348,7 +363,7 @@ class _Importer:
     def _texts(self, sbase: SBase, meta: Meta | None) -> tuple[str, str]:
         """(description, source): from the mdrsim annotation, else from name and notes."""
         if meta is None:
-            return _foreign_description(sbase), ""
+            return _foreign_description(sbase), _described_by(sbase)
         return meta.texts.get("description", ""), meta.texts.get("source", "")
 
     @staticmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import html
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,23 @@ class PatientRun:
     @property
     def lines(self) -> pd.DataFrame:
         return self.output.lines.drop(columns="patient")
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the summary as a table and the tumour burden over time."""
+        from mdrsim._repr import figure_html, table_html
+
+        rows = summary_table(self.summary)
+        traj = self.trajectories
+        curves = {}
+        for name, label in (("tumour_total", "total"), ("T_mdr1_high", "MDR1 high")):
+            sel = traj[traj["variable"] == name]
+            if not sel.empty:
+                curves[label] = (sel["time"].to_numpy(), sel["value"].to_numpy())
+        figure = figure_html(curves, xlabel="time (days)", ylabel="tumour cells (×10⁹)", log=True)
+        return (
+            f"<div><strong>{html.escape(self.scenario.name)}</strong>"
+            f"{table_html('summary', rows, ('quantity', 'value'))}{figure}</div>"
+        )
 
 
 def run_scenario(

@@ -599,7 +599,9 @@ class _Runner:
             a = self._assess(line)
             best = str(a.best_response.value)
             base = line.scan_diam[0]
-            best_change = 100.0 * (min(line.scan_diam) - base) / base
+            # After baseline: the baseline scan is not a response (issue 13: with it, a
+            # progressing patient showed 0 % instead of a bar above zero).
+            best_change = 100.0 * (min(line.scan_diam[1:]) - base) / base
         else:
             best, best_change = NOT_EVALUABLE, math.nan  # no follow-up scan before the horizon
         if progression is not None:

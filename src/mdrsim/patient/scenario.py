@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -235,6 +236,33 @@ class Scenario(_Base):
                 return c.inhibitor
         return None
 
+    def with_changes(
+        self,
+        changes: Mapping[str, Any] | None = None,
+        /,
+        *,
+        library: Library | None = None,
+        **fields: Any,
+    ) -> Scenario:
+        """A copy with some fields changed, validated like a scenario file (the same checks
+        and messages as :func:`parse_scenario`, against ``library``, default the packaged
+        one). ``changes`` keys are field paths: ``"patient.tumour.diameter_mm"``,
+        ``"lines[0].n_cycles"``; keyword arguments change top-level fields::
+
+            shorter = scenario.with_changes({"lines[0].n_cycles": 4}, horizon_days=200)
+        """
+        data = self.model_dump(mode="json")
+        for path, value in {**(changes or {}), **fields}.items():
+            _set_path(data, path, value)
+        try:
+            return parse_scenario(
+                yaml.safe_dump(data, sort_keys=False), source="with_changes", library=library
+            )
+        except ScenarioError as exc:
+            # Line numbers would point into a YAML text the user never saw.
+            problems = [re.sub(r" \(line \d+\)", "", p) for p in exc.problems]
+            raise ScenarioError(f"{self.name!r} with_changes", problems) from None
+
     def infection_days(self) -> list[float]:
         """Absolute day (0-based, treatment starts at day 0) of each infection challenge."""
         first = self.lines[0]
@@ -246,6 +274,40 @@ class Scenario(_Base):
                 assert inf.cycle is not None
                 out.append((inf.cycle - 1) * first.cycle_length_days + inf.day - 1)
         return out
+
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``data[path] = value`` for a dotted path with list indices (``lines[0].n_cycles``);
+    a missing mapping level is created (validation then names an unknown field)."""
+    parts: list[str | int] = [name if name else int(index) for name, index in _PART.findall(path)]
+    canonical = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+    if not parts or canonical.removeprefix(".") != path:
+        raise ScenarioError(
+            "with_changes", [f"{path!r}: not a field path such as lines[0].n_cycles"]
+        )
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        nxt = parts[i + 1]
+        if isinstance(part, int):
+            if not isinstance(node, list) or part >= len(node):
+                raise ScenarioError("with_changes", [f"{path}: no item [{part}] there"])
+            node = node[part]
+        else:
+            if not isinstance(node, dict):
+                raise ScenarioError("with_changes", [f"{path}: {part!r} is not a field there"])
+            node = node.setdefault(part, [] if isinstance(nxt, int) else {})
+    last = parts[-1]
+    if isinstance(last, int):
+        if not isinstance(node, list) or last >= len(node):
+            raise ScenarioError("with_changes", [f"{path}: no item [{last}] there"])
+        node[last] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise ScenarioError("with_changes", [f"{path}: {last!r} is not a field there"])
 
 
 def _path(loc: tuple[Any, ...]) -> str:

@@ -21,12 +21,16 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from mdrsim.errors import ReportError
+
+if TYPE_CHECKING:
+    # Imported lazily below: a report of PNG files (`mdrsim run --no-figures` writes none,
+    # the trial report embeds its PNG files) does not pay matplotlib's import.
+    from matplotlib.figure import Figure
 
 __all__ = ["Section", "format_number", "render_html", "write_html"]
 
@@ -60,7 +64,16 @@ dl.provenance dt { font-weight: 600; color: var(--muted); }
 dl.provenance dd { margin: 0; font-family: ui-monospace, "DejaVu Sans Mono", monospace;
   overflow-wrap: anywhere; }
 .table-wrap { overflow-x: auto; margin: .8rem 0 1.2rem; }
-table { border-collapse: collapse; font-size: .88rem; font-variant-numeric: tabular-nums; }
+table { border-collapse: collapse; font-size: .88rem; font-variant-numeric: tabular-nums;
+  max-width: 100%; }
+th, td { overflow-wrap: anywhere; }
+section.key { border: 2px solid var(--accent); border-radius: 6px; padding: .6rem 1rem;
+  margin: 1rem 0; }
+section.key h2 { margin: 0 0 .4rem; border: 0; font-size: 1.15rem; }
+section.key dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1.2rem;
+  margin: 0; }
+section.key dt { font-weight: 600; }
+section.key dd { margin: 0; font-variant-numeric: tabular-nums; }
 caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: .3rem; }
 th, td { padding: .25rem .6rem; border-bottom: 1px solid var(--rule); text-align: left;
   vertical-align: top; }
@@ -185,10 +198,18 @@ def _table_html(caption: str, df: pd.DataFrame, sig: int) -> str:
     )
 
 
+def _is_figure(source: object) -> bool:
+    """A matplotlib Figure, checked without importing matplotlib when it is not loaded."""
+    import sys
+
+    mpl = sys.modules.get("matplotlib.figure")
+    return mpl is not None and isinstance(source, mpl.Figure)
+
+
 def _png_bytes(source: Figure | bytes | Path | str, dpi: int) -> bytes:
-    if isinstance(source, Figure):
+    if _is_figure(source):
         buf = io.BytesIO()
-        source.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        cast("Figure", source).savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
         data = buf.getvalue()
     elif isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
@@ -239,10 +260,13 @@ def render_html(
     sig_digits: int = 4,
     figure_dpi: int = 150,
     lang: str = "en",
+    key_results: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The report as one HTML document (str). `provenance` is rendered as a definition list
-    in the given order; figures given as matplotlib Figures are rendered at `figure_dpi` and
-    are not closed (the caller owns them)."""
+    """The report as one HTML document (str). `key_results` ((label, text) pairs) are shown
+    first, in a box under the title, so the headline numbers are on the first screen;
+    `provenance` is rendered as a definition list in the given order; figures given as
+    matplotlib Figures are rendered at `figure_dpi` and are not closed (the caller owns
+    them)."""
     toc = "".join(
         f'<li><a href="#section-{i}">{_esc(s.title)}</a></li>' for i, s in enumerate(sections, 1)
     )
@@ -264,6 +288,11 @@ def render_html(
     if subtitle:
         parts.append(f'<p class="subtitle">{_esc(subtitle)}</p>')
     parts.append("</header>")
+    if key_results:
+        items = "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in key_results)
+        parts.append(
+            f'<section class="key" id="key-results"><h2>Key results</h2><dl>{items}</dl></section>'
+        )
     if provenance:
         items = "".join(
             f"<dt>{_esc(k)}</dt><dd>{_esc(_provenance_value(v))}</dd>"
@@ -304,6 +333,7 @@ def write_html(
     sig_digits: int = 4,
     figure_dpi: int = 150,
     lang: str = "en",
+    key_results: Sequence[tuple[str, str]] = (),
 ) -> Path:
     """Render and write atomically (temp file in the same directory + os.replace), so a
     reader never sees a half-written report and a failed render leaves the old one intact."""
@@ -315,6 +345,7 @@ def write_html(
         sig_digits=sig_digits,
         figure_dpi=figure_dpi,
         lang=lang,
+        key_results=key_results,
     )
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -58,6 +58,20 @@ _CYCLE = ["#4d9221", "#762a83", "#01665e", "#8c510a", "#c51b7d", "#35978f", "#7f
 # Scenarios are compared with a qualitative palette distinct from the clone colours.
 _CYCLE_COMPARE = ["#1f5fa8", "#b2182b", "#4d9221", "#e08214", "#762a83", "#01665e", "#000000"]
 
+# Distinct line styles, so scenarios stay apart in greyscale print and for colour-blind readers.
+_STYLES_COMPARE = ["-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 1))]
+
+#: Readable titles for the variables of a comparison (the raw ids are for code).
+_TITLES = {
+    "tumour_total": "Total tumour burden",
+    "mdr1_high_fraction": "MDR1-high fraction of the tumour",
+    "E_cd8": "Effector CD8 T cells",
+    "M_cd8": "Memory CD8 T cells",
+    "N_cd8": "Naive CD8 T cells",
+    "A_cd8": "Activated CD8 T cells",
+    "ANC": "Absolute neutrophil count",
+}
+
 _CD8 = {
     "N_cd8": ("naive", "#7f7f7f"),
     "A_cd8": ("activated", "#e08214"),
@@ -144,21 +158,38 @@ def _finish(ax: Axes, *, xlabel: bool = True) -> None:
     ax.tick_params(labelsize=9)
 
 
-def _new_figure(rows: int, *, height: float | None = None) -> tuple[Figure, list[Axes]]:
-    fig = Figure(figsize=(_WIDTH, height or _PANEL_HEIGHT * rows), layout="constrained")
+def _new_figure(
+    rows: int, *, height: float | None = None, legend_room: float = 1.55
+) -> tuple[Figure, list[Axes]]:
+    """Fixed margins (in inches) instead of a layout engine: constrained layout measured every
+    tick label of every figure and took most of the drawing time of ``mdrsim run`` (issue 13).
+    `legend_room` is the width kept on the right for a legend outside the axes."""
+    h = height or _PANEL_HEIGHT * rows
+    fig = Figure(figsize=(_WIDTH, h))
+    fig.subplots_adjust(
+        left=0.85 / _WIDTH,
+        right=1.0 - legend_room / _WIDTH,
+        bottom=0.5 / h,
+        top=1.0 - 0.35 / h,  # room for a panel title
+        hspace=0.08,
+    )
     axes = fig.subplots(rows, 1, sharex=True, squeeze=False)
     return fig, list(axes[:, 0])
 
 
 def _mark_lines(ax: Axes, lines: Sequence[Mapping[str, Any]], t_end: float, *, label: bool) -> None:
-    """Shade each treatment line from its start to the next line's start (or the end of the
-    run), and draw a dashed vertical line at each progression."""
+    """Shade each treatment line from its start to its end (``end_day``: the line stopped at
+    progression, or after its last cycle; else the next line's start or the end of the run),
+    and draw a dashed vertical line at each progression."""
     ordered = sorted(lines, key=lambda d: float(d["start_day"]))
     shades = ["#000000", "#7f7f7f"]
     progression_labelled = False
     for i, line in enumerate(ordered):
         start = float(line["start_day"])
         stop = float(ordered[i + 1]["start_day"]) if i + 1 < len(ordered) else t_end
+        end = line.get("end_day")
+        if end is not None and np.isfinite(float(end)):
+            stop = min(stop, float(end))
         ax.axvspan(start, max(stop, start), color=shades[i % 2], alpha=0.06, lw=0)
         ax.axvline(start, color="0.35", lw=0.8, ls=":")
         if label:
@@ -190,7 +221,7 @@ def plot_tumour_by_clone(
 ) -> Figure | None:
     """Tumour cells per clone and in total (log scale: clones differ by decades), with the
     treatment lines shaded and progressions marked; a second panel shows the MDR1-high
-    fraction when present."""
+    fraction when present, on its own log axis (fractions of 10⁻³–10⁻¹ are flat on 0–1)."""
     _check(traj)
     clones = [v for v in _variables(traj) if v.startswith("T_")]
     series = {c: s for c in clones if (s := _series(traj, c)) is not None}
@@ -224,17 +255,27 @@ def plot_tumour_by_clone(
     if fraction is not None:
         ax = next(ax_iter)
         ax.plot(fraction[0], fraction[1], lw=1.6, color=_CLONE_COLOURS["mdr1_high"])
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_ylabel(_UNITS["mdr1_high_fraction"])
+        if (fraction[1] > 0).any():
+            ax.set_yscale("log")
+            _log_floor(ax, [fraction[1]], decades=4.0)
+            top = ax.get_ylim()[1]
+            if top > 1.0:
+                ax.set_ylim(top=1.0)
+        else:
+            ax.set_ylim(-0.02, 1.02)
+        ax.set_ylabel("MDR1-high fraction\n(of tumour cells, log)")
         if lines:
             _mark_lines(ax, lines, t_end, label=not has_cells)
         _finish(ax)
     return fig
 
 
-def plot_drug_levels(traj: pd.DataFrame) -> Figure | None:
-    """One panel per drug: plasma and free intracellular concentration in each clone (µM,
-    log scale). The gap between plasma and the MDR1 clones is the efflux at work."""
+def plot_drug_levels(traj: pd.DataFrame, *, cycle_days: float | None = None) -> Figure | None:
+    """One row per drug: plasma and free intracellular concentration in each clone (µM, log
+    scale) over the whole run, and beside it a zoom on the first cycle (`cycle_days` from the
+    first dose; default 7 d). Plasma is a dashed black line drawn on top, so it stays visible
+    where the parental clone's level equals it. The gap between plasma and the MDR1 clones is
+    the efflux at work."""
     _check(traj)
     drugs: dict[str, dict[str, str]] = {}  # drug -> {"plasma": var, level: var}
     for name in _variables(traj):
@@ -249,31 +290,57 @@ def plot_drug_levels(traj: pd.DataFrame) -> Figure | None:
     panels = {d: p for d, p in panels.items() if p}
     if not panels:
         return None
-    fig, axes = _new_figure(len(panels))
-    for i, (ax, (drug, parts)) in enumerate(zip(axes, sorted(panels.items()), strict=True)):
+    n = len(panels)
+    h = _PANEL_HEIGHT * n + 0.4
+    fig = Figure(figsize=(_WIDTH + 1.5, h))
+    fig.subplots_adjust(
+        left=0.8 / (_WIDTH + 1.5),
+        right=0.99,
+        bottom=0.85 / h,
+        top=1.0 - 0.35 / h,
+        wspace=0.08,
+        hspace=0.45,
+    )
+    grid = fig.subplots(n, 2, squeeze=False, sharey="row", gridspec_kw={"width_ratios": [2, 1]})
+    window = float(cycle_days) if cycle_days else 7.0
+    for i, (drug, parts) in enumerate(sorted(panels.items())):
+        whole, zoom = grid[i]
         levels = [k for k in parts if k != "plasma"]
         drawn = []
+        first_dose = None
         if "plasma" in parts:
             t, v = parts["plasma"]
-            ax.plot(t, v, lw=2.0, color="black", label="plasma")
+            for ax in (whole, zoom):
+                ax.plot(t, v, lw=1.3, ls=(0, (4, 2)), color="black", label="plasma", zorder=5)
             drawn.append(v)
+            dosed = np.flatnonzero(np.isfinite(v) & (v > 0))
+            first_dose = float(t[dosed[0]]) if dosed.size else None
         for level in levels:
             t, v = parts[level]
-            ax.plot(
-                t,
-                v,
-                lw=1.4,
-                color=_clone_colour(level, levels),
-                label=f"intracellular, {_clone_label(level)}",
-            )
+            for ax in (whole, zoom):
+                ax.plot(
+                    t,
+                    v,
+                    lw=1.5,
+                    color=_clone_colour(level, levels),
+                    label=f"intracellular, {_clone_label(level)}",
+                )
             drawn.append(v)
+        if first_dose is None:
+            first_dose = float(min(t[0] for t, _ in parts.values()))
         if any((a > 0).any() for a in drawn):
-            ax.set_yscale("log")
-            _log_floor(ax, drawn)
-        ax.set_ylabel(f"{_safe_label(drug)} (µM)")
-        ax.set_title(_safe_label(drug), fontsize=10, loc="left")
-        ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        _finish(ax, xlabel=i == len(panels) - 1)
+            whole.set_yscale("log")
+            _log_floor(whole, drawn)
+        zoom.set_xlim(first_dose, first_dose + window)
+        whole.set_ylabel(f"{_safe_label(drug)} (µM)")
+        whole.set_title(f"{_safe_label(drug)}: whole run", fontsize=10, loc="left")
+        zoom.set_title(f"first cycle ({window:g} d)", fontsize=10, loc="left")
+        _finish(whole, xlabel=i == n - 1)
+        _finish(zoom, xlabel=i == n - 1)
+    handles, labels = grid[0][0].get_legend_handles_labels()
+    fig.legend(
+        handles, labels, fontsize=8, frameon=False, loc="lower center", ncol=4, borderaxespad=0.2
+    )
     return fig
 
 
@@ -294,10 +361,11 @@ def plot_cd8(traj: pd.DataFrame) -> Figure | None:
             label, colour = _CD8[name]
             ax.plot(t, v, lw=1.6, color=colour, label=label)
         values = [v for _, v in states.values()]
-        if _wants_log(values):
+        # Always log: naive and memory cells (10³–10⁵) next to a 10⁷ effector peak.
+        if any((v > 0).any() for v in values):
             ax.set_yscale("log")
-            _log_floor(ax, values, decades=8.0)
-        ax.set_ylabel("CD8 T cells (cells)")
+            _log_floor(ax, values, decades=6.0)
+        ax.set_ylabel("CD8 T cells (cells, log)")
         ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         _finish(ax, xlabel=function is None)
     if function is not None:
@@ -369,6 +437,16 @@ def _axis_label(variable: str, pathogens: Sequence[str] = ()) -> str:
     return variable
 
 
+def _title(variable: str, pathogens: Sequence[str] = ()) -> str:
+    if variable in _TITLES:
+        return _TITLES[variable]
+    if variable.startswith("T_"):
+        return f"{_clone_label(variable.removeprefix('T_'))} tumour cells"
+    if variable in pathogens:
+        return f"{variable.replace('_', ' ')} load"
+    return variable.replace("_", " ")
+
+
 def plot_compare(
     trajs: Mapping[str, pd.DataFrame], variable: str, *, pathogens: Sequence[str] = ()
 ) -> Figure | None:
@@ -381,10 +459,16 @@ def plot_compare(
             curves[name] = s
     if not curves:
         return None
-    fig, (ax,) = _new_figure(1, height=_PANEL_HEIGHT * 1.2)
+    room = min(3.2, 0.9 + 0.065 * max(len(n) for n in curves))
+    fig, (ax,) = _new_figure(1, height=_PANEL_HEIGHT * 1.2, legend_room=room)
     for i, (name, (t, v)) in enumerate(curves.items()):
         ax.plot(
-            t, v, lw=1.6, color=_CYCLE_COMPARE[i % len(_CYCLE_COMPARE)], label=_safe_label(name)
+            t,
+            v,
+            lw=1.7,
+            color=_CYCLE_COMPARE[i % len(_CYCLE_COMPARE)],
+            ls=_STYLES_COMPARE[i % len(_STYLES_COMPARE)],
+            label=_safe_label(name),
         )
     values = [v for _, v in curves.values()]
     if _wants_log(values):
@@ -394,7 +478,7 @@ def plot_compare(
         ax.axhline(ANC_GRADE3, color="0.5", lw=0.9, ls="--")
         ax.axhline(ANC_GRADE4, color="0.3", lw=0.9, ls="--")
     ax.set_ylabel(_safe_label(_axis_label(variable, pathogens)))
-    ax.set_title(_safe_label(variable), fontsize=10, loc="left")
+    ax.set_title(_safe_label(_title(variable, pathogens)), fontsize=10, loc="left")
     ax.legend(
         fontsize=8,
         frameon=False,

@@ -40,6 +40,8 @@ __all__ = [
     "patient_figures",
     "scenario_names",
     "write_compare_report",
+    "write_patient_data",
+    "write_patient_figures",
     "write_patient_report",
 ]
 
@@ -273,12 +275,19 @@ def patient_figures(run: PatientRun) -> dict[str, Figure]:
 
     traj = run.trajectories
     lines = [
-        {"name": line.regimen, "start_day": line.start_day, "progression_day": line.progression_day}
-        for line in PatientSummary.from_dict(run.summary).lines
+        {
+            "name": row["regimen"],
+            "start_day": row["start_day"],
+            "progression_day": None if pd.isna(row["progression_day"]) else row["progression_day"],
+            "end_day": None if pd.isna(row.get("end_day")) else row.get("end_day"),
+        }
+        for row in run.lines.to_dict("records")
     ]
     figures = {
         "tumour_by_clone": pp.plot_tumour_by_clone(traj, lines),
-        "drug_levels": pp.plot_drug_levels(traj),
+        "drug_levels": pp.plot_drug_levels(
+            traj, cycle_days=run.scenario.lines[0].cycle_length_days
+        ),
         "cd8": pp.plot_cd8(traj),
         "anc": pp.plot_anc(traj),
         # The pathogen names are the model's (the scenario's infections), never spelled here.
@@ -287,24 +296,38 @@ def patient_figures(run: PatientRun) -> dict[str, Figure]:
     return {name: fig for name, fig in figures.items() if fig is not None}
 
 
-def write_patient_report(run: PatientRun, out: Path) -> PatientReport:
-    """Write one patient's files to ``out`` (created if missing): trajectories.parquet
-    (time, variable, value), lines.csv, summary.json, one PNG per figure
-    (tumour_by_clone, drug_levels, cd8, anc, and infection when the scenario has
-    infections) and a self-contained report.html."""
+def write_patient_data(run: PatientRun, out: Path) -> PatientReport:
+    """The fast part of :func:`write_patient_report`: trajectories.parquet (time, variable,
+    value), lines.csv and summary.json in ``out`` (created if missing); no figures, no HTML."""
     summary = PatientSummary.from_dict(run.summary)
     out.mkdir(parents=True, exist_ok=True)
     files = [out / "trajectories.parquet", out / "lines.csv", out / "summary.json"]
     run.trajectories.to_parquet(files[0], index=False)
     run.lines.to_csv(files[1], index=False)
     files[2].write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+    return PatientReport(summary=summary, out=out, figures={}, files=files)
+
+
+def write_patient_figures(run: PatientRun, data: PatientReport) -> PatientReport:
+    """The slow part of :func:`write_patient_report`: one PNG per figure and report.html,
+    added to what :func:`write_patient_data` wrote."""
+    out = data.out
     figures: dict[str, Path] = {}
     for name, fig in patient_figures(run).items():
         figures[name] = out / f"{name}.png"
         fig.savefig(figures[name], dpi=150)
-    files += figures.values()
-    files.append(_write_patient_html(run, summary, out, figures))
-    return PatientReport(summary=summary, out=out, figures=figures, files=files)
+    files = [*data.files, *figures.values()]
+    files.append(_write_patient_html(run, data.summary, out, figures))
+    return PatientReport(summary=data.summary, out=out, figures=figures, files=files)
+
+
+def write_patient_report(run: PatientRun, out: Path, *, figures: bool = True) -> PatientReport:
+    """Write one patient's files to ``out`` (created if missing): trajectories.parquet
+    (time, variable, value), lines.csv, summary.json and, with ``figures`` (the default),
+    one PNG per figure (tumour_by_clone, drug_levels, cd8, anc, and infection when the
+    scenario has infections) and a self-contained report.html."""
+    data = write_patient_data(run, out)
+    return write_patient_figures(run, data) if figures else data
 
 
 def _write_patient_html(

@@ -17,6 +17,7 @@ writes after the run::
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ __all__ = [
     "TrialReport",
     "TrialSummary",
     "read_trial_summary",
+    "report_is_current",
     "write_trial_report",
 ]
 
@@ -141,6 +143,18 @@ class TrialSummary(_Record):
         "febrile neutropenia",
     )
 
+    def _repr_html_(self) -> str:
+        """Notebook display: the key results and the per-arm table."""
+        from mdrsim._repr import table_html
+
+        return (
+            f"<div><strong>Virtual trial: {html.escape(self.name)}</strong>"
+            f" ({self.n_patients} patients per arm)"
+            + table_html("key results", key_results(self), ("arm", "result"))
+            + table_html("per arm", self.table(), self.TABLE_COLUMNS)
+            + "</div>"
+        )
+
     def table(self) -> list[tuple[str, ...]]:
         """One row of text per arm, in the order of :data:`TABLE_COLUMNS`."""
         rows: list[tuple[str, ...]] = []
@@ -181,6 +195,27 @@ class TrialReport:
 
     summary: TrialSummary
     files: list[Path]
+
+
+def report_is_current(root: Path) -> bool:
+    """True when ``root`` holds a complete trial whose summary.json and report.html were
+    written after its last stored result: re-running the report would write the same files."""
+    root = Path(root)
+    manifest = root / "manifest.json"
+    outputs = [root / "summary.json", root / "report.html"]
+    if not manifest.is_file() or not all(p.is_file() for p in outputs):
+        return False
+    try:
+        if not json.loads(manifest.read_text()).get("complete"):
+            return False
+    except (OSError, ValueError):
+        return False
+    # The manifest is rewritten by every resume; the stored results are the endpoint files.
+    stored = [p for p in (root / "endpoints").rglob("*") if p.is_file()]
+    if not stored:
+        return False
+    newest = max(p.stat().st_mtime for p in stored)
+    return min(p.stat().st_mtime for p in outputs) >= newest
 
 
 def read_trial_summary(root: Path) -> TrialSummary:
@@ -229,10 +264,21 @@ def write_trial_report(root: Path) -> TrialReport:
         f"WHERE {Endpoint.PATIENT} < {WATERFALL_PATIENTS} "
         f"ORDER BY {Endpoint.ARM}, {Endpoint.PATIENT}"
     )
+    km_data = store.query(
+        f"SELECT {Endpoint.ARM}, {Endpoint.STATUS}, {Endpoint.PFS_DAYS}, {Endpoint.PFS_EVENT} "
+        "FROM endpoints"
+    )
+    n = int(manifest["n_patients"])
+    shown = (
+        f"all {n} patients per arm"
+        if n <= WATERFALL_PATIENTS
+        else f"first {WATERFALL_PATIENTS} of {n} patients per arm"
+    )
+    stats = [a.model_dump() for a in summary.arms]
     figures = {
-        "km.png": ("Progression-free survival (Kaplan–Meier, 95 % bands)",
-                   trial_plots.plot_km(analysis.curves)),
-        "waterfall.png": (f"Best response, first {WATERFALL_PATIENTS} patients per arm",
+        "km.png": ("Progression-free survival (Kaplan–Meier, 95 % bands, + censored)",
+                   trial_plots.plot_km(km_data, arms, stats=stats)),
+        "waterfall.png": (f"Best response after baseline, {shown}",
                           trial_plots.plot_waterfall(first, arms)),
         "swimmer.png": (f"Swimmer plot, first {SWIMMER_PATIENTS} patients",
                         trial_plots.plot_swimmer(first, arms, first=SWIMMER_PATIENTS)),
@@ -240,16 +286,58 @@ def write_trial_report(root: Path) -> TrialReport:
     try:
         for name, (_, fig) in figures.items():
             fig.savefig(written(root / name), dpi=120)
-        written(_write_html(root, manifest, analysis.summary, failures, figures))
+        # The report embeds the PNG files just written: each figure is rendered once.
+        embedded = {name: (caption, root / name) for name, (caption, _) in figures.items()}
+        written(_write_html(root, manifest, summary, analysis.summary, failures, embedded))
     finally:
         for _, fig in figures.values():
             trial_plots.close(fig)
     return TrialReport(summary=summary, files=files)
 
 
+#: Simulator identity keys shown in the provenance, when the simulator reports them: a
+#: model-file simulator has model_sha256, the scenario simulator scenario_sha256 and the
+#: compiled kernel's key (issue 13: an empty model_sha256 was shown for a scenario trial).
+_SIMULATOR_KEYS = ("model", "model_sha256", "scenario", "scenario_sha256", "compiled_key")
+
+
+def key_results(summary: TrialSummary) -> list[tuple[str, str]]:
+    """The headline numbers, one (label, text) per arm and quantity: median PFS with its CI,
+    ORR with its CI, and for each arm but the control the hazard ratio with its CI and the
+    log-rank p. The endpoints have no overall survival, so no median OS is shown."""
+    rows: list[tuple[str, str]] = []
+    for r in summary.arms:
+        median = (
+            f"{_fmt(r.median_pfs_days)} d [{_fmt(r.median_pfs_lower)}, {_fmt(r.median_pfs_upper)}]"
+            if r.median_pfs_reached
+            else "not reached"
+        )
+        text = f"median PFS {median}; ORR {_pct(r.orr)} [{_pct(r.orr_lower)}, {_pct(r.orr_upper)}]"
+        if r.arm == summary.control_arm:
+            text += " (control)"
+        else:
+            text += (
+                f"; HR {_fmt(r.hr_vs_control)} [{_fmt(r.hr_lower)}, {_fmt(r.hr_upper)}],"
+                f" log-rank p {_p(r.logrank_p)}"
+            )
+        rows.append((f"{r.arm} (n = {r.n - r.n_failed})", text))
+    return rows
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None or math.isnan(v) else f"{100 * v:.0f} %"
+
+
+def _p(v: float | None) -> str:
+    if v is None or math.isnan(v):
+        return "—"
+    return "< 0.001" if v < 0.001 else f"{v:.3f}"
+
+
 def _write_html(
     root: Path,
     manifest: dict[str, Any],
+    summary: TrialSummary,
     per_arm: pd.DataFrame,
     failures: pd.DataFrame,
     figures: dict[str, Any],
@@ -262,18 +350,23 @@ def _write_html(
         "patients": manifest["n_patients"],
         "chunk_size": manifest["chunk_size"],
         "arms": ", ".join(manifest["arms"]),
-        "simulator": sim.get("kind", ""),
-        "model_sha256": sim.get("model_sha256", ""),
+        "simulator": sim.get("kind", "—"),
+        **{k: sim[k] for k in _SIMULATOR_KEYS if sim.get(k)},
         "mdrsim_version": manifest["mdrsim_version"],
         "executor": json.dumps(manifest.get("executor", {})),
     }
+    # One column per arm, one row per quantity: fits the page for any number of statistics.
+    wide = per_arm.set_index("arm").T if "arm" in per_arm.columns else per_arm.T
+    wide.index.name = "quantity"
+    wide.columns.name = None
+    headline = pd.DataFrame(summary.table(), columns=list(TrialSummary.TABLE_COLUMNS))
     sections = [
         Section(
             "Summary",
             f"{manifest['n_patients']} virtual patients, the same in every arm (paired design). "
             f"Hazard ratios and log-rank tests compare each arm with the first arm "
             f"({manifest['arms'][0]}); the Cox model clusters on the patient.",
-            tables=[("Per arm", per_arm)],
+            tables=[("Per arm", headline), ("Every statistic, per arm", wide)],
         ),
         *[Section(caption, figures=[(caption, fig)]) for caption, fig in figures.values()],
         Section(
@@ -285,5 +378,9 @@ def _write_html(
         ),
     ]
     return write_html(
-        root / "report.html", f"Virtual trial: {manifest['name']}", sections, provenance=provenance
+        root / "report.html",
+        f"Virtual trial: {manifest['name']}",
+        sections,
+        provenance=provenance,
+        key_results=key_results(summary),
     )
