@@ -9,7 +9,6 @@ value the scenario file would refuse is refused here too, with its path.
 
 from __future__ import annotations
 
-import copy
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -247,38 +246,23 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
 def apply_scenario_values(
     scenario: Scenario, values: Mapping[str, Any], library: Library
 ) -> Scenario:
-    """A copy of ``scenario`` with fields set by path, validated as a scenario file would be.
+    """A copy of ``scenario`` with fields set by path, validated as a scenario file would be
+    (:meth:`Scenario.with_changes`: the schema, the library gaps and the label dose limits).
 
-    Raises :class:`~mdrsim.errors.AnalysisError` naming the fields and values when the changed
-    scenario is not valid."""
-    from pydantic import ValidationError
+    Raises :class:`~mdrsim.errors.AnalysisError` naming the fields and values when a path does
+    not exist or the changed scenario is not valid."""
+    from mdrsim.errors import ScenarioError
 
-    from mdrsim.errors import RegimenError
-    from mdrsim.patient.library_bridge import library_gaps
-    from mdrsim.patient.scenario import Scenario
-
-    data = copy.deepcopy(_dump(scenario))
-    for path, value in values.items():
-        set_path(data, path, value)
+    data = _dump(scenario)
+    for path in values:
+        _walk(data, path)  # an unknown path gets its did-you-mean here, before validation
     what = ", ".join(f"{p}={v!r}" for p, v in values.items())
     try:
-        changed = Scenario.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
-            problems.append(f"{loc.lstrip('.') or '(top level)'}: {err['msg']}")
-        raise AnalysisError(f"scenario with {what} is not valid: {'; '.join(problems)}") from None
-    problems = []
-    for i, regimen in enumerate(changed.lines):
-        try:
-            regimen.check(library)
-        except RegimenError as exc:
-            problems += [f"lines[{i}].{p}" for p in exc.problems]
-    problems += library_gaps(changed.lines, library)
-    if problems:
-        raise AnalysisError(f"scenario with {what} is not valid: {'; '.join(problems)}")
-    return changed
+        return scenario.with_changes(dict(values), library=library)
+    except ScenarioError as exc:
+        raise AnalysisError(
+            f"scenario with {what} is not valid: {'; '.join(exc.problems)}"
+        ) from None
 
 
 def scenario_factor(scenario: Scenario, path: str) -> Factor:

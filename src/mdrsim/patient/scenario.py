@@ -253,7 +253,8 @@ class Scenario(_Base):
         """
         data = self.model_dump(mode="json")
         for path, value in {**(changes or {}), **fields}.items():
-            _set_path(data, path, value)
+            # numpy scalars (a scan's grid) as plain Python numbers: the text below is YAML
+            _set_path(data, path, value.item() if hasattr(value, "item") else value)
         try:
             return parse_scenario(
                 yaml.safe_dump(data, sort_keys=False), source="with_changes", library=library
