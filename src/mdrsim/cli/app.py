@@ -64,6 +64,7 @@ def _register() -> None:
     # Command modules import their heavy dependencies inside the commands, so registering
     # all of them keeps `mdrsim --help` fast.
     from mdrsim.cli import experiments, model, pharmacology, run, trial, tumour
+    from mdrsim.cli import fit as fit_cli
 
     app.command("simulate")(model.simulate)
     app.command("export-sbml")(model.export_sbml)
@@ -78,6 +79,8 @@ def _register() -> None:
     app.add_typer(tumour.tumour_app, name="tumour")
     app.command("run")(run.run)
     app.command("compare")(run.compare)
+    app.command("fit")(fit_cli.fit)
+    app.command("profile")(fit_cli.profile)
 
 
 _register()
