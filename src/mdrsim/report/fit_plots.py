@@ -49,7 +49,7 @@ def plot_waterfall(starts: pd.DataFrame) -> Figure:
     f = t["objective"].to_numpy(dtype=float)
     ok = t["status"].to_numpy() == "converged"
     finite = np.isfinite(f)
-    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    fig, ax = plt.subplots(figsize=(6.0, 3.6))
     x = np.arange(1, len(t) + 1)
     ylabel = "final objective (−log-likelihood + priors)"
     y = f.copy()
@@ -61,6 +61,9 @@ def plot_waterfall(starts: pd.DataFrame) -> Figure:
             ax.set_yscale("log")
             ylabel = f"objective − best + 1   (best = {best:.6g})"
     top = float(np.max(y[finite])) if finite.any() else 1.0
+    bottom = float(np.min(y[finite])) if finite.any() else 0.0
+    # Non-finite objectives sit on their own row above every finite one.
+    y_inf = top * 3.0 if ax.get_yscale() == "log" else top + 0.15 * max(top - bottom, 1.0)
     ax.plot(x[finite], y[finite], color="0.75", lw=1.0, zorder=1)
     for mask, marker, colour, label in (
         (ok & finite, "o", CONVERGED, "converged"),
@@ -71,13 +74,13 @@ def plot_waterfall(starts: pd.DataFrame) -> Figure:
     if (~finite).any():
         ax.scatter(
             x[~finite],
-            np.full((~finite).sum(), top),
+            np.full((~finite).sum(), y_inf),
             marker="^",
             color=FAILED,
             label="failed (objective not finite)",
             zorder=2,
-            clip_on=False,
         )
+        ax.axhline(y_inf, color=FAILED, lw=0.6, ls=":")
     ax.set_xlabel("start, sorted by final objective")
     ax.set_ylabel(ylabel)
     n_ok = int(ok.sum())

@@ -34,8 +34,8 @@ import pandas as pd
 
 from mdrsim import __version__
 from mdrsim.errors import FitError, ReportError
-from mdrsim.io.petab import from_scale
-from mdrsim.report.html import Section, write_html
+from mdrsim.io.petab import from_scale, to_scale
+from mdrsim.report.html import Section, format_number, write_html
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -288,10 +288,10 @@ def _ci_text(lo: float, hi: float) -> str:
     if math.isfinite(lo) and math.isfinite(hi):
         return "closed"
     if math.isfinite(lo):
-        return "open above: the profile stays under the threshold up to the upper bound"
+        return "open above"
     if math.isfinite(hi):
-        return "open below: the profile stays under the threshold down to the lower bound"
-    return "open on both sides: not identifiable within the bounds"
+        return "open below"
+    return "open on both sides"
 
 
 def write_profile_outputs(
@@ -376,6 +376,18 @@ def _profiles(folder: Path) -> list[tuple[dict[str, Any], pd.DataFrame]]:
 # The report
 
 
+def _at_bound(p: dict[str, Any]) -> str:
+    """'lower' / 'upper' when the estimate sits on a bound (1e-6 of the range, parameter
+    scale): the optimum there is not an interior one and its value says little."""
+    lo, hi = to_scale(p["lower"], p["scale"]), to_scale(p["upper"], p["scale"])
+    tol = 1e-6 * (hi - lo)
+    if p["estimate_scaled"] <= lo + tol:
+        return "lower"
+    if p["estimate_scaled"] >= hi - tol:
+        return "upper"
+    return ""
+
+
 def _parameter_table(best: dict[str, Any], profiles: Iterable[dict[str, Any]]) -> pd.DataFrame:
     by_id = {p["parameter"]: p for p in profiles}
     rows = []
@@ -383,7 +395,6 @@ def _parameter_table(best: dict[str, Any], profiles: Iterable[dict[str, Any]]) -
         prof = by_id.get(p["id"])
         ci_s = prof["ci_scaled"] if prof else [None, None]
         ci = prof["ci"] if prof else [None, None]
-        level = f"{prof['level']:.0%} profile CI: {prof['interval']}" if prof else "not profiled"
         rows.append(
             {
                 "parameter": p["id"],
@@ -394,17 +405,13 @@ def _parameter_table(best: dict[str, Any], profiles: Iterable[dict[str, Any]]) -
                 "estimate (linear)": p["estimate"],
                 "CI low (linear)": ci[0],
                 "CI high (linear)": ci[1],
-                "lower bound": p["lower"],
-                "upper bound": p["upper"],
-                "interval": level,
+                "bounds (linear)": f"{format_number(p['lower'])} – {format_number(p['upper'])}",
+                "at bound": _at_bound(p),
+                "profile CI": f"{prof['level']:.0%} {prof['interval']}" if prof else "not profiled",
             }
         )
-    return pd.DataFrame(rows).astype(
-        {
-            c: float
-            for c in ("CI low (scale)", "CI high (scale)", "CI low (linear)", "CI high (linear)")
-        }
-    )
+    columns = ("CI low (scale)", "CI high (scale)", "CI low (linear)", "CI high (linear)")
+    return pd.DataFrame(rows).astype(dict.fromkeys(columns, float))
 
 
 def write_fit_report(out: Path, *, fit_dir: Path | None = None) -> Path:
@@ -478,12 +485,14 @@ def write_fit_report(out: Path, *, fit_dir: Path | None = None) -> Path:
                     "linear. Confidence intervals come from profile likelihoods (the other "
                     "parameters re-optimised at each point; threshold chi2(level, 1)/2) and "
                     "are shown only for profiled parameters (`mdrsim profile`); an open side "
-                    "means the profile stayed under the threshold up to a bound.",
+                    "means the profile stayed under the threshold up to a bound (not "
+                    "identifiable on that side within the bounds). An estimate at a bound "
+                    "(column 'at bound') is not an interior optimum.",
                     tables=[("Fitted parameters", _parameter_table(best, docs))],
                 )
             )
             if profiles:
-                prof_figs = []
+                prof_figs: list[tuple[str, Figure | bytes | Path]] = []
                 for doc, table in profiles:
                     f = fit_plots.plot_profile(
                         table,
@@ -524,6 +533,7 @@ def write_fit_report(out: Path, *, fit_dir: Path | None = None) -> Path:
             sections,
             provenance=provenance,
             subtitle=f"{n_conv} of {n} starts converged",
+            sig_digits=7,
         )
     finally:
         for f in figures:
