@@ -99,7 +99,9 @@ def fitted(problem: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
         app, ["fit", str(problem), "--starts", "3", "--seed", "1", "--out", str(out), "--json"]
     )
     assert result.exit_code == 0, result.output
-    return out, json.loads(result.stdout)
+    # one strict JSON document: no NaN / Infinity
+    doc = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"non-standard {c}"))
+    return out, doc
 
 
 def test_help_names_every_file_written() -> None:
@@ -192,7 +194,7 @@ def test_fit_where_no_start_converges_fails(tmp_path: Path) -> None:
     (out / "best.json").write_text("{}")  # a stale result must not survive a failed fit
     result = runner.invoke(app, ["fit", str(bad), "--starts", "2", "--out", str(out), "--json"])
     assert result.exit_code == 1, result.output
-    doc = json.loads(result.stdout)
+    doc = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"non-standard {c}"))
     assert doc["status"] == "no start converged" and doc["n_converged"] == 0
     assert "parameters" not in doc
     assert "no start converged" in result.stderr
@@ -220,7 +222,8 @@ def test_bad_input_exits_2(args: list[str], message: str, problem: Path, tmp_pat
     ]
     result = runner.invoke(app, argv)
     assert result.exit_code == 2, result.output
-    assert message in result.stderr
+    assert result.stdout == ""  # nothing for a --json reader to misread
+    assert result.stderr.startswith("error: ") and message in result.stderr
     assert "Traceback" not in result.output
 
 
@@ -239,3 +242,11 @@ def test_profile_refuses_a_fit_of_another_problem(
     )  # fmt: skip
     assert result.exit_code == 2, result.output
     assert "fitted to another problem" in result.stderr
+
+
+def test_failed_fit_table_says_not_finite(tmp_path: Path) -> None:
+    bad = write_problem(tmp_path / "petab", observable="scale * B", transformation="log")
+    result = runner.invoke(app, ["fit", str(bad), "--starts", "1", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1, result.output
+    assert "not finite" in result.stdout and "not reached" not in result.stdout
+    assert "error: no start converged (1 tried)" in result.stderr

@@ -87,7 +87,8 @@ def fit(
             t.add_column(col, no_wrap=col != "reason")
         for row in result.table.head(20).itertuples(index=False):
             t.add_row(
-                str(row.start), str(row.status), fmt(float(row.objective), 8),
+                str(row.start), str(row.status),
+                fmt(float(row.objective), 8) if math.isfinite(row.objective) else "not finite",
                 str(row.evaluations), f"{row.seconds:.1f}", str(row.reason),
             )  # fmt: skip
         console.print(t)
