@@ -250,3 +250,21 @@ def test_failed_fit_table_says_not_finite(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "not finite" in result.stdout and "not reached" not in result.stdout
     assert "error: no start converged (1 tried)" in result.stderr
+
+
+def test_profile_into_another_folder_reports_the_fit_of_from(
+    problem: Path, fitted: tuple[Path, dict], tmp_path: Path
+) -> None:
+    out, _ = fitted
+    other = tmp_path / "profiles"
+    result = runner.invoke(
+        app,
+        ["profile", str(problem), "--parameter", "scale", "--from", str(out / "best.json"),
+         "--out", str(other), "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["ci"][0] < TRUTH["scale"] < doc["ci"][1]
+    text = (other / "fit_report.html").read_text(encoding="utf-8")
+    assert "Profile likelihood of scale" in text and "Waterfall" in text
+    assert not (other / "best.json").exists()  # the fit stays where it was
