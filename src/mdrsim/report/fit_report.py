@@ -398,16 +398,16 @@ def _parameter_table(best: dict[str, Any], profiles: Iterable[dict[str, Any]]) -
         rows.append(
             {
                 "parameter": p["id"],
+                "estimate (linear)": p["estimate"],
+                "CI low (linear)": ci[0],
+                "CI high (linear)": ci[1],
+                "at bound": _at_bound(p),
+                "profile CI": f"{prof['level']:.0%} {prof['interval']}" if prof else "not profiled",
                 "scale": p["scale"],
                 "estimate (scale)": p["estimate_scaled"],
                 "CI low (scale)": ci_s[0],
                 "CI high (scale)": ci_s[1],
-                "estimate (linear)": p["estimate"],
-                "CI low (linear)": ci[0],
-                "CI high (linear)": ci[1],
                 "bounds (linear)": f"{format_number(p['lower'])} – {format_number(p['upper'])}",
-                "at bound": _at_bound(p),
-                "profile CI": f"{prof['level']:.0%} {prof['interval']}" if prof else "not profiled",
             }
         )
     columns = ("CI low (scale)", "CI high (scale)", "CI low (linear)", "CI high (linear)")
@@ -484,7 +484,7 @@ def write_fit_report(out: Path, *, fit_dir: Path | None = None) -> Path:
                     "Estimates of the best converged start on the PEtab parameter scale and "
                     "linear. Confidence intervals come from profile likelihoods (the other "
                     "parameters re-optimised at each point; threshold chi2(level, 1)/2) and "
-                    "are shown only for profiled parameters (`mdrsim profile`); an open side "
+                    "are shown only for profiled parameters (mdrsim profile); an open side "
                     "means the profile stayed under the threshold up to a bound (not "
                     "identifiable on that side within the bounds). An estimate at a bound "
                     "(column 'at bound') is not an interior optimum.",
