@@ -64,6 +64,7 @@ def _register() -> None:
     # Command modules import their heavy dependencies inside the commands, so registering
     # all of them keeps `mdrsim --help` fast.
     from mdrsim.cli import analysis, experiments, model, pharmacology, run, trial, tumour, warmup
+    from mdrsim.cli import fit as fit_cli
 
     app.command("simulate")(model.simulate)
     app.command("export-sbml")(model.export_sbml)
@@ -82,6 +83,8 @@ def _register() -> None:
     app.command("sensitivity")(analysis.sensitivity)
     app.command("frontier")(analysis.frontier)
     app.command("warmup")(warmup.warmup)
+    app.command("fit")(fit_cli.fit)
+    app.command("profile")(fit_cli.profile)
 
 
 _register()
