@@ -598,8 +598,11 @@ class _Runner:
         if len(line.scan_times) >= 2:
             a = self._assess(line)
             best = str(a.best_response.value)
+            # Best change from baseline over the follow-up scans (the waterfall-plot measure):
+            # a tumour that only grows has a positive best change, not the 0 % the baseline
+            # scan itself would give.
             base = line.scan_diam[0]
-            best_change = 100.0 * (min(line.scan_diam) - base) / base
+            best_change = 100.0 * (min(line.scan_diam[1:]) - base) / base
         else:
             best, best_change = NOT_EVALUABLE, math.nan  # no follow-up scan before the horizon
         if progression is not None:
