@@ -57,7 +57,8 @@ def main(n: int, rates: list[float], factors: list[float]) -> None:
         t = os_.table
         os_1y = float(t["survival"].iloc[int(np.searchsorted(t["time"], 365.0, "right")) - 1])
         print(
-            f"tum_r {r:<7g} EC50 x{ec50_factor:<4g} ({default[e_i] * ec50_factor:.3g} uM) PFS {pfs.median / MONTH:5.2f} mo  "
+            f"tum_r {r:<7g} EC50 x{ec50_factor:<4g} ({default[e_i] * ec50_factor:.3g} uM) "
+            f"PFS {pfs.median / MONTH:5.2f} mo  "
             f"OS {os_.median / MONTH:5.2f} mo  1y OS {os_1y:.2f}  "
             f"ORR {ok['best_response'].isin(['CR', 'PR']).mean():.2f}  "
             f"FN {ok['febrile_neutropenia'].mean():.2f}  failed {len(ep) - len(ok)}",
