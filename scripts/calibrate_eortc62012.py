@@ -6,13 +6,15 @@ Grid search over the median Gompertz growth rate and the median tumour EC50 of d
 medians, the 1-year OS, ORR and toxicity of a virtual trial of N patients (default 1000), using
 the example's deaths and scan window. Copy the chosen medians into the trial file.
 
-    python scripts/calibrate_eortc62012.py [N]
+    python scripts/calibrate_eortc62012.py [N] [--r 0.006,0.007] [--ec50 3.5,4.0]
+
+(--ec50 is a factor on the library's in-vitro-calibrated tumour EC50 of doxorubicin.)
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +30,7 @@ MONTH = 365.25 / 12
 SCENARIO = Path(__file__).parents[1] / "examples" / "sarcoma_doxorubicin.yaml"
 
 
-def main(n: int) -> None:
+def main(n: int, rates: list[float], factors: list[float]) -> None:
     pm = build_patient_model(load_scenario(SCENARIO), load_library())
     names = pm.compiled.parameter_names
     default = pm.compiled.default_parameters()
@@ -38,7 +40,7 @@ def main(n: int) -> None:
     z = rng.standard_normal((3, n))
     bsa = np.clip(1.85 + 0.2 * rng.standard_normal(n), 1.4, 2.4)
     seeds = rng.integers(0, 2**63, n, dtype=np.uint64)
-    for r, ec50_factor in itertools.product((0.006, 0.0065, 0.007, 0.0075), (3.5, 4.0, 4.5)):
+    for r, ec50_factor in itertools.product(rates, factors):
         inputs = default_inputs(pm, n)
         inputs.params[:, r_i] = r * np.exp(0.5 * z[0])
         inputs.params[:, e_i] = default[e_i] * ec50_factor * np.exp(1.0 * z[1])
@@ -55,7 +57,8 @@ def main(n: int) -> None:
         t = os_.table
         os_1y = float(t["survival"].iloc[int(np.searchsorted(t["time"], 365.0, "right")) - 1])
         print(
-            f"tum_r {r:<7g} EC50 x{ec50_factor:<4g} PFS {pfs.median / MONTH:5.2f} mo  "
+            f"tum_r {r:<7g} EC50 x{ec50_factor:<4g} ({default[e_i] * ec50_factor:.3g} uM) "
+            f"PFS {pfs.median / MONTH:5.2f} mo  "
             f"OS {os_.median / MONTH:5.2f} mo  1y OS {os_1y:.2f}  "
             f"ORR {ok['best_response'].isin(['CR', 'PR']).mean():.2f}  "
             f"FN {ok['febrile_neutropenia'].mean():.2f}  failed {len(ep) - len(ok)}",
@@ -64,4 +67,9 @@ def main(n: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("n", nargs="?", type=int, default=1000, help="patients per grid point")
+    ap.add_argument("--r", default="0.0055,0.006,0.0065,0.007", help="median tum_r values (/day)")
+    ap.add_argument("--ec50", default="3.0,3.5,4.0", help="EC50 factors on the library value")
+    a = ap.parse_args()
+    main(a.n, [float(x) for x in a.r.split(",")], [float(x) for x in a.ec50.split(",")])

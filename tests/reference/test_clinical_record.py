@@ -17,8 +17,10 @@ Randomised trials that added a P-gp inhibitor to chemotherapy found no benefit:
 - PFS and OS: hazard ratio inhibitor vs control **above 0.8** and median ratio **at most 1.25**
   (no trial saw a survival benefit; 0.8 / 1.25 is the conventional "large effect" bound).
 
-The shipped model passes; a deliberately wrong variant — half of every tumour MDR1-high at
-diagnosis, so that the inhibitor's mechanism dominates the response — must fail. It also keeps
+The shipped model passes (the example trial samples the EORTC 62012-calibrated sarcoma
+population, so its control arm is a credible single-agent doxorubicin arm); a deliberately wrong
+variant — half of every tumour MDR1-high at diagnosis, so that the inhibitor's mechanism
+dominates — must fail. It also keeps
 the mechanistic checks: tariquidar lowers the MDR1-high fraction at progression and costs
 T-cell memory (the effect the trials never measured).
 """
@@ -110,7 +112,10 @@ def test_shipped_model_agrees_with_the_inhibitor_trials(tmp_path: Path) -> None:
     by_arm = ep.groupby("arm")
     high = by_arm["mdr1_high_fraction_at_progression"].median()
     memory = by_arm["cd8_memory_ratio"].median()
-    assert high[INHIBITOR] < 0.5 * high[CONTROL]
+    # Selection is slowed, not stopped: with the EORTC 62012-calibrated (in-vivo, 3.5x less
+    # sensitive) tumours the MDR1-high fraction at progression falls by about 40 % (0.59x at
+    # 200 patients); the bound asks for at least a quarter.
+    assert high[INHIBITOR] < 0.75 * high[CONTROL]
     assert memory[INHIBITOR] < memory[CONTROL]
 
 
@@ -118,4 +123,6 @@ def test_shipped_model_agrees_with_the_inhibitor_trials(tmp_path: Path) -> None:
 def test_check_fails_for_a_model_with_half_the_tumour_mdr1_high(tmp_path: Path) -> None:
     summary, _, violations = _run(_wrong_variant(tmp_path), tmp_path / "trial")
     assert violations, f"the wrong variant passed the clinical-record check:\n{summary}"
-    assert any(v.startswith("ORR") for v in violations), violations
+    # With the calibrated sarcoma population (few responses in either arm) the inhibitor's
+    # benefit in the wrong variant shows as longer PFS (median ratio ~1.9) rather than as ORR.
+    assert any(v.startswith(("ORR", "median PFS", "PFS HR")) for v in violations), violations

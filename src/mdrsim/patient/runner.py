@@ -598,9 +598,10 @@ class _Runner:
         if len(line.scan_times) >= 2:
             a = self._assess(line)
             best = str(a.best_response.value)
+            # Best change from baseline over the follow-up scans (the waterfall-plot measure):
+            # a tumour that only grows has a positive best change, not the 0 % the baseline
+            # scan itself would give.
             base = line.scan_diam[0]
-            # After baseline: the baseline scan is not a response (issue 13: with it, a
-            # progressing patient showed 0 % instead of a bar above zero).
             best_change = 100.0 * (min(line.scan_diam[1:]) - base) / base
         else:
             best, best_change = NOT_EVALUABLE, math.nan  # no follow-up scan before the horizon

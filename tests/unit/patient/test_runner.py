@@ -130,6 +130,31 @@ def test_second_line_starts_at_the_first_progression_scan():
     assert ep["auc_cisplatin_mg_h_per_L"] > 0
 
 
+def test_second_line_best_change_is_measured_on_its_follow_up_scans():
+    """The best change of a line is the smallest change from its baseline over the follow-up
+    scans (the waterfall measure), recomputed here from the recorded tumour burden with the
+    spherical cube-root rule. A line under which the tumour only grows gets a positive change,
+    not the 0 % its own baseline scan would give (the defect of issue 17: "cisplatin as second
+    line shrinks nothing (0 %)")."""
+    sc = scenario(second_line=True, horizon=730, infection=False)
+    pm = build_patient_model(sc, LIB)
+    out = run_patients(pm, untreated_twin=False)
+    second = out.lines.iloc[1]
+    traj = out.trajectories
+    tum = traj[traj.variable == "tumour_total"].sort_values("time")
+    t, burden = tum["time"].to_numpy(), tum["value"].to_numpy()
+    end = second["progression_day"]
+    if end != end:  # no progression on line 2: scans run to the horizon
+        end = 730.0
+    scans = np.arange(second["start_day"], end + 1e-9, 42.0)
+    assert len(scans) >= 2
+    diam = np.cbrt(np.interp(scans, t, burden))
+    expected = 100.0 * (diam[1:].min() - diam[0]) / diam[0]
+    assert np.isfinite(second["best_change_pct"])
+    assert second["best_change_pct"] == pytest.approx(expected, abs=0.5)
+    assert abs(second["best_change_pct"]) > 1.0  # a measurable change, not the baseline's 0 %
+
+
 def test_recorded_trajectory_is_continuous_and_non_negative(dox_model):
     out = run_patients(dox_model, untreated_twin=False)
     traj = out.trajectories
