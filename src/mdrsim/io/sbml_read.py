@@ -25,8 +25,8 @@ from mdrsim.errors import (
 )
 from mdrsim.io.sbml_events import check_instant_triggers
 from mdrsim.io.sbml_math import MathReader, as_condition, as_number
-from mdrsim.io.sbml_rates import substitute_rate_of
 from mdrsim.io.sbml_meta import Meta, SBase, UnitNamer, read_meta, restore_exact
+from mdrsim.io.sbml_rates import substitute_rate_of
 from mdrsim.model.expressions import did_you_mean
 from mdrsim.model.ir import (
     AssignmentRule,
@@ -311,9 +311,7 @@ class _Importer:
         varying = {
             cid
             for cid in self.compartments
-            if cid in self.assignment_rules
-            or cid in self.rate_rules
-            or cid in assigned_by_events
+            if cid in self.assignment_rules or cid in self.rate_rules or cid in assigned_by_events
         }
         if not varying:
             return
@@ -351,13 +349,9 @@ class _Importer:
             self.as_amounts[sid] = cid
             if sid not in self.initial_assignments:
                 # The concentration at the start; converted with the start size below.
-                self.initial_assignments[sid] = InitialAssignment(
-                    sid, sympy.Float(species.initial)
-                )
+                self.initial_assignments[sid] = InitialAssignment(sid, sympy.Float(species.initial))
             size = self.compartments[cid].size
-            self.species[sid] = replace(
-                species, amount_based=True, initial=species.initial * size
-            )
+            self.species[sid] = replace(species, amount_based=True, initial=species.initial * size)
 
     def _reaction_terms_as_rate_rules(self) -> None:
         """Species with a conversion factor or a variable stoichiometry get a rate rule.
@@ -486,21 +480,24 @@ class _Importer:
             description = meta.texts.get("description", "")
         else:
             description = _foreign_description(self.m)
-        return substitute_rate_of(_substitute_reaction_ids(
-            Model(
-                name=name,
-                compartments=self.compartments,
-                species=self.species,
-                parameters=self.parameters,
-                reactions=self.reactions,
-                assignment_rules=self.assignment_rules,
-                rate_rules=self.rate_rules,
-                initial_assignments=self.initial_assignments,
-                observables=self.observables,
-                events=self.events,
-                description=description,
-            )
-        ), concentration_species=set(self.as_amounts))
+        return substitute_rate_of(
+            _substitute_reaction_ids(
+                Model(
+                    name=name,
+                    compartments=self.compartments,
+                    species=self.species,
+                    parameters=self.parameters,
+                    reactions=self.reactions,
+                    assignment_rules=self.assignment_rules,
+                    rate_rules=self.rate_rules,
+                    initial_assignments=self.initial_assignments,
+                    observables=self.observables,
+                    events=self.events,
+                    description=description,
+                )
+            ),
+            concentration_species=set(self.as_amounts),
+        )
 
     def _texts(self, sbase: SBase, meta: Meta | None) -> tuple[str, str]:
         """(description, source): from the mdrsim annotation, else from name and notes."""

@@ -19,7 +19,9 @@ from .io_helpers import math, parameters, sbml_document
 TIME_CSYMBOL = (
     "<csymbol encoding='text' definitionURL='http://www.sbml.org/sbml/symbols/time'>t</csymbol>"
 )
-RATE_OF = "<csymbol encoding='text' definitionURL='http://www.sbml.org/sbml/symbols/rateOf'>r</csymbol>"
+RATE_OF = (
+    "<csymbol encoding='text' definitionURL='http://www.sbml.org/sbml/symbols/rateOf'>r</csymbol>"
+)
 
 
 def _compartment(attrs: str = 'size="1"', cid: str = "c") -> str:
@@ -49,6 +51,10 @@ def _reaction(rid: str, rate: str, products: str = "", reactants: str = "") -> s
         f'<reaction id="{rid}" reversible="false">{parts}'
         f"<kineticLaw>{math(rate)}</kineticLaw></reaction>"
     )
+
+
+def _product(species: str, attrs: str = 'stoichiometry="1" constant="true"') -> str:
+    return f'<speciesReference species="{species}" {attrs}/>'
 
 
 def _reactions(*reactions: str) -> str:
@@ -115,7 +121,10 @@ def test_rem_and_quotient_truncate_towards_zero(op: str, a: int, b: int, expecte
 
 
 def test_a_number_as_a_piecewise_condition_is_true_when_not_zero() -> None:
-    content = "<piecewise><piece><cn>0</cn><cn>5</cn></piece><otherwise><cn>1</cn></otherwise></piecewise>"
+    content = (
+        "<piecewise><piece><cn>0</cn><cn>5</cn></piece>"
+        "<otherwise><cn>1</cn></otherwise></piecewise>"
+    )
     model = read_sbml_string(sbml_document(parameters("p~0") + _rules(_assignment("p", content))))
     assert float(model.assignment_rules["p"].expression) == 0
 
@@ -152,9 +161,9 @@ def test_a_reaction_id_in_another_rate_law_is_that_rate() -> None:
         + _species("A", "B")
         + parameters("k=2")
         + _reactions(
-            _reaction("J0", "<ci>k</ci>", products='<speciesReference species="A" stoichiometry="1" constant="true"/>'),
+            _reaction("J0", "<ci>k</ci>", products=_product("A")),
             _reaction("J1", "<apply><times/><cn>3</cn><ci>J0</ci></apply>",
-                      products='<speciesReference species="B" stoichiometry="1" constant="true"/>'),
+                      products=_product("B")),
         )
     )  # fmt: skip
     model = read_sbml_string(xml)
@@ -168,7 +177,7 @@ def test_a_species_reference_id_in_math_is_its_stoichiometry() -> None:
         + parameters("p~0")
         + _reactions(
             _reaction("J0", "<cn>1</cn>",
-                      products='<speciesReference id="A_st" species="A" stoichiometry="3" constant="true"/>')
+                      products=_product("A", 'id="A_st" stoichiometry="3" constant="true"'))
         )
         + _rules(_assignment("p", "<ci>A_st</ci>"))
     )  # fmt: skip
@@ -187,7 +196,7 @@ def test_stoichiometry_set_by_a_rule_changes_the_rate_of_change() -> None:
         + _species("A")
         + _reactions(
             _reaction("J0", "<cn>1</cn>",
-                      products='<speciesReference id="n" species="A" constant="false"/>')
+                      products=_product("A", 'id="n" constant="false"'))
         )
         + _rules(_assignment("n", TIME_CSYMBOL))
     )  # fmt: skip
@@ -221,7 +230,7 @@ def test_conversion_factor_scales_the_reaction_terms(where: str) -> None:
         + parameters("f=4")
         + _reactions(
             _reaction("J0", "<cn>0.5</cn>",
-                      products='<speciesReference species="A" stoichiometry="1" constant="true"/>')
+                      products=_product("A"))
         )
     )  # fmt: skip
     xml = sbml_document(body)
@@ -244,12 +253,14 @@ def test_rate_of_a_species_is_its_net_reaction_rate_per_volume() -> None:
         + parameters("p~0", "k=3")
         + _reactions(
             _reaction("J0", "<ci>k</ci>",
-                      products='<speciesReference species="A" stoichiometry="2" constant="true"/>')
+                      products=_product("A", 'stoichiometry="2" constant="true"'))
         )
         + _rules(_assignment("p", _rate_of("A")))
     )  # fmt: skip
     model = read_sbml_string(xml)
-    value = model.assignment_rules["p"].expression.subs({sympy.Symbol("k"): 3, sympy.Symbol("c"): 2})
+    value = model.assignment_rules["p"].expression.subs(
+        {sympy.Symbol("k"): 3, sympy.Symbol("c"): 2}
+    )
     assert float(value) == 3.0  # 2 * 3 / 2
 
 
@@ -304,7 +315,7 @@ def _growing_compartment(extra_rules: str = "", event: str = "") -> str:
         + parameters("p~0")
         + _reactions(
             _reaction("J0", "<cn>1</cn>",
-                      products='<speciesReference species="S" stoichiometry="1" constant="true"/>')
+                      products=_product("S"))
         )
         + _rules(
             f'<rateRule variable="c">{math("<cn>1</cn>")}</rateRule>',
