@@ -303,7 +303,7 @@ class _Importer:
         concentration changes with it. Such a species is integrated as an amount (the IR's
         ``amount_based``); :func:`_concentrations_as_amounts` then writes ``S / size`` wherever
         the model's math means its concentration and converts values assigned to it.
-        A rate rule for such a species (a rate of the concentration) is refused.
+        A species with a rate rule stays a concentration: SBML's rate rule gives d[S]/dt.
         """
         assigned_by_events = {
             a.variable: name for name, e in self.events.items() for a in e.assignments
@@ -322,12 +322,17 @@ class _Importer:
             if cid not in varying or species.amount_based or sid in self.assignment_rules:
                 continue
             if sid in self.rate_rules:
-                raise UnsupportedSBMLFeatureError(
-                    f"species {sid!r} has a rate rule for its concentration and its "
-                    f"compartment {cid!r} changes size; mdrsim supports rate rules only for "
-                    "amounts (hasOnlySubstanceUnits) in compartments of varying size",
-                    "non-constant compartment (rate rule for a concentration)",
-                )
+                # SBML: a rate rule of a concentration species gives d[S]/dt itself, so S
+                # stays a concentration (its amount follows the size). A size that jumps at
+                # an event would have to rescale it: refused.
+                if cid in assigned_by_events:
+                    raise UnsupportedSBMLFeatureError(
+                        f"species {sid!r} has a rate rule for its concentration and event "
+                        f"{assigned_by_events[cid]!r} changes the size of its compartment "
+                        f"{cid!r}; not supported",
+                        "non-constant compartment (rate rule for a concentration)",
+                    )
+                continue
             for event in self.events.values():
                 targets = {a.variable for a in event.assignments}
                 if sid in targets and cid in targets:

@@ -351,14 +351,20 @@ def test_event_assigning_a_concentration_in_a_varying_compartment_sets_amount_ti
     assert result.values("p")[0, -1] == pytest.approx(11.0 / 3.0, rel=1e-6)
 
 
-def test_rate_rule_for_a_concentration_in_a_varying_compartment_is_refused() -> None:
+def test_rate_rule_of_a_concentration_in_a_growing_compartment_gives_its_rate() -> None:
+    # SBML: the rate rule is d[S]/dt = 0.4 whatever the size does; with V = 0.5 + 0.2 t the
+    # amount at t = 1 is 0.4 * 0.7 = 0.28.
     xml = sbml_document(
-        '<listOfCompartments><compartment id="c" size="1" constant="false"/></listOfCompartments>'
-        + _species("S", attrs='initialAmount="2"')
+        '<listOfCompartments><compartment id="c" size="0.5" constant="false"/>'
+        "</listOfCompartments>"
+        + _species("S", attrs='initialConcentration="0"')
         + _rules(
-            f'<rateRule variable="c">{math("<cn>1</cn>")}</rateRule>',
-            f'<rateRule variable="S">{math("<cn>1</cn>")}</rateRule>',
+            f'<rateRule variable="c">{math("<cn>0.2</cn>")}</rateRule>',
+            f'<rateRule variable="S">{math("<cn>0.4</cn>")}</rateRule>',
         )
     )
-    with pytest.raises(UnsupportedFeatureError, match="rate rule for its concentration"):
-        read_sbml_string(xml)
+    model = read_sbml_string(xml)
+    assert not model.species["S"].amount_based
+    result = simulate(model, [0.0, 1.0], rtol=1e-10, atol=1e-12)
+    amount = result.values("S")[0, -1] * result.values("c")[0, -1]
+    assert amount == pytest.approx(0.28, rel=1e-8)
