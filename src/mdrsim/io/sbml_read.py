@@ -8,6 +8,7 @@ ones and features mdrsim does not simulate are reported by name.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -27,7 +28,7 @@ from mdrsim.io.sbml_events import check_instant_triggers
 from mdrsim.io.sbml_math import MathReader, as_condition, as_number
 from mdrsim.io.sbml_meta import Meta, SBase, UnitNamer, read_meta, restore_exact
 from mdrsim.io.sbml_rates import substitute_rate_of
-from mdrsim.model.expressions import did_you_mean
+from mdrsim.model.expressions import TIME, did_you_mean
 from mdrsim.model.ir import (
     AssignmentRule,
     Compartment,
@@ -181,6 +182,20 @@ def _foreign_description(sbase: SBase) -> str:
     return "\n\n".join(p for p in (name, _notes_text(sbase)) if p)
 
 
+def _is_timed(trigger: sympy.Basic, event_assigned: set[str]) -> bool:
+    """Whether the engine treats ``trigger`` as a timed event (mdrsim.engine.codegen's rule:
+    ``time >= c`` / ``time > c`` either way round, ``c`` free of time and of event targets)."""
+    if isinstance(trigger, sympy.Ge | sympy.Gt):
+        lhs, rhs = trigger.lhs, trigger.rhs
+    elif isinstance(trigger, sympy.Le | sympy.Lt):
+        lhs, rhs = trigger.rhs, trigger.lhs
+    else:
+        return False
+    if lhs != TIME or TIME in rhs.free_symbols:
+        return False
+    return not ({s.name for s in rhs.free_symbols} & event_assigned)
+
+
 def _zero_dimensional(compartment: Any) -> bool:
     return bool(
         compartment.isSetSpatialDimensions() and compartment.getSpatialDimensionsAsDouble() == 0
@@ -235,7 +250,7 @@ class _Importer:
         # Species whose initial value SBML gives in the other unit (amount for a
         # concentration species or the reverse): (species, compartment, value, is_amount).
         self.converted_initial: list[tuple[str, str, float, bool]] = []
-        self.prioritised: list[str] = []
+        self.prioritised: dict[str, sympy.Basic] = {}
         self.non_persistent: list[str] = []
 
     def _all_ids(self) -> set[str]:
@@ -435,6 +450,11 @@ class _Importer:
             # Written by mdrsim from its own model: the flags mean what mdrsim does with
             # them, and reading the document back must give the same model.
             return
+        if self.prioritised or self.non_persistent:
+            ordered = self._events_by_priority()
+            if ordered is not None:
+                self.events = ordered
+                return
         if self.prioritised:
             names = ", ".join(repr(n) for n in self.prioritised)
             raise UnsupportedSBMLFeatureError(
@@ -453,6 +473,73 @@ class _Importer:
                 "trigger is refused",
                 "non-persistent event trigger",
             )
+
+    def _events_by_priority(self) -> dict[str, Event] | None:
+        """The events in an order whose one-after-another execution is SBML's, or None.
+
+        mdrsim carries out events due at the same instant one after another in model order
+        (timed events first, then state-triggered ones, each seeing the values the previous
+        ones set). Exact when no event sets anything a trigger uses (no event can join the
+        pending set, or leave it when its trigger is not persistent, by another's doing) and
+        no event's assignments use what another sets (values taken at trigger time and at
+        execution agree). Then, if no two events set the same variable, the order does not
+        matter at all; otherwise every event needs a priority that is a fixed number, all
+        different, and the events must be all timed or all state-triggered with one and the
+        same trigger (so that they are due at exactly the same instant), and they are put in
+        priority order.
+        """
+        events = self.events
+        rule_subs: dict[sympy.Basic, sympy.Basic] = {}
+        for _ in range(len(self.assignment_rules) + 1):
+            grown = {
+                sympy.Symbol(v): r.expression.xreplace(rule_subs)
+                for v, r in self.assignment_rules.items()
+            }
+            if grown == rule_subs:
+                break
+            rule_subs = grown
+
+        def names(expr: sympy.Basic) -> set[str]:
+            return {x.name for x in expr.xreplace(rule_subs).free_symbols}
+
+        targets = {k: {a.variable for a in e.assignments} for k, e in events.items()}
+        all_targets = set().union(*targets.values())
+        for k, e in events.items():
+            if names(e.trigger) & all_targets or e.trigger.atoms(sympy.Eq, sympy.Ne):
+                return None
+            uses = set().union(*(names(a.expression) for a in e.assignments))
+            if uses & (all_targets - targets[k]):
+                return None
+        if sum(len(t) for t in targets.values()) == len(all_targets):
+            return dict(events)  # no variable set twice: any order gives the same values
+        if set(self.prioritised) != set(events) or self.non_persistent:
+            return None
+        fixed = {
+            sympy.Symbol(p.name): sympy.Float(p.value)
+            for p in self.parameters.values()
+            if p.constant
+            and p.name not in self.initial_assignments
+            and p.name not in self.assignment_rules
+            and p.name not in all_targets
+        }
+        values: dict[str, float] = {}
+        for k, priority in self.prioritised.items():
+            number = priority.xreplace(rule_subs).xreplace(fixed)
+            if number.free_symbols or not number.is_number:
+                return None
+            values[k] = float(number)
+        if len(set(values.values())) != len(values) or not all(
+            math.isfinite(v) for v in values.values()
+        ):
+            return None
+        triggers = {k: e.trigger.xreplace(rule_subs) for k, e in events.items()}
+        timed = {_is_timed(t, all_targets) for t in triggers.values()}
+        if timed == {False} and len(set(triggers.values())) != 1:
+            return None  # state triggers: only one and the same trigger is due at one instant
+        if len(timed) != 1:
+            return None
+        order = sorted(events, key=lambda k: -values[k])
+        return {k: events[k] for k in order}
 
     def _check_values_defined(self) -> None:
         """A parameter or compartment with no value, rule or initial assignment is an error.
@@ -745,8 +832,8 @@ class _Importer:
             return None  # an event that assigns nothing has no effect
         if e.isSetPriority() and e.getPriority().isSetMath():
             # Read (so that e.g. a delay() in it is refused), then judged in _check_event_order.
-            self.math.read(e.getPriority().getMath(), f"priority of event {name!r}")
-            self.prioritised.append(name)
+            priority = self.math.read(e.getPriority().getMath(), f"priority of event {name!r}")
+            self.prioritised[name] = as_number(priority)
         if not trigger.getPersistent():
             self.non_persistent.append(name)
         meta = read_meta(e)

@@ -368,3 +368,61 @@ def test_rate_rule_of_a_concentration_in_a_growing_compartment_gives_its_rate() 
     result = simulate(model, [0.0, 1.0], rtol=1e-10, atol=1e-12)
     amount = result.values("S")[0, -1] * result.values("c")[0, -1]
     assert amount == pytest.approx(0.28, rel=1e-8)
+
+
+# -- event priorities where the one-after-another order is exact ---------------------------------
+
+
+def _event(eid: str, at: str, variable: str, value: str, priority: str | None) -> str:
+    prio = f"<priority>{math(priority)}</priority>" if priority is not None else ""
+    return (
+        f'<event id="{eid}" useValuesFromTriggerTime="true">'
+        '<trigger initialValue="true" persistent="true">'
+        + math(f"<apply><geq/>{TIME_CSYMBOL}<cn>{at}</cn></apply>")
+        + f"</trigger>{prio}<listOfEventAssignments>"
+        f'<eventAssignment variable="{variable}">{math(value)}</eventAssignment>'
+        "</listOfEventAssignments></event>"
+    )
+
+
+def test_simultaneous_events_setting_one_variable_run_in_priority_order() -> None:
+    # SBML: at t = 1 the higher priority (10) runs first, so the lower one's value (2) stays.
+    xml = sbml_document(
+        parameters("x~0")
+        + "<listOfEvents>"
+        + _event("low", "1", "x", "<cn>2</cn>", "<cn>5</cn>")
+        + _event("high", "1", "x", "<cn>1</cn>", "<cn>10</cn>")
+        + "</listOfEvents>"
+    )
+    model = read_sbml_string(xml)
+    assert list(model.events) == ["high", "low"]
+    assert _final(xml, "x") == 2.0
+
+
+def test_events_setting_different_variables_need_no_order() -> None:
+    xml = sbml_document(
+        parameters("x~0", "y~0", "k=3")
+        + "<listOfEvents>"
+        + _event("a", "1", "x", "<cn>2</cn>", "<ci>k</ci>")
+        + _event("b", "1", "y", "<cn>1</cn>", None)
+        + "</listOfEvents>"
+    )
+    assert list(read_sbml_string(xml).events) == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("<cn>5</cn>", "<cn>5</cn>"), ("<ci>x</ci>", "<cn>5</cn>"), ("<cn>5</cn>", None)],
+)
+def test_tied_variable_or_missing_priorities_on_one_variable_are_refused(
+    first: str, second: str | None
+) -> None:
+    xml = sbml_document(
+        parameters("x~0")
+        + "<listOfEvents>"
+        + _event("a", "1", "x", "<cn>2</cn>", first)
+        + _event("b", "1", "x", "<cn>1</cn>", second)
+        + "</listOfEvents>"
+    )
+    with pytest.raises(UnsupportedFeatureError, match="priority"):
+        read_sbml_string(xml)
