@@ -245,6 +245,8 @@ class _Importer:
         # Concentration species in compartments whose size changes, integrated as amounts:
         # species -> compartment.
         self.as_amounts: dict[str, str] = {}
+        # Algebraic rules 0 = expression, as (formula as written, expression).
+        self.algebraic: list[tuple[str, sympy.Basic]] = []
         self.observable_ids = self._observable_ids()
         self.without_value: list[tuple[str, str]] = []
         # Species whose initial value SBML gives in the other unit (amount for a
@@ -286,11 +288,12 @@ class _Importer:
             self._rule(rule)
         for ia in self.m.getListOfInitialAssignments():
             self._initial_assignment(ia)
-        self._initial_values_after_sizes()
         for i, e in enumerate(self.m.getListOfEvents()):
             event = self._event(e, i)
             if event is not None:
                 self.events[event.name] = event
+        self._solve_algebraic_rules()
+        self._initial_values_after_sizes()
         self._check_event_order()
         self._check_values_defined()
         self._species_in_varying_compartments()
@@ -309,6 +312,61 @@ class _Importer:
                     for cid in used
                 ]
             )
+
+    def _solve_algebraic_rules(self) -> None:
+        """Algebraic rules that fix one variable linearly become assignment rules.
+
+        ``0 = f`` determines a variable that nothing else determines (not constant, no rule,
+        not changed by reactions, no initial assignment, not set by events). When exactly one
+        such variable ``x`` occurs in ``f`` and ``f`` is linear in it (``f = a·x + b`` with
+        ``a`` free of ``x``), the rule is ``x = −b / a`` at every instant — exact, no DAE
+        solver needed. Rules are taken one at a time (a solved variable is determined for the
+        next). Anything else is refused: mdrsim does not integrate DAEs.
+        """
+        if not self.algebraic:
+            return
+        moved_by_reactions = {
+            sid
+            for sid in self.terms
+            if not self.species[sid].boundary and not self.species[sid].constant
+        }
+        set_by_events = {a.variable for e in self.events.values() for a in e.assignments}
+        constant = {p for p, par in self.parameters.items() if par.constant}
+        constant |= {c.getId() for c in self.m.getListOfCompartments() if c.getConstant()}
+        constant |= {s for s, sp in self.species.items() if sp.constant}
+        pending = list(self.algebraic)
+        while pending:
+            determined = (
+                set(self.assignment_rules)
+                | set(self.rate_rules)
+                | moved_by_reactions
+                | set(self.initial_assignments)
+                | set_by_events
+                | constant
+            )
+            for formula, expr in pending:
+                free = {s.name for s in expr.free_symbols} - {TIME.name}
+                candidates = sorted(free & set(self.parameters) | free & set(self.compartments)
+                                    | free & set(self.species))  # fmt: skip
+                open_ = [c for c in candidates if c not in determined]
+                if len(open_) != 1:
+                    continue
+                x = sympy.Symbol(open_[0])
+                slope = sympy.diff(expr, x)
+                if x in slope.free_symbols or slope == 0:
+                    continue
+                solution = -expr.xreplace({x: sympy.Integer(0)}) / slope
+                self.assignment_rules[x.name] = AssignmentRule(x.name, solution)
+                pending.remove((formula, expr))
+                break
+            else:
+                formula = pending[0][0]
+                raise UnsupportedSBMLFeatureError(
+                    f"algebraic rule 0 = {formula}: mdrsim solves an algebraic rule only when "
+                    "it is linear in exactly one variable that nothing else determines (it "
+                    "becomes an assignment rule); mdrsim does not integrate DAEs",
+                    "algebraic rule",
+                )
 
     def _species_in_varying_compartments(self) -> None:
         """Concentration species in a compartment whose size changes become amounts.
@@ -784,10 +842,9 @@ class _Importer:
         if not rule.isSetMath():
             return  # SBML L3V2 allows a rule without math; it has no effect
         if rule.isAlgebraic():
-            formula = libsbml.formulaToL3String(rule.getMath()) if rule.isSetMath() else ""
-            raise UnsupportedFeatureError(
-                f"algebraic rule 0 = {formula} is not supported (mdrsim solves ODEs, not DAEs)"
-            )
+            formula = libsbml.formulaToL3String(rule.getMath())
+            self.algebraic.append((formula, as_number(self.math.read(rule.getMath(), formula))))
+            return
         variable = rule.getVariable()
         kind = "assignment rule" if rule.isAssignment() else "rate rule"
         where = f"{kind} for {variable!r}"

@@ -426,3 +426,39 @@ def test_tied_variable_or_missing_priorities_on_one_variable_are_refused(
     )
     with pytest.raises(UnsupportedFeatureError, match="priority"):
         read_sbml_string(xml)
+
+
+# -- algebraic rules ------------------------------------------------------------------------------
+
+
+def _algebraic(content: str) -> str:
+    return f"<algebraicRule>{math(content)}</algebraicRule>"
+
+
+def test_linear_algebraic_rule_determines_its_one_free_variable() -> None:
+    # 0 = 2 * y + x - 10 with x' = 1 from 0 (a rate rule) determines y = (10 - x) / 2;
+    # at t = 2: y = 4.
+    xml = sbml_document(
+        parameters("x~0", "y~0")
+        + _rules(
+            f'<rateRule variable="x">{math("<cn>1</cn>")}</rateRule>',
+            _algebraic(
+                "<apply><minus/><apply><plus/><apply><times/><cn>2</cn><ci>y</ci></apply>"
+                "<ci>x</ci></apply><cn>10</cn></apply>"
+            ),
+        )
+    )
+    model = read_sbml_string(xml)
+    assert "y" in model.assignment_rules
+    assert _final(xml, "y") == pytest.approx(4.0, rel=1e-9)
+
+
+def test_nonlinear_or_underdetermined_algebraic_rules_are_refused() -> None:
+    square = _algebraic(
+        "<apply><minus/><apply><power/><ci>y</ci><cn>2</cn></apply><cn>4</cn></apply>"
+    )
+    two_free = _algebraic("<apply><minus/><ci>x</ci><ci>y</ci></apply>")
+    for rule in (square, two_free):
+        xml = sbml_document(parameters("x~0", "y~0") + _rules(rule))
+        with pytest.raises(UnsupportedFeatureError, match="algebraic rule"):
+            read_sbml_string(xml)
