@@ -32,7 +32,7 @@ from mdrsim.model.ir import Model
 from mdrsim.model.validation import rule_order
 
 #: Bump when the generated code's layout changes, so old cache entries are not reused.
-CODEGEN_VERSION = "7"
+CODEGEN_VERSION = "8"
 
 
 class _Printer(PythonCodePrinter):
@@ -151,11 +151,13 @@ def flatten(model: Model) -> FlatModel:
     rhs = [derivs[n] for n in states]
 
     # Reported alongside the states: assignment-rule variables, species held at a value
-    # (boundary/constant species, which events may still change), then observables.
-    held_species = [n for n in params if n in model.species]
-    output_names = list(order) + held_species + list(model.observables)
+    # (boundary/constant species, which events may still change), parameters and
+    # compartments that events change (a drug switch, a treatment flag), then observables.
+    event_targets = {a.variable for e in model.events.values() for a in e.assignments}
+    held = [n for n in params if n in model.species or n in event_targets]
+    output_names = list(order) + held + list(model.observables)
     outputs = [rule_subs[sympy.Symbol(v)] for v in order]
-    outputs += [sympy.Symbol(n) for n in held_species]
+    outputs += [sympy.Symbol(n) for n in held]
     outputs += [sub(o.expression) for o in model.observables.values()]
 
     # Initial assignments, in dependency order among themselves.

@@ -31,9 +31,12 @@ import libsbml
 import sympy
 
 from mdrsim.errors import ExpressionError, MdrsimError, ModelImportError, UnsupportedFeatureError
+from mdrsim.io.sbml_rates import RATE_OF
 from mdrsim.model.expressions import TIME, safe_pow
 
-__all__ = ["Env", "FloatPlaceholders", "MathReader", "MathWriter", "Node"]
+__all__ = [
+    "Env", "FloatPlaceholders", "MathReader", "MathWriter", "Node", "as_condition", "as_number",
+]  # fmt: skip
 
 #: The value SBML Level 3 defines for the ``avogadro`` csymbol (L3V1 and L3V2, section 3.4.6:
 #: "6.02214179 x 10^23", the CODATA 2006 value). Not the 2019 SI value 6.02214076e23: models
@@ -126,9 +129,6 @@ _RELATIONAL: dict[int, Callable[[sympy.Basic, sympy.Basic], sympy.Basic]] = {
 #: Friendlier names for constructs users are likely to meet and mdrsim does not simulate.
 _UNSUPPORTED_NAMES: dict[int, str] = {
     libsbml.AST_FUNCTION_DELAY: "the delay() csymbol",
-    libsbml.AST_FUNCTION_RATE_OF: "the rateOf() csymbol",
-    libsbml.AST_FUNCTION_REM: "rem()",
-    libsbml.AST_FUNCTION_QUOTIENT: "quotient()",
     libsbml.AST_LAMBDA: "a lambda outside a function definition",
 }
 
@@ -214,6 +214,12 @@ class MathReader:
     @staticmethod
     def _apply(kind: int, args: list[sympy.Basic], where: str) -> sympy.Basic:
         name = _AST_TYPE_NAMES[kind]
+        # SBML L3V2 (section 3.4.9) lets Booleans and numbers stand for each other: true is 1,
+        # false 0, and a number is true when it is not 0.
+        if kind in _LOGICAL:
+            args = [as_condition(a) for a in args]
+        elif kind != libsbml.AST_FUNCTION_PIECEWISE:
+            args = [as_number(a) for a in args]
         if kind in _UNARY:
             _exactly(args, 1, name, where)
             return _UNARY[kind](args[0])
@@ -250,6 +256,46 @@ class MathReader:
             return self._convert(body, bound, f"{where} (in function {name!r})")
         finally:
             self._calls.pop()
+
+
+#: Operators whose arguments are conditions.
+_LOGICAL = frozenset(
+    {
+        libsbml.AST_LOGICAL_AND,
+        libsbml.AST_LOGICAL_OR,
+        libsbml.AST_LOGICAL_XOR,
+        libsbml.AST_LOGICAL_NOT,
+        libsbml.AST_LOGICAL_IMPLIES,
+    }
+)
+
+
+def as_number(expr: sympy.Basic) -> sympy.Basic:
+    """A value where SBML expects a number: ``true``/``false`` and conditions count as 1/0.
+
+    SBML Level 3 Version 2 (section 3.4.9) lets a Boolean stand where a number is expected,
+    with the value 1 for true and 0 for false (the test suite's case 01288).
+    """
+    if expr is sympy.true:
+        return sympy.Integer(1)
+    if expr is sympy.false:
+        return sympy.Integer(0)
+    if _is_condition(expr):
+        return sympy.Piecewise((sympy.Integer(1), expr), (sympy.Integer(0), True))
+    return expr
+
+
+def as_condition(expr: sympy.Basic) -> sympy.Basic:
+    """A condition where SBML expects one: a number is true when it is not zero (L3V2)."""
+    if expr is sympy.true or expr is sympy.false or _is_condition(expr):
+        return expr
+    return sympy.Ne(expr, 0)
+
+
+def _is_condition(expr: sympy.Basic) -> bool:
+    # Not isinstance(expr, Boolean): a sympy Symbol is a Boolean too, and SBML symbols are
+    # numbers.
+    return isinstance(expr, sympy.core.relational.Relational | sympy.logic.boolalg.BooleanFunction)
 
 
 def _relational(
@@ -307,13 +353,35 @@ def _piecewise(args: list[sympy.Basic], where: str) -> sympy.Basic:
     # Children are value, condition, value, condition, ..., [otherwise].
     if not args:
         raise ModelImportError(f"{where}: piecewise needs at least one argument")
-    pieces = [(args[i], args[i + 1]) for i in range(0, len(args) - 1, 2)]
+    pieces = [(as_number(args[i]), as_condition(args[i + 1])) for i in range(0, len(args) - 1, 2)]
     if len(args) % 2 == 1:
-        pieces.append((args[-1], sympy.true))
+        pieces.append((as_number(args[-1]), sympy.true))
     return sympy.Piecewise(*pieces)
 
 
+def _quotient(args: list[sympy.Basic], where: str) -> sympy.Basic:
+    # MathML quotient: the integer part of a / b, rounded towards zero (C's truncation).
+    _exactly(args, 2, "quotient", where)
+    ratio = args[0] / args[1]
+    return sympy.Piecewise((sympy.floor(ratio), ratio >= 0), (sympy.ceiling(ratio), True))
+
+
+def _rem(args: list[sympy.Basic], where: str) -> sympy.Basic:
+    # MathML rem: a - b * quotient(a, b), so the remainder has the sign of a (C's fmod).
+    _exactly(args, 2, "rem", where)
+    return args[0] - args[1] * _quotient(args, where)
+
+
+def _rate_of(args: list[sympy.Basic], where: str) -> sympy.Basic:
+    # A placeholder; the importer replaces it by the rate (mdrsim.io.sbml_rates).
+    _exactly(args, 1, "rateOf", where)
+    return RATE_OF(args[0])
+
+
 _SPECIAL: dict[int, Callable[[list[sympy.Basic], str], sympy.Basic]] = {
+    libsbml.AST_FUNCTION_RATE_OF: _rate_of,
+    libsbml.AST_FUNCTION_QUOTIENT: _quotient,
+    libsbml.AST_FUNCTION_REM: _rem,
     libsbml.AST_MINUS: _minus,
     libsbml.AST_DIVIDE: _divide,
     libsbml.AST_POWER: _power,

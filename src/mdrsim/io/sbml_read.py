@@ -8,6 +8,7 @@ ones and features mdrsim does not simulate are reported by name.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -24,9 +25,10 @@ from mdrsim.errors import (
     UnsupportedSBMLFeatureError,
 )
 from mdrsim.io.sbml_events import check_instant_triggers
-from mdrsim.io.sbml_math import MathReader
+from mdrsim.io.sbml_math import MathReader, as_condition, as_number
 from mdrsim.io.sbml_meta import Meta, SBase, UnitNamer, read_meta, restore_exact
-from mdrsim.model.expressions import did_you_mean
+from mdrsim.io.sbml_rates import substitute_rate_of
+from mdrsim.model.expressions import TIME, did_you_mean
 from mdrsim.model.ir import (
     AssignmentRule,
     Compartment,
@@ -53,12 +55,19 @@ def read_sbml_string(xml: str) -> Model:
     line numbers), :class:`UnsupportedFeatureError` for features mdrsim does not simulate and
     :class:`ModelValidationError` when the imported model is inconsistent.
     """
+    return _read(xml, None)
+
+
+def _read(xml: str, location: Path | None) -> Model:
     if not isinstance(xml, str):
         raise ModelImportError(f"expected SBML as text, got {type(xml).__name__}")
     if not xml.strip():
         raise ModelImportError("the SBML document is empty")
     document = libsbml.readSBMLFromString(xml)
     _raise_read_errors(document)
+    if location is not None:
+        document.setLocationURI(location.resolve().as_uri())
+    _flatten_comp(document)
     sbml_model = document.getModel()
     if sbml_model is None:
         raise ModelImportError("the SBML document contains no <model> element")
@@ -76,7 +85,7 @@ def read_sbml(path: str | os.PathLike[str]) -> Model:
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelImportError(f"cannot read SBML file {file}: {exc}") from None
     try:
-        return read_sbml_string(text)
+        return _read(text, file)
     except ModelImportError as exc:
         wrapped = type(exc)(f"{file}: {exc}")
         wrapped.__dict__.update(exc.__dict__)  # keeps e.g. the refused ``feature``
@@ -99,6 +108,34 @@ def _raise_read_errors(document: Any) -> None:
     if len(errors) > _MAX_MESSAGES:
         lines.append(f"  … and {len(errors) - _MAX_MESSAGES} more")
     raise ModelImportError("cannot read the SBML document:\n" + "\n".join(lines))
+
+
+def _flatten_comp(document: Any) -> None:
+    """Replace hierarchical model composition (the ``comp`` package) by one flat model.
+
+    libsbml's CompFlatteningConverter instantiates every submodel (ids prefixed by the
+    submodel's id), applies replacements and deletions and leaves a core model. External
+    model definitions are resolved relative to the file read (not for text).
+    """
+    if document.getLevel() < 3 or not document.isPackageEnabled("comp"):
+        return
+    properties = libsbml.ConversionProperties()
+    properties.addOption("flatten comp", True)
+    properties.addOption("leavePorts", False)
+    properties.addOption("performValidation", False)
+    status = document.convert(properties)
+    if status == libsbml.LIBSBML_OPERATION_SUCCESS:
+        return
+    serious = [
+        " ".join(document.getError(i).getMessage().split())
+        for i in range(document.getNumErrors())
+        if document.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR
+    ]
+    details = "; ".join(serious[1:4] or serious[:3]) or f"libsbml status {status}"
+    raise UnsupportedSBMLFeatureError(
+        f"the SBML package 'comp' (model composition) could not be flattened: {details}",
+        "comp package (not flattenable)",
+    )
 
 
 def _reject_required_packages(document: Any) -> None:
@@ -145,19 +182,24 @@ def _foreign_description(sbase: SBase) -> str:
     return "\n\n".join(p for p in (name, _notes_text(sbase)) if p)
 
 
-def _numeric(expr: sympy.Basic) -> sympy.Basic:
-    """A value where SBML expects a number: ``true``/``false`` and conditions count as 1/0.
+def _is_timed(trigger: sympy.Basic, event_assigned: set[str]) -> bool:
+    """Whether the engine treats ``trigger`` as a timed event (mdrsim.engine.codegen's rule:
+    ``time >= c`` / ``time > c`` either way round, ``c`` free of time and of event targets)."""
+    if isinstance(trigger, sympy.Ge | sympy.Gt):
+        lhs, rhs = trigger.lhs, trigger.rhs
+    elif isinstance(trigger, sympy.Le | sympy.Lt):
+        lhs, rhs = trigger.rhs, trigger.lhs
+    else:
+        return False
+    if lhs != TIME or TIME in rhs.free_symbols:
+        return False
+    return not ({s.name for s in rhs.free_symbols} & event_assigned)
 
-    SBML Level 3 Version 2 (section 3.4.9) lets a Boolean stand where a number is expected,
-    with the value 1 for true and 0 for false (the test suite's case 01288).
-    """
-    if expr is sympy.true:
-        return sympy.Integer(1)
-    if expr is sympy.false:
-        return sympy.Integer(0)
-    if isinstance(expr, sympy.core.relational.Relational | sympy.logic.boolalg.BooleanFunction):
-        return sympy.Piecewise((sympy.Integer(1), expr), (sympy.Integer(0), True))
-    return expr
+
+def _zero_dimensional(compartment: Any) -> bool:
+    return bool(
+        compartment.isSetSpatialDimensions() and compartment.getSpatialDimensionsAsDouble() == 0
+    )
 
 
 def _described_by(sbase: SBase) -> str:
@@ -200,7 +242,6 @@ class _Importer:
         self.initial_assignments: dict[str, InitialAssignment] = {}
         self.observables: dict[str, Observable] = {}
         self.events: dict[str, Event] = {}
-        self.taken = self._all_ids()
         self.stoichiometry_ids = {
             sr.getId()
             for r in model.getListOfReactions()
@@ -208,12 +249,24 @@ class _Importer:
             for sr in group
             if sr.isSetId()
         }
+        self.taken = self._all_ids() | self.stoichiometry_ids
+        # Each species' reaction terms: (reaction, signed stoichiometry expression), and the
+        # species whose stoichiometry is not a fixed number (set by math, rules or events).
+        self.terms: dict[str, list[tuple[str, sympy.Basic]]] = {}
+        self.variable_stoichiometry: set[str] = set()
+        # 0-D compartments without a size: their species are amounts; the size is undefined.
+        self.unsized: set[str] = set()
+        # Concentration species in compartments whose size changes, integrated as amounts:
+        # species -> compartment.
+        self.as_amounts: dict[str, str] = {}
+        # Algebraic rules 0 = expression, as (formula as written, expression).
+        self.algebraic: list[tuple[str, sympy.Basic]] = []
         self.observable_ids = self._observable_ids()
         self.without_value: list[tuple[str, str]] = []
         # Species whose initial value SBML gives in the other unit (amount for a
         # concentration species or the reverse): (species, compartment, value, is_amount).
         self.converted_initial: list[tuple[str, str, float, bool]] = []
-        self.prioritised: list[str] = []
+        self.prioritised: dict[str, sympy.Basic] = {}
         self.non_persistent: list[str] = []
 
     def _all_ids(self) -> set[str]:
@@ -249,14 +302,191 @@ class _Importer:
             self._rule(rule)
         for ia in self.m.getListOfInitialAssignments():
             self._initial_assignment(ia)
-        self._initial_values_after_sizes()
         for i, e in enumerate(self.m.getListOfEvents()):
             event = self._event(e, i)
             if event is not None:
                 self.events[event.name] = event
+        self._solve_algebraic_rules()
+        self._initial_values_after_sizes()
         self._check_event_order()
         self._check_values_defined()
-        return check_instant_triggers(self._model())
+        self._species_in_varying_compartments()
+        self._reaction_terms_as_rate_rules()
+        model = _concentrations_as_amounts(self._model(), self.as_amounts)
+        self._check_unsized(model)
+        return check_instant_triggers(model)
+
+    def _check_unsized(self, model: Model) -> None:
+        used = sorted(self.unsized & model.referenced_names())
+        if used:
+            raise ModelValidationError(
+                [
+                    f"compartment {cid!r} has no size (it is 0-dimensional) and no initial "
+                    "assignment or rule, but math uses its size"
+                    for cid in used
+                ]
+            )
+
+    def _solve_algebraic_rules(self) -> None:
+        """Algebraic rules that fix one variable linearly become assignment rules.
+
+        ``0 = f`` determines a variable that nothing else determines (not constant, no rule,
+        not changed by reactions, no initial assignment, not set by events). When exactly one
+        such variable ``x`` occurs in ``f`` and ``f`` is linear in it (``f = a·x + b`` with
+        ``a`` free of ``x``), the rule is ``x = −b / a`` at every instant — exact, no DAE
+        solver needed. Rules are taken one at a time (a solved variable is determined for the
+        next). Anything else is refused: mdrsim does not integrate DAEs.
+        """
+        if not self.algebraic:
+            return
+        moved_by_reactions = {
+            sid
+            for sid in self.terms
+            if not self.species[sid].boundary and not self.species[sid].constant
+        }
+        set_by_events = {a.variable for e in self.events.values() for a in e.assignments}
+        constant = {p for p, par in self.parameters.items() if par.constant}
+        constant |= {c.getId() for c in self.m.getListOfCompartments() if c.getConstant()}
+        constant |= {s for s, sp in self.species.items() if sp.constant}
+        pending = list(self.algebraic)
+        while pending:
+            determined = (
+                set(self.assignment_rules)
+                | set(self.rate_rules)
+                | moved_by_reactions
+                | set(self.initial_assignments)
+                | set_by_events
+                | constant
+            )
+            for formula, expr in pending:
+                free = {s.name for s in expr.free_symbols} - {TIME.name}
+                candidates = sorted(free & set(self.parameters) | free & set(self.compartments)
+                                    | free & set(self.species))  # fmt: skip
+                open_ = [c for c in candidates if c not in determined]
+                if len(open_) != 1:
+                    continue
+                x = sympy.Symbol(open_[0])
+                slope = sympy.diff(expr, x)
+                if x in slope.free_symbols or slope == 0:
+                    continue
+                solution = -expr.xreplace({x: sympy.Integer(0)}) / slope
+                self.assignment_rules[x.name] = AssignmentRule(x.name, solution)
+                pending.remove((formula, expr))
+                break
+            else:
+                formula = pending[0][0]
+                raise UnsupportedSBMLFeatureError(
+                    f"algebraic rule 0 = {formula}: mdrsim solves an algebraic rule only when "
+                    "it is linear in exactly one variable that nothing else determines (it "
+                    "becomes an assignment rule); mdrsim does not integrate DAEs",
+                    "algebraic rule",
+                )
+
+    def _species_in_varying_compartments(self) -> None:
+        """Concentration species in a compartment whose size changes become amounts.
+
+        SBML: what reactions (and nothing else) change is a species' *amount*; its
+        concentration is amount / size, so when the size changes (rule, rate rule, event) the
+        concentration changes with it. Such a species is integrated as an amount (the IR's
+        ``amount_based``); :func:`_concentrations_as_amounts` then writes ``S / size`` wherever
+        the model's math means its concentration and converts values assigned to it.
+        A species with a rate rule stays a concentration: SBML's rate rule gives d[S]/dt.
+        """
+        assigned_by_events = {
+            a.variable: name for name, e in self.events.items() for a in e.assignments
+        }
+        varying = {
+            cid
+            for cid in self.compartments
+            if cid in self.assignment_rules or cid in self.rate_rules or cid in assigned_by_events
+        }
+        if not varying:
+            return
+        meta = read_meta(self.m)
+        own = meta is not None and meta.attributes.get("writer") == "mdrsim"
+        for sid, species in self.species.items():
+            cid = species.compartment
+            if cid not in varying or species.amount_based or sid in self.assignment_rules:
+                continue
+            if sid in self.rate_rules:
+                # SBML: a rate rule of a concentration species gives d[S]/dt itself, so S
+                # stays a concentration (its amount follows the size). A size that jumps at
+                # an event would have to rescale it: refused.
+                if cid in assigned_by_events:
+                    raise UnsupportedSBMLFeatureError(
+                        f"species {sid!r} has a rate rule for its concentration and event "
+                        f"{assigned_by_events[cid]!r} changes the size of its compartment "
+                        f"{cid!r}; not supported",
+                        "non-constant compartment (rate rule for a concentration)",
+                    )
+                continue
+            for event in self.events.values():
+                targets = {a.variable for a in event.assignments}
+                if sid in targets and cid in targets:
+                    raise UnsupportedSBMLFeatureError(
+                        f"event {event.name!r} assigns both the concentration of {sid!r} and "
+                        f"the size of its compartment {cid!r}; which size converts the "
+                        "concentration is ambiguous, so the model is refused",
+                        "non-constant compartment (species and size set by one event)",
+                    )
+            if own:
+                # mdrsim's IR keeps concentrations when a size changes (no dilution); the
+                # SBML it wrote says otherwise, so reading it back would change the model.
+                raise UnsupportedSBMLFeatureError(
+                    f"species {sid!r} is a concentration in compartment {cid!r}, whose size "
+                    "changes; this document was written by mdrsim, whose model does not dilute "
+                    "concentrations when a size changes as SBML does, so it is not read back",
+                    "non-constant compartment (mdrsim-written)",
+                )
+            self.as_amounts[sid] = cid
+            if sid not in self.initial_assignments:
+                # The concentration at the start; converted with the start size below.
+                self.initial_assignments[sid] = InitialAssignment(sid, sympy.Float(species.initial))
+            size = self.compartments[cid].size
+            self.species[sid] = replace(species, amount_based=True, initial=species.initial * size)
+
+    def _reaction_terms_as_rate_rules(self) -> None:
+        """Species with a conversion factor or a variable stoichiometry get a rate rule.
+
+        SBML: a species' rate of change from reactions is ``f * sum(stoichiometry * rate)``
+        (an amount per time; divided by the compartment size for a concentration), where ``f``
+        is the species' ``conversionFactor``, else the model's, else 1, and a stoichiometry may
+        be a species reference whose value rules, initial assignments or events set (Level 3),
+        or ``stoichiometryMath`` (Level 2). The IR's reactions have fixed numbers, so such a
+        species leaves the reactions' stoichiometry and gets that sum as its rate rule; the
+        reaction ids in it are replaced by the rates afterwards.
+        """
+        model_factor = self.m.getConversionFactor() if self.m.isSetConversionFactor() else ""
+        moved: set[str] = set()
+        for sid, terms in self.terms.items():
+            species = self.species[sid]
+            if species.boundary or species.constant:
+                continue
+            sbml_species = self.m.getSpecies(sid)
+            factor = (
+                sbml_species.getConversionFactor()
+                if sbml_species.isSetConversionFactor()
+                else model_factor
+            )
+            if not factor and sid not in self.variable_stoichiometry:
+                continue
+            if sid in self.rate_rules or sid in self.assignment_rules:
+                continue  # invalid SBML; validation names the conflict
+            total = sympy.Add(*(stoich * sympy.Symbol(rid) for rid, stoich in terms))
+            if factor:
+                total = sympy.Symbol(factor) * total
+            if not species.amount_based:
+                total = total / sympy.Symbol(species.compartment)
+            self.rate_rules[sid] = RateRule(sid, total)
+            moved.add(sid)
+        if not moved:
+            return
+        for rid, reaction in self.reactions.items():
+            self.reactions[rid] = replace(
+                reaction,
+                reactants={k: v for k, v in reaction.reactants.items() if k not in moved},
+                products={k: v for k, v in reaction.products.items() if k not in moved},
+            )
 
     def _initial_values_after_sizes(self) -> None:
         """Convert initial amounts with the compartment size *after* initial assignments.
@@ -268,7 +498,7 @@ class _Importer:
         assignment of the species instead (unless the species has its own).
         """
         for sid, cid, value, is_amount in self.converted_initial:
-            if cid not in self.initial_assignments:
+            if cid not in self.initial_assignments and cid not in self.assignment_rules:
                 continue
             if sid in self.initial_assignments or sid in self.assignment_rules:
                 continue
@@ -292,6 +522,11 @@ class _Importer:
             # Written by mdrsim from its own model: the flags mean what mdrsim does with
             # them, and reading the document back must give the same model.
             return
+        if self.prioritised or self.non_persistent:
+            ordered = self._events_by_priority()
+            if ordered is not None:
+                self.events = ordered
+                return
         if self.prioritised:
             names = ", ".join(repr(n) for n in self.prioritised)
             raise UnsupportedSBMLFeatureError(
@@ -310,6 +545,73 @@ class _Importer:
                 "trigger is refused",
                 "non-persistent event trigger",
             )
+
+    def _events_by_priority(self) -> dict[str, Event] | None:
+        """The events in an order whose one-after-another execution is SBML's, or None.
+
+        mdrsim carries out events due at the same instant one after another in model order
+        (timed events first, then state-triggered ones, each seeing the values the previous
+        ones set). Exact when no event sets anything a trigger uses (no event can join the
+        pending set, or leave it when its trigger is not persistent, by another's doing) and
+        no event's assignments use what another sets (values taken at trigger time and at
+        execution agree). Then, if no two events set the same variable, the order does not
+        matter at all; otherwise every event needs a priority that is a fixed number, all
+        different, and the events must be all timed or all state-triggered with one and the
+        same trigger (so that they are due at exactly the same instant), and they are put in
+        priority order.
+        """
+        events = self.events
+        rule_subs: dict[sympy.Basic, sympy.Basic] = {}
+        for _ in range(len(self.assignment_rules) + 1):
+            grown = {
+                sympy.Symbol(v): r.expression.xreplace(rule_subs)
+                for v, r in self.assignment_rules.items()
+            }
+            if grown == rule_subs:
+                break
+            rule_subs = grown
+
+        def names(expr: sympy.Basic) -> set[str]:
+            return {x.name for x in expr.xreplace(rule_subs).free_symbols}
+
+        targets = {k: {a.variable for a in e.assignments} for k, e in events.items()}
+        all_targets = set().union(*targets.values())
+        for k, e in events.items():
+            if names(e.trigger) & all_targets or e.trigger.atoms(sympy.Eq, sympy.Ne):
+                return None
+            uses = set().union(*(names(a.expression) for a in e.assignments))
+            if uses & (all_targets - targets[k]):
+                return None
+        if sum(len(t) for t in targets.values()) == len(all_targets):
+            return dict(events)  # no variable set twice: any order gives the same values
+        if set(self.prioritised) != set(events) or self.non_persistent:
+            return None
+        fixed = {
+            sympy.Symbol(p.name): sympy.Float(p.value)
+            for p in self.parameters.values()
+            if p.constant
+            and p.name not in self.initial_assignments
+            and p.name not in self.assignment_rules
+            and p.name not in all_targets
+        }
+        values: dict[str, float] = {}
+        for k, priority in self.prioritised.items():
+            number = priority.xreplace(rule_subs).xreplace(fixed)
+            if number.free_symbols or not number.is_number:
+                return None
+            values[k] = float(number)
+        if len(set(values.values())) != len(values) or not all(
+            math.isfinite(v) for v in values.values()
+        ):
+            return None
+        triggers = {k: e.trigger.xreplace(rule_subs) for k, e in events.items()}
+        timed = {_is_timed(t, all_targets) for t in triggers.values()}
+        if timed == {False} and len(set(triggers.values())) != 1:
+            return None  # state triggers: only one and the same trigger is due at one instant
+        if len(timed) != 1:
+            return None
+        order = sorted(events, key=lambda k: -values[k])
+        return {k: events[k] for k in order}
 
     def _check_values_defined(self) -> None:
         """A parameter or compartment with no value, rule or initial assignment is an error.
@@ -332,8 +634,7 @@ class _Importer:
     # -- model level -------------------------------------------------------------------------
 
     def _check_model_level(self) -> None:
-        if self.m.isSetConversionFactor():
-            raise UnsupportedFeatureError("the model-wide conversionFactor is not supported")
+        """Nothing at the model level is refused (conversion factors: see the species)."""
 
     def _model(self) -> Model:
         meta = read_meta(self.m)
@@ -344,20 +645,23 @@ class _Importer:
             description = meta.texts.get("description", "")
         else:
             description = _foreign_description(self.m)
-        return _substitute_reaction_ids(
-            Model(
-                name=name,
-                compartments=self.compartments,
-                species=self.species,
-                parameters=self.parameters,
-                reactions=self.reactions,
-                assignment_rules=self.assignment_rules,
-                rate_rules=self.rate_rules,
-                initial_assignments=self.initial_assignments,
-                observables=self.observables,
-                events=self.events,
-                description=description,
-            )
+        return substitute_rate_of(
+            _substitute_reaction_ids(
+                Model(
+                    name=name,
+                    compartments=self.compartments,
+                    species=self.species,
+                    parameters=self.parameters,
+                    reactions=self.reactions,
+                    assignment_rules=self.assignment_rules,
+                    rate_rules=self.rate_rules,
+                    initial_assignments=self.initial_assignments,
+                    observables=self.observables,
+                    events=self.events,
+                    description=description,
+                )
+            ),
+            concentration_species=set(self.as_amounts),
         )
 
     def _texts(self, sbase: SBase, meta: Meta | None) -> tuple[str, str]:
@@ -376,30 +680,36 @@ class _Importer:
 
     def _compartment(self, c: Any) -> Compartment:
         cid = c.getId()
-        if not c.getConstant():
-            raise UnsupportedFeatureError(
-                f"compartment {cid!r} is not constant; mdrsim supports only compartments "
-                "of constant size"
-            )
+        # constant="false" alone is accepted: what changes the size is refused by _check_target.
         meta = read_meta(c)
         description, source = self._texts(c, meta)
         volume_units = self.m.getVolumeUnits() if c.getSpatialDimensions() == 3 else ""
         unit_ref = c.getUnits() or volume_units
         if not c.isSetSize():
-            self.without_value.append(("compartment", cid))
+            if _zero_dimensional(c):
+                self.unsized.add(cid)
+            else:
+                self.without_value.append(("compartment", cid))
         size = restore_exact(c.getSize(), meta) if c.isSetSize() else 1.0
         unit = self._unit(meta, self.units.name(unit_ref), default="L")
         return Compartment(cid, size, unit, description, source)
 
     def _species(self, s: Any) -> Species:
         sid = s.getId()
-        if s.isSetConversionFactor():
-            raise UnsupportedFeatureError(
-                f"species {sid!r} has a conversionFactor, which is not supported"
-            )
         meta = read_meta(s)
         description, source = self._texts(s, meta)
         amount_based = bool(s.getHasOnlySubstanceUnits())
+        compartment = self.m.getCompartment(s.getCompartment())
+        if compartment is not None and compartment.getId() in self.unsized:
+            # A 0-D compartment without a size has none to divide by: its species are amounts.
+            if s.isSetInitialConcentration():
+                raise ModelValidationError(
+                    [
+                        f"species {sid!r} has an initialConcentration in the 0-dimensional "
+                        f"compartment {compartment.getId()!r}, which has no size"
+                    ]
+                )
+            amount_based = True
         return Species(
             sid,
             self._initial_value(s, meta, amount_based),
@@ -474,9 +784,9 @@ class _Importer:
         description = meta.texts.get("description", "") if meta else _foreign_description(r)
         return Reaction(
             rid,
-            _numeric(self.math.read(law.getMath(), f"rate of reaction {rid!r}", env)),
-            self._stoichiometries(r.getListOfReactants(), rid),
-            self._stoichiometries(r.getListOfProducts(), rid),
+            as_number(self.math.read(law.getMath(), f"rate of reaction {rid!r}", env)),
+            self._stoichiometries(r.getListOfReactants(), rid, -1),
+            self._stoichiometries(r.getListOfProducts(), rid, 1),
             reversible=bool(r.getReversible()),
             description=description,
         )
@@ -498,22 +808,36 @@ class _Importer:
             env[lp.getId()] = sympy.Symbol(name)
         return env
 
-    def _stoichiometries(self, references: Any, rid: str) -> dict[str, float]:
+    def _stoichiometries(self, references: Any, rid: str, sign: int) -> dict[str, float]:
+        """Fixed stoichiometries by species; every term (fixed or not) goes to ``terms``.
+
+        A species reference with an id is also a parameter of that name (SBML: its value is
+        the stoichiometry), which math may use and rules, initial assignments and events may
+        set; a Level 2 ``stoichiometryMath`` is the stoichiometry itself.
+        """
         result: dict[str, float] = {}
         for sr in references:
-            if sr.isSetId() and self._is_changed(sr.getId()):
-                raise UnsupportedFeatureError(
-                    f"reaction {rid!r}: the stoichiometry of {sr.getSpecies()!r} is set by a "
-                    "rule, initial assignment or event, which is not supported"
-                )
-            if self.m.getLevel() < 3 and sr.isSetStoichiometryMath():
-                raise UnsupportedFeatureError(
-                    f"reaction {rid!r}: stoichiometryMath for {sr.getSpecies()!r} is not supported"
-                )
+            species = sr.getSpecies()
             value = restore_exact(sr.getStoichiometry(), read_meta(sr))
             if self.m.getLevel() >= 3 and not sr.isSetStoichiometry():
                 value = 1.0
-            species = sr.getSpecies()
+            expression: sympy.Basic = sympy.Float(value)
+            if self.m.getLevel() < 3 and sr.isSetStoichiometryMath():
+                math = sr.getStoichiometryMath().getMath()
+                where = f"stoichiometryMath of {species!r} in reaction {rid!r}"
+                expression = as_number(self.math.read(math, where))
+                self.variable_stoichiometry.add(species)
+            elif sr.isSetId():
+                srid = sr.getId()
+                changed = self._is_changed(srid)
+                self.parameters[srid] = Parameter(
+                    srid, value, constant=not changed,
+                    description=f"stoichiometry of {species!r} in reaction {rid!r}",
+                )  # fmt: skip
+                if changed:
+                    expression = sympy.Symbol(srid)
+                    self.variable_stoichiometry.add(species)
+            self.terms.setdefault(species, []).append((rid, sign * expression))
             result[species] = result.get(species, 0.0) + value
         return result
 
@@ -526,27 +850,21 @@ class _Importer:
     # -- rules and assignments -----------------------------------------------------------------
 
     def _check_target(self, variable: str, what: str) -> None:
-        if variable in self.stoichiometry_ids:
-            raise UnsupportedFeatureError(
-                f"{what} sets the stoichiometry {variable!r}, which is not supported"
-            )
-        if variable in self.compartments and not what.startswith("initial"):
-            raise UnsupportedFeatureError(
-                f"{what} changes the size of compartment {variable!r}; mdrsim supports only "
-                "compartments of constant size"
-            )
+        """Nothing is refused any more: compartments of varying size are handled by
+        :meth:`_species_in_varying_compartments`."""
 
     def _rule(self, rule: Any) -> None:
+        if not rule.isSetMath():
+            return  # SBML L3V2 allows a rule without math; it has no effect
         if rule.isAlgebraic():
-            formula = libsbml.formulaToL3String(rule.getMath()) if rule.isSetMath() else ""
-            raise UnsupportedFeatureError(
-                f"algebraic rule 0 = {formula} is not supported (mdrsim solves ODEs, not DAEs)"
-            )
+            formula = libsbml.formulaToL3String(rule.getMath())
+            self.algebraic.append((formula, as_number(self.math.read(rule.getMath(), formula))))
+            return
         variable = rule.getVariable()
         kind = "assignment rule" if rule.isAssignment() else "rate rule"
         where = f"{kind} for {variable!r}"
         self._check_target(variable, where)
-        expression = _numeric(self.math.read(rule.getMath(), where))
+        expression = as_number(self.math.read(rule.getMath(), where))
         if rule.isRate():
             self.rate_rules[variable] = RateRule(variable, expression)
         elif variable in self.observable_ids:
@@ -563,10 +881,12 @@ class _Importer:
 
     def _initial_assignment(self, ia: Any) -> None:
         symbol = ia.getSymbol()
+        if not ia.isSetMath():
+            return  # SBML L3V2 allows it; it has no effect
         where = f"initial assignment for {symbol!r}"
         self._check_target(symbol, where)
         self.initial_assignments[symbol] = InitialAssignment(
-            symbol, _numeric(self.math.read(ia.getMath(), where))
+            symbol, as_number(self.math.read(ia.getMath(), where))
         )
 
     # -- events --------------------------------------------------------------------------------
@@ -576,7 +896,7 @@ class _Importer:
         self._check_no_delay(e, name)
         trigger = e.getTrigger()
         if trigger is None or not trigger.isSetMath():
-            raise ModelImportError(f"event {name!r} has no trigger")
+            return None  # SBML L3V2: an event without a trigger never fires
         assignments = tuple(
             self._event_assignment(a, name) for a in e.getListOfEventAssignments() if a.isSetMath()
         )
@@ -584,15 +904,15 @@ class _Importer:
             return None  # an event that assigns nothing has no effect
         if e.isSetPriority() and e.getPriority().isSetMath():
             # Read (so that e.g. a delay() in it is refused), then judged in _check_event_order.
-            self.math.read(e.getPriority().getMath(), f"priority of event {name!r}")
-            self.prioritised.append(name)
+            priority = self.math.read(e.getPriority().getMath(), f"priority of event {name!r}")
+            self.prioritised[name] = as_number(priority)
         if not trigger.getPersistent():
             self.non_persistent.append(name)
         meta = read_meta(e)
         description = meta.texts.get("description", "") if meta else _foreign_description(e)
         return Event(
             name,
-            self.math.read(trigger.getMath(), f"trigger of event {name!r}"),
+            as_condition(self.math.read(trigger.getMath(), f"trigger of event {name!r}")),
             assignments,
             initial_value=bool(trigger.getInitialValue()),
             persistent=bool(trigger.getPersistent()),
@@ -613,7 +933,45 @@ class _Importer:
         variable = a.getVariable()
         where = f"event {event!r} assignment to {variable!r}"
         self._check_target(variable, where)
-        return EventAssignment(variable, _numeric(self.math.read(a.getMath(), where)))
+        return EventAssignment(variable, as_number(self.math.read(a.getMath(), where)))
+
+
+def _concentrations_as_amounts(model: Model, as_amounts: Mapping[str, str]) -> Model:
+    """Math means a concentration where it names a species now integrated as an amount.
+
+    Every ``S`` becomes ``S / size``; a value assigned to ``S`` (initial assignment, event)
+    is a concentration, stored as ``value * size`` (the size before the event: one event
+    never sets both, see :meth:`_Importer._species_in_varying_compartments`). Rate rules
+    built for such species from reaction terms are amounts per time already.
+    """
+    if not as_amounts:
+        return model
+    subs = {sympy.Symbol(s): sympy.Symbol(s) / sympy.Symbol(c) for s, c in as_amounts.items()}
+
+    def fn(e: sympy.Basic) -> sympy.Basic:
+        return e.xreplace(subs)
+
+    def amount(variable: str, e: sympy.Basic) -> sympy.Basic:
+        e = fn(e)
+        return e * sympy.Symbol(as_amounts[variable]) if variable in as_amounts else e
+
+    mapped = _map_expressions(model, fn)
+    reactions = {k: replace(r, rate=fn(r.rate)) for k, r in model.reactions.items()}
+    initial = {
+        k: replace(a, expression=amount(k, a.expression))
+        for k, a in model.initial_assignments.items()
+    }
+    events = {
+        k: replace(
+            e,
+            trigger=fn(e.trigger),
+            assignments=tuple(
+                replace(a, expression=amount(a.variable, a.expression)) for a in e.assignments
+            ),
+        )
+        for k, e in model.events.items()
+    }
+    return replace(mapped, reactions=reactions, initial_assignments=initial, events=events)
 
 
 def _substitute_reaction_ids(model: Model) -> Model:
@@ -621,8 +979,17 @@ def _substitute_reaction_ids(model: Model) -> Model:
     used = model.referenced_names() & set(model.reactions)
     if not used:
         return model
-    subs = {sympy.Symbol(name): model.reactions[name].rate for name in used}
-    return _map_expressions(model, lambda e: e.xreplace(subs))
+    subs = {sympy.Symbol(name): model.reactions[name].rate for name in model.reactions}
+    # A rate may use another reaction's id: substitute until no reaction id is left.
+    for _ in range(len(subs) + 1):
+        nested = {k: v.xreplace(subs) for k, v in subs.items()}
+        if nested == subs:
+            break
+        subs = nested
+    else:
+        raise ModelValidationError(["reaction rates use each other's ids in a cycle"])
+    reactions = {k: replace(r, rate=r.rate.xreplace(subs)) for k, r in model.reactions.items()}
+    return _map_expressions(replace(model, reactions=reactions), lambda e: e.xreplace(subs))
 
 
 def _map_expressions(model: Model, fn: Callable[[sympy.Basic], sympy.Basic]) -> Model:

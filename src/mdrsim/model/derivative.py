@@ -10,7 +10,10 @@ for ``Abs`` of an unrestricted symbol, ``polygamma`` for ``factorial`` and ``Hea
 - ``factorial`` of an integer-valued argument (a number, ``floor`` or ``ceiling``) is piecewise
   constant too; of anything else that changes it is refused (SBML defines it on integers);
 - ``Abs``, ``Max`` and ``Min`` are rewritten as ``Piecewise`` before differentiating, which
-  gives the exact one-sided derivative on each side of the kink.
+  gives the exact one-sided derivative on each side of the kink;
+- a power ``b**e`` with a symbolic exponent is differentiated as ``e * b**(e - 1) * b'``,
+  not sympy's ``e * b**e * b' / b``, which is 0/0 = NaN at ``b = 0`` (Hill terms
+  ``(p/Kd)**h`` at p = 0: the Test Suite's case 01395).
 """
 
 from __future__ import annotations
@@ -22,6 +25,22 @@ from mdrsim.errors import UnsupportedFeatureError
 __all__ = ["derivative"]
 
 _PIECEWISE_CONSTANT = (sympy.floor, sympy.ceiling, sympy.sign)
+
+
+class _Power(sympy.Function):
+    """``b**e`` while differentiating: the chain rule without dividing by ``b``."""
+
+    nargs = 2
+
+    def fdiff(self, argindex: int = 1) -> sympy.Basic:
+        base, exponent = self.args
+        if argindex == 1:
+            return exponent * _Power(base, exponent - 1)
+        return _Power(base, exponent) * sympy.log(base)
+
+
+def _symbolic_power(e: sympy.Basic) -> bool:
+    return isinstance(e, sympy.Pow) and not e.exp.is_Number
 
 
 def _as_piecewise(expr: sympy.Basic) -> sympy.Basic:
@@ -61,7 +80,10 @@ def derivative(expr: sympy.Basic, var: sympy.Symbol) -> sympy.Basic:
         lambda e: isinstance(e, sympy.Abs | sympy.Max | sympy.Min) and var in e.free_symbols,
         _as_piecewise,
     )
-    result = sympy.diff(prepared, var)
+    prepared = prepared.replace(_symbolic_power, lambda e: _Power(e.base, e.exp))
+    result = sympy.diff(prepared, var).replace(
+        lambda e: isinstance(e, _Power), lambda e: sympy.Pow(*e.args)
+    )
     while held and result.free_symbols & set(held):
         result = result.xreplace(held)
     if result.has(sympy.Derivative, sympy.Subs):

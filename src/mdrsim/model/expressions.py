@@ -183,6 +183,17 @@ _COMPARE: dict[type[ast.cmpop], Callable[[sympy.Basic, sympy.Basic], sympy.Basic
 }
 
 
+def is_model_name(name: str) -> bool:
+    """True when ``name`` can name a model component: an SBML SId (letters, digits, ``_``).
+
+    Python keywords (``lambda``, ``def``, ``True``) are SBML ids in curated models; names are
+    never written into generated Python source (the code generator indexes states and
+    parameters), so they are accepted. Formula *text* cannot use them: see
+    :func:`is_valid_identifier`.
+    """
+    return bool(_IDENTIFIER.match(name))
+
+
 def is_valid_identifier(name: str) -> bool:
     """True when ``name`` can name a model component (SBML SId rules, not a Python keyword)."""
     return bool(_IDENTIFIER.match(name)) and not keyword.iskeyword(name)

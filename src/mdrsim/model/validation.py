@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import sympy
 
 from mdrsim.errors import ModelValidationError
-from mdrsim.model.expressions import RESERVED_NAMES, did_you_mean, free_names, is_valid_identifier
+from mdrsim.model.expressions import RESERVED_NAMES, did_you_mean, free_names, is_model_name
 from mdrsim.model.ir import Model
 
 
@@ -58,7 +58,7 @@ def _check_names(problems: list[str], model: Model) -> None:
     )
     for kind, names in groups:
         for name in names:
-            if not is_valid_identifier(name):
+            if not is_model_name(name):
                 problems.append(
                     f"{kind} name {name!r} is not a valid identifier "
                     "(letters, digits and _; not starting with a digit)"

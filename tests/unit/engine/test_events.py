@@ -112,3 +112,14 @@ def test_simultaneous_doses_apply_in_order():
     events = EventTable().bolus(1.0, "C", 2.0).add(1.0, "C", 3.0, op="multiply")
     r = simulate(one_compartment_pk(k_el=1e-9), [0.0, 1.0, 1.5], events=events, check=True)
     assert r["C"][0][1] == pytest.approx(6.0, rel=1e-6)
+
+
+def test_parameters_changed_by_events_are_reported():
+    """Issue 12: a parameter an event sets (a counter, a drug switch) is in the Result."""
+    k, th = 0.3, 2.0
+    t_cross = math.log(5.0 / th) / k
+    t_second = t_cross + math.log((th + 10.0) / th) / k
+    t = np.array([0.0, t_cross - 1e-6, t_cross + 1e-6, t_second + 1e-6])
+    r = simulate(_decay_with_refill(), t, rtol=1e-10, atol=1e-12, check=True)
+    assert "n_refills" in r.output_names and "k" not in r.output_names
+    assert list(r["n_refills"][0]) == [0.0, 0.0, 1.0, 2.0]

@@ -141,7 +141,8 @@ def _two_events(**first: object) -> str:
         parameters("x~0", "y~0")
         + _events(
             _event("a", _time_geq("1"), "x", "<cn>1</cn>", **first),  # type: ignore[arg-type]
-            _event("b", _time_geq("1"), "y", "<cn>1</cn>"),
+            # b reads what a sets, so the order of the two matters (and is refused).
+            _event("b", _time_geq("1"), "y", "<apply><plus/><ci>x</ci><cn>1</cn></apply>"),
         )
     )
 

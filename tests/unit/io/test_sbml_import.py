@@ -154,13 +154,13 @@ def test_unsupported_math_is_named() -> None:
         read_sbml_string(xml)
 
 
-def test_rem_is_unsupported() -> None:
+def test_rem_is_read() -> None:  # refused before issue 12; see test_sbml_features.py
     xml = sbml_document(
         parameters("x=1", "out~0")
         + assignment_rule("out", "<apply><rem/><ci>x</ci><cn>2</cn></apply>")
     )
-    with pytest.raises(UnsupportedFeatureError, match=r"rem\(\)"):
-        read_sbml_string(xml)
+    rule = read_sbml_string(xml).assignment_rules["out"].expression
+    assert float(rule.subs(sympy.Symbol("x"), 5)) == 1.0
 
 
 # -- components -------------------------------------------------------------------------------
@@ -342,15 +342,14 @@ def test_algebraic_rule_is_unsupported() -> None:
         read_sbml_string(sbml_document(body))
 
 
-def test_non_constant_compartment_is_unsupported() -> None:
+def test_non_constant_compartment_that_nothing_changes_is_read() -> None:
     body = (
         '<listOfCompartments><compartment id="c" size="1" constant="false"/></listOfCompartments>'
     )
-    with pytest.raises(UnsupportedFeatureError, match="compartment 'c' is not constant"):
-        read_sbml_string(sbml_document(body))
+    assert read_sbml_string(sbml_document(body)).compartments["c"].size == 1.0
 
 
-def test_stoichiometry_set_by_a_rule_is_unsupported() -> None:
+def test_stoichiometry_set_by_a_rule_becomes_a_rate_rule() -> None:
     body = (
         COMPARTMENT
         + "<listOfSpecies>"
@@ -362,8 +361,11 @@ def test_stoichiometry_set_by_a_rule_is_unsupported() -> None:
         '<speciesReference id="st" species="S" constant="false"/></listOfReactants>'
         "<kineticLaw>" + mathml("<cn>1</cn>") + "</kineticLaw></reaction></listOfReactions>"
     )  # fmt: skip
-    with pytest.raises(UnsupportedFeatureError, match="stoichiometry"):
-        read_sbml_string(sbml_document(body))
+    model = read_sbml_string(sbml_document(body))
+    assert model.reactions["R"].reactants == {}
+    # d[S]/dt = -st * rate / size, with the reaction id replaced by its rate (1).
+    expected = -sympy.Symbol("st") / sympy.Symbol("c")
+    assert sympy.simplify(model.rate_rules["S"].expression - expected) == 0
 
 
 def test_reaction_without_kinetic_law_is_an_error() -> None:
@@ -443,10 +445,10 @@ def test_required_package_is_unsupported() -> None:
     xml = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<sbml xmlns="http://www.sbml.org/sbml/level3/version1/core" '
-        'xmlns:comp="http://www.sbml.org/sbml/level3/version1/comp/version1" '
-        'level="3" version="1" comp:required="true"><model id="m"/></sbml>'
-    )
-    with pytest.raises(UnsupportedFeatureError, match="package 'comp'"):
+        'xmlns:qual="http://www.sbml.org/sbml/level3/version1/qual/version1" '
+        'level="3" version="1" qual:required="true"><model id="m"/></sbml>'
+    )  # comp, once refused here, is flattened now (test_sbml_features.py)
+    with pytest.raises(UnsupportedFeatureError, match="package 'qual'"):
         read_sbml_string(xml)
 
 

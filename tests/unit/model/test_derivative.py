@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import sympy
 
@@ -46,3 +47,22 @@ def test_kinks_have_the_one_sided_slope(expr: sympy.Basic, point: dict, slope: f
 def test_smooth_expressions_match_sympy() -> None:
     expr = sympy.exp(-x * y) + sympy.sin(x) ** 2
     assert sympy.simplify(derivative(expr, x) - sympy.diff(expr, x)) == 0
+
+
+@pytest.mark.parametrize("h", [1.0, 2.0, 3.5])
+def test_hill_term_slope_is_finite_at_zero(h: float) -> None:
+    # d/dp 1/(1 + (p/K)^h) at p = 0: -1/K for h = 1, 0 for h > 1 (issue 12, case 01395);
+    # sympy's own form h*(p/K)^h/p/... is 0/0 there.
+    # Evaluated in floating point, as the generated code does (sympy's subs would simplify).
+    p, k, n = sympy.symbols("p K n")
+    d = derivative(1 / (1 + (p / k) ** n), p)
+    with np.errstate(all="ignore"):
+        value = sympy.lambdify((p, k, n), d, modules="numpy")(np.float64(0.0), 2.0, h)
+    assert value == pytest.approx(-0.5 if h == 1.0 else 0.0)
+
+
+def test_symbolic_power_derivative_matches_sympy_away_from_zero() -> None:
+    expr = (x / y) ** t + x**t * sympy.exp(x)
+    for var in (x, y, t):
+        d = derivative(expr, var) - sympy.diff(expr, var)
+        assert abs(float(d.subs({x: 1.3, y: 0.7, t: 2.2}))) < 1e-12
