@@ -476,9 +476,11 @@ class _Runner:
         line = p.line
         if kind == TREAT and line is not None:
             # The cycle's nadir (the dose was given whatever a scan in it shows): dose rules,
-            # and febrile neutropenia with its risk of death.
-            anc = values[:, self.idx[self.v.neutrophils]]
-            nadir, nadir_t = _extremum(times, anc, minimum=True)
+            # and febrile neutropenia with its risk of death — but only up to the patient's
+            # last day (the horizon or an earlier death): no episode after either.
+            alive = max(1, int(np.searchsorted(times, self._limit(i) + 1e-9, side="right")))
+            anc = values[:alive, self.idx[self.v.neutrophils]]
+            nadir, nadir_t = _extremum(times[:alive], anc, minimum=True)
             if nadir < GRADE4_ANC:
                 p.grade4_cycles += 1
                 self._febrile_neutropenia(p, nadir_t)
@@ -736,10 +738,18 @@ class _Runner:
                     rec = p.lines[k]
                     prog = rec["progression_day"]
                     start = float(rec["start_day"])  # type: ignore[arg-type]
-                    row[f"ttf_line{k + 1}_days"] = (
-                        float(prog) - start if prog is not None else self.horizon - start  # type: ignore[arg-type]
-                    )
-                    row[f"ttf_line{k + 1}_event"] = prog is not None
+                    # Treatment failure: progression or death, whichever ends the line; a line
+                    # still running at the horizon is censored there (never past a death).
+                    line_end = float(rec["end_day"])  # type: ignore[arg-type]
+                    died = p.death_day <= self.horizon and line_end >= p.death_day - 1e-9
+                    if prog is not None:
+                        end = float(prog)  # type: ignore[arg-type]
+                    elif died:
+                        end = p.death_day
+                    else:
+                        end = min(self.horizon, line_end)
+                    row[f"ttf_line{k + 1}_days"] = end - start
+                    row[f"ttf_line{k + 1}_event"] = prog is not None or died
             for drug in self.pm.drugs:
                 # AUC state is mg/L·d; report mg·h/L as the clinical literature does.
                 row[f"auc_{drug}_mg_h_per_L"] = 24.0 * float(y[names[self.v.pk[drug].auc]])

@@ -98,3 +98,23 @@ def test_scan_window_must_keep_scans_in_order(model: PatientModel) -> None:
 
     with pytest.raises(SimulationInputError, match="scan_window_days"):
         run_patients(model, untreated_twin=False, scan_window_days=30.0)
+
+
+def test_treatment_failure_ends_at_death_not_the_horizon(model: PatientModel) -> None:
+    # Review finding: a patient who died without progressing had TTF = horizon - start,
+    # censored, as if alive and on treatment to the end. With febrile neutropenia certain and
+    # always fatal, patients with a grade-4 nadir die early; their TTF must end on that day.
+    n = 6
+    slope = model.compiled.parameter_names.index("marrow_slope_doxorubicin")
+    inputs = default_inputs(model, n)
+    inputs.params[:, slope] *= np.linspace(2.0, 4.0, n)  # a grade-4 nadir in cycle 1
+    inputs.seeds = np.arange(7, 7 + n, dtype=np.uint64)
+    deaths = DeathModel(fn_per_grade4_cycle=1.0, fn_death=1.0)
+    ep = run_patients(model, inputs, untreated_twin=False, record=(), deaths=deaths).endpoints
+    dead = ep[ep["os_event"].astype(bool)]
+    assert len(dead) > 0
+    horizon = model.scenario.horizon_days
+    assert (dead["os_days"] < horizon).all()
+    # the line ends with the death: an event, on the death day, never later
+    assert dead["ttf_line1_event"].astype(bool).all()
+    np.testing.assert_allclose(dead["ttf_line1_days"], dead["os_days"], atol=1e-6)
