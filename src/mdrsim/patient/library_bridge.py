@@ -353,6 +353,33 @@ def _dose_per_m2(dose: Dose, patient: Patient) -> float:
     return float(dose.dose) / patient.bsa_m2
 
 
+def unchecked_trial_doses(
+    lines: Sequence[Regimen], library: Library, *, prefix: str = "lines"
+) -> list[str]:
+    """Doses given in mg or mg/kg of a drug whose label limits the dose per m2: in a trial each
+    sampled patient converts them with their own weight and BSA, so one check with the
+    scenario's patient cannot vouch for them (a heavy or small patient can go above the label
+    unnoticed). Listed with their field paths so a trial refuses them."""
+    from mdrsim.data.library import UnknownNameError
+
+    problems = []
+    for i, line in enumerate(lines):
+        for j, dose in enumerate(line.doses):
+            if dose.unit == "mg/m2":
+                continue
+            try:
+                pk = library.drug(dose.drug).pk
+            except UnknownNameError:
+                continue
+            if pk is not None and pk.dose is not None:
+                problems.append(
+                    f"{prefix}[{i}].doses[{j}].unit: {dose.drug} in {dose.unit!r} has a labelled "
+                    f"maximum per m2 ({pk.dose.source}); in a trial the dose per m2 varies with "
+                    "each sampled patient's weight and BSA, so give it in mg/m2"
+                )
+    return problems
+
+
 def label_dose_exceedances(
     lines: Sequence[Regimen], patient: Patient, library: Library, *, prefix: str = "lines"
 ) -> list[str]:

@@ -35,7 +35,11 @@ from mdrsim import __version__
 from mdrsim.errors import InputFileError
 from mdrsim.io.safe_yaml import load_yaml, read_text_file
 from mdrsim.patient.deaths import DeathModel
-from mdrsim.patient.library_bridge import label_dose_exceedances, library_gaps
+from mdrsim.patient.library_bridge import (
+    label_dose_exceedances,
+    library_gaps,
+    unchecked_trial_doses,
+)
 from mdrsim.patient.model import PatientModel, build_patient_model
 from mdrsim.patient.runner import PatientInputs, default_inputs, run_patients
 from mdrsim.patient.scenario import Scenario, ScenarioError, parse_scenario
@@ -372,9 +376,11 @@ def scenario_simulator_factory(context: SimulatorContext) -> ScenarioSimulator:
             patient = Patient(
                 bsa_m2=base.patient.body_surface_area(), weight_kg=base.patient.weight_kg
             )
+            found = label_dose_exceedances(lines, patient, library, prefix=f"arms[{i}].lines")
+            found += unchecked_trial_doses(lines, library, prefix=f"arms[{i}].lines")
             problems += [
                 f"{p}; set allow_above_label_dose: true in the scenario to run it anyway"
-                for p in label_dose_exceedances(lines, patient, library, prefix=f"arms[{i}].lines")
+                for p in found
             ]
         if problems:
             raise TrialSpecError("\n".join(problems))

@@ -178,3 +178,23 @@ def test_physical_bounds_tumour_below_carrying_capacity_and_bsa_positive() -> No
     bsa = {"covariates": {"bsa_m2": {"dist": "normal", "mean": 0.2, "sd": 0.5}}}
     with pytest.raises(PhysicalBoundsError, match="bsa_m2"):
         _plan(population=bsa)
+
+
+def test_a_flat_or_per_kg_dose_of_a_label_limited_drug_is_refused_in_a_trial() -> None:
+    # Review finding: 1.07 mg/kg doxorubicin is 75 mg/m2 for the scenario's 70 kg, 1.8 m2
+    # patient, so one check passed; sampled patients convert it with their own weight and BSA
+    # and a heavy, small patient exceeds the label unnoticed. A trial needs mg/m2 here.
+    per_kg = {
+        "name": "per_kg",
+        "lines": [
+            {
+                "name": "dox per kg",
+                "cycle_length_days": 21,
+                "n_cycles": 6,
+                "doses": [{"drug": "doxorubicin", "dose": 1.07, "unit": "mg/kg"}],
+            }
+        ],
+    }
+    with pytest.raises(TrialSpecError, match=r"arms\[1\]\.lines\[0\]\.doses\[0\]\.unit: "
+                       r"doxorubicin in 'mg/kg' has a labelled maximum per m2"):
+        _plan(arms=[{"name": "dox"}, per_kg])
