@@ -323,7 +323,14 @@ def _parameters(df: pd.DataFrame, file: Path | str) -> pd.DataFrame:
             raise UnsupportedPetabFeatureError(
                 f"{where}, column parameterScale: {scale!r} is not supported"
             )
-        estimate = bool(int(row.get("estimate", 1)))
+        raw_estimate = row.get("estimate", 1)
+        try:
+            estimate_flag = float(raw_estimate)
+        except (TypeError, ValueError):
+            estimate_flag = math.nan
+        if estimate_flag not in (0.0, 1.0):
+            raise PetabError(f"{where}, column estimate: must be 0 or 1, got {raw_estimate!r}")
+        estimate = estimate_flag == 1.0
         prior_type = row.get("objectivePriorType", None)
         prior_params: tuple[float, ...] = ()
         if isinstance(prior_type, str) and prior_type:
@@ -340,15 +347,37 @@ def _parameters(df: pd.DataFrame, file: Path | str) -> pd.DataFrame:
                     f"{where}, column objectivePriorParameters: expected two numbers "
                     f"separated by ';', got {raw!r}"
                 ) from None
-            if len(prior_params) != 2:
+            if len(prior_params) != 2 or not all(math.isfinite(x) for x in prior_params):
                 raise PetabError(
-                    f"{where}, column objectivePriorParameters: expected two numbers, got {raw!r}"
+                    f"{where}, column objectivePriorParameters: expected two finite numbers, "
+                    f"got {raw!r}"
+                )
+            kind = prior_type.removeprefix("parameterScale").lower()
+            if kind in ("normal", "laplace") and prior_params[1] <= 0:
+                raise PetabError(
+                    f"{where}, column objectivePriorParameters: the {prior_type} prior's scale "
+                    f"(second number) must be > 0, got {prior_params[1]:g}"
+                )
+            if kind == "uniform" and not prior_params[0] < prior_params[1]:
+                raise PetabError(
+                    f"{where}, column objectivePriorParameters: a uniform prior needs "
+                    f"lower < upper, got {raw!r}"
                 )
         else:
             prior_type = None
         nominal = float(row.get("nominalValue", math.nan))
         lower = float(row.get("lowerBound", -math.inf))
         upper = float(row.get("upperBound", math.inf))
+        if not estimate and not math.isfinite(nominal):
+            raise PetabError(
+                f"{where}, column nominalValue: a fixed parameter (estimate 0) needs a finite "
+                f"nominal value, got {row.get('nominalValue', 'nothing')!r}"
+            )
+        if estimate and not lower < upper:
+            raise PetabError(
+                f"{where}, columns lowerBound/upperBound: lower ({lower:g}) must be below "
+                f"upper ({upper:g})"
+            )
         if estimate:
             for value, column in ((lower, "lowerBound"), (upper, "upperBound")):
                 if not math.isfinite(value) or (scale != "lin" and value <= 0):

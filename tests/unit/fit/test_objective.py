@@ -149,3 +149,30 @@ def test_preequilibration_matches_closed_form_and_has_right_gradient(tmp_path) -
     h = 1e-5
     fd = (obj(theta + h) - obj(theta - h)) / (2 * h)
     np.testing.assert_allclose(g, fd, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("estimate", 2, "column estimate: must be 0 or 1"),
+        ("objectivePriorParameters", "0;0", "scale \\(second number\\) must be > 0"),
+        ("objectivePriorParameters", "0;-1", "scale \\(second number\\) must be > 0"),
+        ("lowerBound", 10.0, "must be below upper"),
+    ],
+)
+def test_bad_parameter_rows_are_refused_when_read(  # type: ignore[no-untyped-def]
+    tmp_path, column, value, message
+) -> None:
+    # Review finding: these reached the objective as a bare ValueError / ZeroDivisionError in
+    # the middle of a fit, or (estimate 2, negative prior sd) were silently reinterpreted.
+    tables = decay_tables()
+    p = tables["parameters"].copy()
+    if column == "objectivePriorParameters":
+        p["objectivePriorType"] = ["normal"] + [""] * (len(p) - 1)
+        p["objectivePriorParameters"] = [value] + [""] * (len(p) - 1)
+    else:
+        p[column] = p[column].astype(object)
+        p.loc[p.index[0], column] = value
+    tables["parameters"] = p
+    with pytest.raises(PetabError, match=message):
+        load_petab(write_problem(tmp_path, DECAY, **tables), lint=False)
