@@ -135,7 +135,9 @@ def pk_from_library(drug: str, patient: Patient, library: Library) -> PKParamete
             qs.append(q3 * scale)
             vs.append(v3 * scale)
         return PKParameters(
-            cl=cl * (scale if pk.clearance.unit == "L/h" else 1.0),
+            # An absolute clearance (L/h or mL/min) scales with BSA like the volumes; a per-m2
+            # one was already multiplied by this patient's BSA.
+            cl=cl * (1.0 if pk.clearance.unit.endswith("/m2") else scale),
             v1=v1 * scale,
             q=tuple(qs),
             v=tuple(vs),
@@ -322,8 +324,19 @@ def interaction(inhibitor: str, drug: str, library: Library) -> Interaction:
     measured = library.ddi(inhibitor, drug)
     if measured is not None:
         change = float(measured.value)
-        # A measured increase in clearance cannot be represented by a block: clamp at 0.
-        blocked = min(max(-change / occupancy, 0.0), 1.0)
+        blocked = -change / occupancy
+        if not 0.0 <= blocked <= 1.0:
+            # The model blocks a fraction of clearance at the inhibitor's occupancy; a measured
+            # increase, or a fall larger than full block at this occupancy allows, cannot be
+            # represented — refuse rather than silently apply another number than the one
+            # recorded as measured.
+            raise LibraryGapError(
+                f"{inhibitor} + {drug}: the measured clearance change {change:+.0%} "
+                f"({measured.source}) needs a blocked fraction of {blocked:.3g} at the "
+                f"inhibitor's occupancy {occupancy:.3g} (clinical concentration over Ki); the "
+                "model represents 0 to 1 — check ddi and clinical_concentration in "
+                "inhibitors.yaml"
+            )
         return Interaction(inhibitor, drug, change, blocked, "measured", measured.source)
     share = library.drug(drug).pk
     frac = share.pgp_dependent_clearance_fraction if share is not None else None

@@ -70,3 +70,41 @@ def test_gaps_agree_with_what_the_patient_model_reads(lib: Library) -> None:
         except MdrsimError:
             failures += 1
         assert failures >= 1, name
+
+
+def test_absolute_clearance_scales_with_bsa_whatever_its_unit(lib: Library) -> None:
+    # Review finding: the multi-compartment path scaled an absolute clearance by BSA only when
+    # written in L/h; the same clearance in mL/min was left unscaled while the volumes scaled.
+    dox = lib.drugs["doxorubicin"]
+    assert dox.pk is not None and dox.pk.clearance is not None
+    cl = dox.pk.clearance
+    in_ml_min = cl.model_copy(update={"value": cl.value * 1000 / 60, "unit": "mL/min"})
+    pk2 = dox.pk.model_copy(update={"clearance": in_ml_min})
+    patched = lib.model_copy(
+        update={"drugs": {**lib.drugs, "doxorubicin": dox.model_copy(update={"pk": pk2})}}
+    )
+    big = Patient(bsa_m2=2.2, weight_kg=90.0)
+    a = pk_from_library("doxorubicin", big, lib)
+    b = pk_from_library("doxorubicin", big, patched)
+    assert b.cl == pytest.approx(a.cl, rel=1e-9)
+    assert a.cl == pytest.approx(cl.value * 2.2 / 1.8, rel=1e-9)
+
+
+@pytest.mark.parametrize("change", [+0.2, -0.99])
+def test_a_measured_interaction_the_model_cannot_represent_is_refused(
+    lib: Library, change: float
+) -> None:
+    # Review finding: a measured increase in clearance, or a fall beyond full block at the
+    # inhibitor's occupancy, was clamped silently while the summary reported the measured value.
+    from mdrsim.errors import LibraryGapError
+    from mdrsim.patient.library_bridge import interaction
+
+    vals = lib.inhibitors["valspodar"]
+    measured = vals.ddi["doxorubicin"].model_copy(update={"value": change})
+    patched_inh = vals.model_copy(update={"ddi": {**vals.ddi, "doxorubicin": measured}})
+    patched = lib.model_copy(
+        update={"inhibitors": {**lib.inhibitors, "valspodar": patched_inh}}
+    )
+    assert interaction("valspodar", "doxorubicin", lib).basis == "measured"
+    with pytest.raises(LibraryGapError, match="valspodar \\+ doxorubicin: the measured"):
+        interaction("valspodar", "doxorubicin", patched)
