@@ -234,6 +234,17 @@ def write_trial_report(root: Path) -> TrialReport:
     root = Path(root)
     store = TrialStore(root)
     manifest = store.read_manifest()
+    if not manifest.get("complete"):
+        # A run stopped part-way holds only some chunks: statistics from them would describe
+        # a subset while the report names the whole trial (review finding).
+        from mdrsim.errors import TrialStoreError
+
+        stored = len(manifest.get("chunks", {}))
+        raise TrialStoreError(
+            f"{root}: the trial is incomplete ({stored} chunk(s) stored of the planned "
+            f"{manifest['n_patients']} patients); resume it with `mdrsim trial` before "
+            "analysing it"
+        )
     arms: list[str] = manifest["arms"]
     analysis = analyse_store(store, arms)
     failures = store.failures()

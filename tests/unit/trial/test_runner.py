@@ -131,6 +131,11 @@ def test_resume_after_crash_gives_identical_results(
     store = TrialStore(out)
     assert not store.read_manifest()["complete"]
     assert len(list((out / "patients").glob("*.parquet"))) == 2
+    # The report of a stopped run would give statistics of a subset under the trial's name.
+    from mdrsim.report.trial_report import write_trial_report
+
+    with pytest.raises(TrialStoreError, match="the trial is incomplete"):
+        write_trial_report(out)
     # A leftover temporary file (a write cut short) must not count as a chunk.
     (out / "patients" / ".chunk-000002.parquet.123.tmp").write_bytes(b"partial")
     events: list[Progress] = []
