@@ -572,7 +572,14 @@ class _Importer:
             rule_subs = grown
 
         def names(expr: sympy.Basic) -> set[str]:
-            return {x.name for x in expr.xreplace(rule_subs).free_symbols}
+            found = {x.name for x in expr.xreplace(rule_subs).free_symbols}
+            # A concentration is amount / size: an event that resizes the compartment changes
+            # it at that instant, so the compartment counts as a name the expression uses.
+            return found | {
+                self.species[n].compartment
+                for n in found
+                if n in self.species and not self.species[n].amount_based
+            }
 
         targets = {k: {a.variable for a in e.assignments} for k, e in events.items()}
         all_targets = set().union(*targets.values())

@@ -9,8 +9,11 @@ below. Every rate names its source or says that it is assumed.
   with the median post-progression survival: 8 months (95 % CI 7–10) from the start of
   second-line chemotherapy in 379 adults with advanced soft-tissue sarcoma (Minchom et al.,
   Sarcoma 2010:264360, doi:10.1155/2010/264360, PMID 20508840). Exponential: assumed (only
-  the median is published). Further lines simulated after the first progression do not change
-  this clock (the median already includes second-line treatment).
+  the median is published). The clock starts at the first progression scan, not at the start
+  of a second line as in the source: assumed, because a one-line trial has no second line —
+  in a trial that does start one at progression the two days coincide. Further lines
+  simulated after the first progression do not change this clock (the median already
+  includes second-line treatment).
 - **Febrile neutropenia (FN).** Each cycle whose neutrophil nadir reached grade 4
   (ANC < 0.5 × 10⁹/L) brings FN with probability ``fn_per_grade4_cycle``. Assumed 0.04: with
   grade-4 nadirs in about four cycles this gives FN in ≈ 15 % of patients with grade-4

@@ -462,3 +462,29 @@ def test_nonlinear_or_underdetermined_algebraic_rules_are_refused() -> None:
         xml = sbml_document(parameters("x~0", "y~0") + _rules(rule))
         with pytest.raises(UnsupportedFeatureError, match="algebraic rule"):
             read_sbml_string(xml)
+
+
+def test_resizing_a_compartment_counts_as_changing_its_concentrations_for_event_order() -> None:
+    # Review finding: "grow" resizes c at t = 1, which halves [S] at that instant and so makes
+    # "watch" (trigger [S] < 0.75) due at the same time; the order between them matters, but
+    # the dependency check looked only at the trigger's names ([S], not c) and accepted it.
+    watch = (
+        '<event id="watch" useValuesFromTriggerTime="true">'
+        '<trigger initialValue="true" persistent="true">'
+        + math("<apply><lt/><ci>S</ci><cn>0.75</cn></apply>")
+        + f"</trigger><priority>{math('<cn>5</cn>')}</priority><listOfEventAssignments>"
+        f'<eventAssignment variable="x">{math("<cn>1</cn>")}</eventAssignment>'
+        "</listOfEventAssignments></event>"
+    )
+    xml = sbml_document(
+        '<listOfCompartments><compartment id="c" size="1" constant="false"/>'
+        "</listOfCompartments>"
+        + _species("S", attrs='initialConcentration="1"')
+        + parameters("x~0")
+        + "<listOfEvents>"
+        + _event("grow", "1", "c", "<cn>2</cn>", "<cn>10</cn>")
+        + watch
+        + "</listOfEvents>"
+    )
+    with pytest.raises(UnsupportedFeatureError, match="priority"):
+        read_sbml_string(xml)
