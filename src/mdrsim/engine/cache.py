@@ -7,12 +7,15 @@ beside it. Two rules make that safe with several processes:
 
 - a file is written via a temporary file and an atomic rename, so a concurrent reader never
   sees half a file;
-- a file with a given key is never rewritten (numba keys its cache on the file's timestamp),
-  so an existing file is reused without regenerating it.
+- a file with a given key is not rewritten (numba keys its cache on the file's timestamp),
+  so an existing file is reused without regenerating it — if it is verified: beside each
+  module a seal holds the sha256 of its key and text, and a module whose seal is missing or
+  does not match (damaged, or planted) is a cache miss, regenerated, never imported as is.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import sys
@@ -92,11 +95,39 @@ class ModuleCache:
         with self._lock:
             module = self._loaded.get(key)
             if module is None:
-                if not path.exists():
-                    write_atomic(path, source())
+                if not _verified(path, key):
+                    # Missing, damaged or not what we wrote: a cache miss, never an import of
+                    # whatever sits there (issue 16: a file planted in the cache ran).
+                    _write_verified(path, key, source())
                 module = load_module(f"{self.module_prefix}{key}", path)
                 self._loaded[key] = module
         return module, path
+
+
+def _seal_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _digest(key: str, text: str) -> str:
+    return hashlib.sha256(f"{key}\n{text}".encode()).hexdigest()
+
+
+def _verified(path: Path, key: str) -> bool:
+    """True when ``path`` holds the module written for ``key``, unchanged since: its seal (the
+    sha256 of key and text, written after the module) matches. A damaged or foreign file, or
+    one without a seal, is not trusted."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        seal = _seal_path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return seal == _digest(key, text)
+
+
+def _write_verified(path: Path, key: str, text: str) -> None:
+    # Module first, seal second: a reader that sees the seal sees the finished module.
+    write_atomic(path, text)
+    write_atomic(_seal_path(path), _digest(key, text) + "\n")
 
 
 __all__ = ["ModuleCache", "cache_dir", "load_module", "write_atomic"]
