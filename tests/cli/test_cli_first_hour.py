@@ -55,15 +55,17 @@ def test_the_probe_sees_a_heavy_import() -> None:
 
 def test_piped_tables_are_not_truncated() -> None:
     # CliRunner's stdout is not a terminal, like a pipe or a file.
-    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    r = runner.invoke(app, ["drugs", "list"], env=env)
+    # COLUMNS=None makes the runner unset it for the call (a key merely left out would keep
+    # whatever the test process has, e.g. under pytest-xdist).
+    r = runner.invoke(app, ["drugs", "list"], env={"COLUMNS": None})
     assert r.exit_code == 0, r.output
     assert "…" not in r.output
     assert "doxorubicin" in r.output
 
 
 def test_info_on_the_example_model() -> None:
-    r = runner.invoke(app, ["info", str(EXAMPLE)])
+    # Full width (pytest-xdist workers set COLUMNS=80, which would wrap the title).
+    r = runner.invoke(app, ["info", str(EXAMPLE)], env={"COLUMNS": None})
     assert r.exit_code == 0, r.output
     first = r.output.strip().splitlines()[0]
     # The model's name, not its SBML id; states counted apart from parameters.

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from typing import Any, NoReturn
 
@@ -61,17 +62,24 @@ class _StdoutConsole(Console):
     """A console that prints full-width when stdout is not a terminal, unless ``COLUMNS``
     says otherwise; on a terminal it wraps to the terminal's width as usual."""
 
+    _explicit_width = False  # set by the size setter: a width chosen in code wins
+
     @property
     def size(self) -> ConsoleDimensions:
         dims = super().size
-        if self._width is None and not self.is_terminal and "COLUMNS" not in self._environ:
-            return ConsoleDimensions(PIPE_WIDTH, dims.height)
-        return dims
+        if self._explicit_width or self.is_terminal:
+            return dims
+        # Off a terminal, decided at print time from the environment as it is now (rich reads
+        # COLUMNS once, when the console is made — at import, under another environment).
+        columns = os.environ.get("COLUMNS", "")
+        width = int(columns) if columns.isdigit() else PIPE_WIDTH
+        return ConsoleDimensions(width, dims.height)
 
     @size.setter
     def size(self, new_size: tuple[int, int]) -> None:
         width, height = new_size
         self._width, self._height = width, height
+        self._explicit_width = True
 
 
 #: Tables and results (stdout). Rich resolves ``sys.stdout`` at print time, so test runners
