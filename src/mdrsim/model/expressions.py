@@ -79,6 +79,17 @@ def safe_pow(base: sympy.Basic, exponent: sympy.Basic, what: str = "power") -> s
             return sympy.Integer(int(base) ** int(exponent))  # small: exact is cheap
         if base.is_Rational and exponent.is_Integer and abs(e) <= 64 and abs(value) < 1e15:
             return sympy.Pow(base, exponent)  # keeps 1/2, 2^-1 exact
+        if (
+            base.is_Rational
+            and b > 0
+            and exponent.is_Rational
+            and abs(e) <= 64
+            and 1e-15 < abs(value) < 1e15
+            and max(abs(base.p), abs(base.q), abs(exponent.p), abs(exponent.q)) < 10**6
+        ):
+            # a small rational power (2^(2/3), 9^(1/2)) stays exact: cheap for sympy, and a
+            # model read back from its own SBML export then equals the original
+            return sympy.Pow(base, exponent)
         return _checked_number(sympy.Float(value), what)
     return sympy.Pow(base, exponent)
 
