@@ -24,7 +24,6 @@ from rich.table import Table
 
 from mdrsim.cli.common import console, emit_json, err_console, fail, fmt
 from mdrsim.errors import MdrsimError
-from mdrsim.trial.runner import MAX_CHUNK_SIZE, MAX_PATIENTS
 
 
 def trial(
@@ -60,6 +59,7 @@ def trial(
     """
     from mdrsim.trial import DaskExecutor, LocalExecutor, TrialPlan, run_trial
     from mdrsim.trial import Progress as RunProgress
+    from mdrsim.trial.runner import MAX_CHUNK_SIZE, MAX_PATIENTS
 
     if workers is not None and scheduler is not None:
         fail("give --workers or --scheduler, not both")
