@@ -8,12 +8,37 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mdrsim.errors import ModelImportError
-from mdrsim.io.antimony import read_antimony, write_antimony
-from mdrsim.io.compare import models_equivalent
-from mdrsim.io.sbml import read_sbml, read_sbml_string, write_sbml
-from mdrsim.model.ir import Model
+
+if TYPE_CHECKING:
+    from mdrsim.io.antimony import read_antimony, write_antimony
+    from mdrsim.io.compare import models_equivalent
+    from mdrsim.io.sbml import read_sbml, read_sbml_string, write_sbml
+    from mdrsim.model.ir import Model
+
+# The readers are imported on first use (PEP 562): libsbml and antimony cost ~0.5 s of import
+# that a run of a scenario, which only needs `mdrsim.io.safe_yaml`, never uses.
+_API: dict[str, str] = {
+    "models_equivalent": "mdrsim.io.compare",
+    "read_antimony": "mdrsim.io.antimony",
+    "read_sbml": "mdrsim.io.sbml",
+    "read_sbml_string": "mdrsim.io.sbml",
+    "write_antimony": "mdrsim.io.antimony",
+    "write_sbml": "mdrsim.io.sbml",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mdrsim.io' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "FORMATS_BY_EXTENSION",
@@ -62,6 +87,9 @@ def _format_of(path: Path) -> str:
 
 
 def _read_text(text: str, fmt: str) -> Model:
+    from mdrsim.io.antimony import read_antimony
+    from mdrsim.io.sbml import read_sbml_string
+
     return read_sbml_string(text) if fmt == "sbml" else read_antimony(text)
 
 
@@ -83,6 +111,9 @@ def load_model(path_or_text: str | os.PathLike[str], *, format: str | None = Non
     fmt = _check_format(format) if format else _format_of(path)
     if not path.is_file():
         raise ModelImportError(f"model file not found: {path}")
+    from mdrsim.io.antimony import read_antimony
+    from mdrsim.io.sbml import read_sbml
+
     if fmt == "sbml":
         return read_sbml(path)
     try:
