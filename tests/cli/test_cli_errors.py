@@ -127,6 +127,8 @@ BAD_INPUTS = [
         "not both",
     ),
     (["query", "{tmp}", "SELECT 1", "--json"], 2, "not a trial directory"),
+    (["trial-fit", "{missing}", "--out", "{out}", "--json"], 2, "does not exist"),
+    (["trial-fit", "{bad_trial}", "--out", "{out}"], 2, "free"),
 ]
 
 

@@ -63,7 +63,17 @@ def main(
 def _register() -> None:
     # Command modules import their heavy dependencies inside the commands, so registering
     # all of them keeps `mdrsim --help` fast.
-    from mdrsim.cli import analysis, experiments, model, pharmacology, run, trial, tumour, warmup
+    from mdrsim.cli import (
+        analysis,
+        experiments,
+        model,
+        pharmacology,
+        run,
+        trial,
+        trial_fit,
+        tumour,
+        warmup,
+    )
     from mdrsim.cli import fit as fit_cli
 
     app.command("simulate")(model.simulate)
@@ -76,6 +86,7 @@ def _register() -> None:
     app.add_typer(experiments.experiment_app, name="experiment")
     app.command("trial")(trial.trial)
     app.command("query")(trial.query)
+    app.command("trial-fit")(trial_fit.trial_fit)
     app.add_typer(tumour.tumour_app, name="tumour")
     app.command("run")(run.run)
     app.command("compare")(run.compare)
