@@ -1,7 +1,7 @@
 """``mdrsim trial-fit``: fit a virtual population's laws to a published trial arm.
 
-The fitting is :mod:`mdrsim.trial.calibration`; this module prints, writes the files and draws
-the figure (:mod:`mdrsim.report.calibration_plots`).
+The fitting is :mod:`mdrsim.fit.vpop`; this module prints, writes the files and draws
+the figure (:mod:`mdrsim.report.vpop_plots`).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def trial_fit(
     """
     import yaml
 
-    from mdrsim.trial.calibration import load_calibration, run_calibration
+    from mdrsim.fit.vpop import load_calibration, run_calibration
 
     try:
         spec, base = load_calibration(calibration)
@@ -84,7 +84,7 @@ def trial_fit(
         header + yaml.safe_dump(_fitted_trial_document(fit, trial_dir), sort_keys=False),
         encoding="utf-8",
     )
-    from mdrsim.report.calibration_plots import plot_population_fit
+    from mdrsim.report.vpop_plots import plot_population_fit
 
     fig = plot_population_fit(fit)
     fig.savefig(out / "km_fit.png", dpi=120)

@@ -1,4 +1,4 @@
-"""Fitting a virtual population to a published arm (mdrsim.trial.calibration).
+"""Fitting a virtual population to a published arm (mdrsim.fit.vpop).
 
 The search is tested on a stand-in arm simulator with a known answer (exponential survival
 whose median is set by one population law), so it runs in milliseconds; the engine path is
@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mdrsim.errors import MdrsimError
-from mdrsim.trial.calibration import (
+from mdrsim.fit.vpop import (
     DAYS_PER_MONTH,
     CalibrationSpec,
     compare,

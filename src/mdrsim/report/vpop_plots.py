@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from mdrsim.trial.calibration import DAYS_PER_MONTH, PopulationFit, km_at
+from mdrsim.fit.vpop import DAYS_PER_MONTH, PopulationFit, km_at
 
 __all__ = ["plot_population_fit"]
 
