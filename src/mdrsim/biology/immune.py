@@ -48,8 +48,7 @@ _BLATTMAN = (
     "(100-200 GP33 precursors per mouse)"
 )
 _DEBOER = (
-    "De Boer et al., J Virol 2001;75:10663, doi:10.1128/JVI.75.22.10663-10669.2001, "
-    "PMID 11602708"
+    "De Boer et al., J Virol 2001;75:10663, doi:10.1128/JVI.75.22.10663-10669.2001, PMID 11602708"
 )
 _KAECH = "Kaech et al., Nat Immunol 2003;4:1191, doi:10.1038/ni1009, PMID 14625547"
 _ASSUMED_FIT = (
