@@ -1,11 +1,12 @@
 """CD8 T cells that need MDR1: kinetics targets and the mouse study in silico.
 
-Targets and sources (science.md §4): 100–200 precursors (Blattman et al., J Exp Med
-2002;195:657) reach ~1e7 epitope-specific cells around day 8 (Kaech et al., Nat Immunol
-2003;4:1191) — tolerance: within a factor of 3, peak between days 6 and 11; contraction
-0.3–0.7 /d (De Boer et al., J Virol 2001;75:10663); memory 3–10 % of the peak and stable over
-60 days. MDR1-deficient mice: same naive pool, lower peak, fewer memory cells, worse
-protection on challenge; the damage is early (Chen et al., J Exp Med 2020;217:e20191388).
+Targets and sources (science.md §4): 100–200 precursors reach ~1e7 epitope-specific cells in
+about a week and ~5 % survive as memory (Blattman et al., J Exp Med 2002;195:657, PMID 11877489)
+— tolerance: within a factor of 3, peak between days 6 and 11; memory 3–10 % of the peak and
+stable over 60 days; contraction 0.3–0.7 /d around the 0.5 /d death phase (De Boer et al., J Virol
+2001;75:10663, PMID 11602708). MDR1-deficient mice: same naive pool, lower peak, fewer
+memory cells, worse protection on challenge; the damage is early
+(Chen et al., J Exp Med 2020;217:e20191388).
 """
 
 from __future__ import annotations

@@ -32,15 +32,29 @@ from dataclasses import dataclass, fields
 from mdrsim.errors import InputValueError
 from mdrsim.model import ModelBuilder
 
-# Sources of the kinetic targets (science.md §4): precursors 100–200 per mouse (Blattman et
-# al., J Exp Med 2002;195:657); doubling time 7.5–16.7 h and contraction ~0.5/d (De Boer et
-# al., J Virol 2001;75:10663); peak ~1e7 at day ~8 and memory ~5 % of peak (Kaech et al., Nat
-# Immunol 2003;4:1191).
-_BLATTMAN = "Blattman et al., J Exp Med 2002;195:657 (100-200 GP33 precursors per mouse)"
-_DEBOER = "De Boer et al., J Virol 2001;75:10663"
+# Sources of the kinetic targets (each read in the paper's abstract):
+# - Blattman et al., J Exp Med 2002;195:657 (doi:10.1084/jem.20001021, PMID 11877489): 100-200
+#   naive GP33-specific precursors per C57BL/6 mouse divide > 14 times in one week after LCMV to
+#   ~1e7 cells; ~5 % survive as a memory pool of ~5e5 cells.
+# - De Boer et al., J Virol 2001;75:10663 (doi:10.1128/JVI.75.22.10663-10669.2001, PMID
+#   11602708): BALB/c mice, NP118 and GP283 epitopes; proliferation starts 1-2 days after
+#   infection at an average 3 /d, peak between days 5 and 6; death phase 0.5 /d (mean lifetime
+#   2 d); memory 5 % of the peak.
+# - Kaech et al., Nat Immunol 2003;4:1191 (doi:10.1038/ni1009, PMID 14625547): only that a small
+#   fraction (5-10 %) of activated CD8 T cells survives as long-lived memory. It gives no peak
+#   size, no rates and no virus kinetics.
+_BLATTMAN = (
+    "Blattman et al., J Exp Med 2002;195:657, doi:10.1084/jem.20001021, PMID 11877489 "
+    "(100-200 GP33 precursors per mouse)"
+)
+_DEBOER = (
+    "De Boer et al., J Virol 2001;75:10663, doi:10.1128/JVI.75.22.10663-10669.2001, PMID 11602708"
+)
+_KAECH = "Kaech et al., Nat Immunol 2003;4:1191, doi:10.1038/ni1009, PMID 14625547"
 _ASSUMED_FIT = (
-    "assumed: chosen inside the published ranges so that wild-type mice reach ~1e7 cells at "
-    "day 8, contract at ~0.5/d and keep ~5 % as memory (science.md §4 targets)"
+    "assumed: chosen so that wild-type mice reach ~1e7 cells around day 8 and keep ~5 % as "
+    "memory (Blattman et al. J Exp Med 2002, PMID 11877489) and contract at ~0.5/d (De Boer et "
+    "al. J Virol 2001, PMID 11602708)"
 )
 
 
@@ -50,7 +64,7 @@ class CD8Parameters:
 
     precursors: float = 150.0  # cells
     k_act: float = 3.0  # naive activation at saturating antigen
-    p_A: float = 2.2  # proliferation of activated cells: doubling 7.5 h (De Boer 2001)
+    p_A: float = 2.2  # proliferation of activated cells (assumed; De Boer 2001 fit 3 /d)
     p_E: float = 2.0  # proliferation of effectors under antigen
     k_AE: float = 1.0  # activated → effector: the MDR1-dependent window lasts ~1 day
     d_A: float = 0.1
@@ -64,14 +78,26 @@ class CD8Parameters:
     def sources(self) -> dict[str, str]:
         src = {f.name: _ASSUMED_FIT for f in fields(self)}
         src["precursors"] = _BLATTMAN
-        src["p_A"] = f"{_DEBOER}: doubling time 7.5-16.7 h, i.e. 1.0-2.2 /d; upper end"
-        src["d_E"] = f"{_DEBOER}: contraction ~0.5 /d (mean lifetime ~2 d)"
+        src["p_A"] = (
+            f"assumed: 2.2 /d (doubling 7.6 h); {_DEBOER} estimated an average proliferation "
+            "rate of 3 /d in BALB/c mice (NP118/GP283) with one expanding population; here "
+            "expansion is shared by the activated and effector pools (p_E 2.0 /d), and 2.2 with "
+            "the assumed k_AE and d_A puts the wild-type peak at ~1e7 near day 8-9"
+        )
+        src["d_E"] = (
+            f"{_DEBOER}: death phase 0.5 /d (mean lifetime 2 d); 0.45 plus k_EM 0.012 gives "
+            "~0.46 /d net loss of effectors"
+        )
         src["d_ox"] = (
             "assumed: size of the MDR1-dependent early death chosen so that MDR1-deficient "
             "mice have a several-fold lower peak (Chen et al. J Exp Med 2020, PMID 32302378, "
             "show reduced effector accumulation; the exact fold must be read off its figures)"
         )
-        src["d_M"] = "assumed: memory stable over 60 days (Kaech et al. Nat Immunol 2003)"
+        src["d_M"] = (
+            "assumed: no memory loss over the 60-day horizon; the memory pool is long-lived "
+            f"({_KAECH}: 5-10 % of activated cells survive as long-lived memory; no loss rate "
+            "is given)"
+        )
         return src
 
 
@@ -169,8 +195,9 @@ LCMV_ARMSTRONG = Pathogen(
     kill_rate=2e-7,
     target_limited=True,
     clearance=1.0,
-    source="assumed: acute-infection kinetics (peak day 3-4, clearance by day 8) as in "
-    "LCMV-Armstrong in C57BL/6 mice (Kaech et al. Nat Immunol 2003); magnitudes illustrative",
+    source="assumed: acute-infection kinetics (virus peak day 3-4, cleared by about day 8) "
+    "chosen to resemble LCMV-Armstrong in C57BL/6 mice; no viral-load source was read, "
+    "magnitudes are illustrative",
 )
 
 #: Listeria-like intracellular bacterium for a re-challenge that tests memory protection.

@@ -32,9 +32,11 @@ class FribergParameters:
 
 
 #: Docetaxel (Friberg 2002, as quoted in docs/science_notes.md §5).
-FRIBERG_DOCETAXEL = FribergParameters(
-    5.05, 88.7, 0.161, 8.58, "Friberg et al. J Clin Oncol 2002;20:4713"
+_FRIBERG_DOCETAXEL_SOURCE = (
+    "Friberg et al. J Clin Oncol 2002;20:4713, doi:10.1200/JCO.2002.02.140, PMID 12488418 "
+    "(docetaxel values as quoted in docs/science_notes.md; not found in the stored text, verify)"
 )
+FRIBERG_DOCETAXEL = FribergParameters(5.05, 88.7, 0.161, 8.58, _FRIBERG_DOCETAXEL_SOURCE)
 #: Paclitaxel (Friberg 2002, leukocyte fit of DDMORE DDMODEL00000186): Circ0 7.21 (leukocytes),
 #: MTT 124 h, γ 0.239, slope 28.9 L/µmol on UNBOUND paclitaxel (see drugs.yaml).
 FRIBERG_PACLITAXEL = FribergParameters(
@@ -42,7 +44,8 @@ FRIBERG_PACLITAXEL = FribergParameters(
     124.0,
     0.239,
     28.9,
-    "Friberg et al. J Clin Oncol 2002;20:4713, doi:10.1200/JCO.2002.02.140 (DDMODEL00000186)",
+    "Friberg et al. J Clin Oncol 2002;20:4713, doi:10.1200/JCO.2002.02.140, PMID 12488418 "
+    "(DDMODEL00000186)",
 )
 
 
@@ -106,7 +109,7 @@ class MarrowSlope:
 #: the others are assumed, chosen with the shared chain so that the standard single-agent dose
 #: gives the nadir grade typical of the drug (reason given per drug).
 MARROW_SLOPES: dict[str, MarrowSlope] = {
-    "docetaxel": MarrowSlope(8.58, "Friberg et al. J Clin Oncol 2002;20:4713"),
+    "docetaxel": MarrowSlope(8.58, _FRIBERG_DOCETAXEL_SOURCE),
     # Paclitaxel's own fit (its system parameters and an unbound-drug slope) is read from the
     # drug library (drugs.yaml myelosuppression) by the patient model; see
     # mdrsim.patient.model.marrow_from_library.

@@ -8,6 +8,22 @@ before using it as a hard target), ``range`` (``[low, high]`` when the literatur
 ``"LINE:drug"`` fold-resistance entries a value was computed from). A value that is not read from a
 source says so: its ``source`` starts with ``"assumed:"`` and gives the reason.
 
+Every sourced value (and every :class:`TextFact` / :class:`ExpressionModifier`) also says where its
+source can be found, in its own fields: ``doi`` (``10.xxxx/...``) and/or ``pmid`` (an integer), or,
+when the source has neither, ``source_kind``:
+
+- ``label`` — a regulatory label or SmPC (no DOI/PMID exists);
+- ``database`` — a database record (PubChem);
+- ``derived`` — computed from other library entries or read from a model file (the source says how);
+- ``no_identifier`` — a publication named by journal, volume and pages whose DOI/PMID was not found
+  in the text read;
+- ``unidentified`` — a publication that could not be identified (title or journal not retrieved,
+  or cited from notes).
+
+:attr:`Quantity.provenance` gives the resulting class (``assumed``, ``publication``, one of the
+kinds above, or ``missing``); ``tests/unit/data/test_provenance.py`` requires that no quantity is
+``missing``.
+
 Files are read with :func:`yaml.safe_load` only. Every model forbids unknown keys, so a typo is an
 error, and every error names the file, the entry and the field path, e.g.
 ``drugs.yaml: doxorubicin.pgp_km.value: must be > 0``.
@@ -25,6 +41,7 @@ validation apart:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any, Literal
 
@@ -56,6 +73,7 @@ __all__ = [
     "InhibitorPK",
     "Myelosuppression",
     "Quantity",
+    "SourceKind",
     "TextFact",
     "all_field_names",
     "quantities",
@@ -82,6 +100,10 @@ DrugClass = Literal[
     "other",
 ]
 FoldUse = Literal["calibration", "efficiency", "validation", "control"]
+SourceKind = Literal["publication", "label", "database", "derived", "no_identifier", "unidentified"]
+#: Kinds that say the source has no DOI/PMID (so none may be given with them).
+_NO_ID_KINDS = frozenset({"label", "database", "no_identifier", "unidentified"})
+_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 
 
 # ------------------------------------------------------------------------------ basic models
@@ -97,18 +119,67 @@ def _nonempty(text: str) -> str:
     return text
 
 
-class Quantity(_Base):
+class _Cited(_Base):
+    """Where a source can be found: ``doi`` / ``pmid``, or ``source_kind`` when it has neither."""
+
+    source: str = Field(strict=True)
+    doi: str | None = Field(default=None, strict=True)
+    pmid: StrictInt | None = None
+    source_kind: SourceKind | None = None
+
+    _check_source = field_validator("source")(_nonempty)
+
+    @field_validator("doi")
+    @classmethod
+    def _doi_format(cls, v: str | None) -> str | None:
+        if v is not None and not _DOI.match(v):
+            raise ValueError(f"'{v}' is not a DOI (expected 10.<registrant>/<suffix>, no 'doi:')")
+        return v
+
+    @field_validator("pmid")
+    @classmethod
+    def _pmid_format(cls, v: int | None) -> int | None:
+        if v is not None and not 1 <= v <= 99_999_999:
+            raise ValueError(f"{v} is not a PubMed id (a positive integer of up to 8 digits)")
+        return v
+
+    @model_validator(mode="after")
+    def _kind_consistent(self) -> _Cited:
+        has_id = self.doi is not None or self.pmid is not None
+        if self.source_kind == "publication" and not has_id:
+            raise _FieldError("source_kind", "'publication' needs a doi or a pmid")
+        if self.source_kind in _NO_ID_KINDS and has_id:
+            raise _FieldError(
+                "source_kind", f"'{self.source_kind}' says there is no DOI/PMID, but one is given"
+            )
+        if self.assumed and self.source_kind is not None:
+            raise _FieldError("source_kind", "an assumed value has no source kind")
+        return self
+
+    @property
+    def assumed(self) -> bool:
+        """True when the value is an assumption rather than read from a source."""
+        return self.source.strip().lower().startswith("assumed")
+
+    @property
+    def provenance(self) -> str:
+        """``assumed``, ``publication`` (has a DOI/PMID), a :data:`SourceKind`, or ``missing``."""
+        if self.assumed:
+            return "assumed"
+        if self.doi is not None or self.pmid is not None:
+            return "publication"
+        return self.source_kind or "missing"
+
+
+class Quantity(_Cited):
     """A number with its unit and its source (``source`` starting ``assumed:`` = not measured)."""
 
     value: float = Field(strict=True)
     unit: str = Field(strict=True)
-    source: str = Field(strict=True)
     note: str | None = None
     verify: StrictBool = False
     range: list[float] | None = None
     derived_from: list[str] | None = None
-
-    _check_source = field_validator("source")(_nonempty)
 
     @field_validator("value")
     @classmethod
@@ -136,11 +207,6 @@ class Quantity(_Base):
             )
         return self
 
-    @property
-    def assumed(self) -> bool:
-        """True when the value is an assumption rather than read from a source."""
-        return self.source.strip().lower().startswith("assumed")
-
     def to(self, unit: str) -> float:
         """The value in another unit of the same kind (time, concentration, clearance …)."""
         return convert(self.value, self.unit, unit)
@@ -160,15 +226,13 @@ class Fold(Quantity):
     exposure_h: float | None = Field(default=None, gt=0)
 
 
-class TextFact(_Base):
+class TextFact(_Cited):
     """A non-numeric fact (a formula, a regimen, an outcome) with its source."""
 
     value: str
-    source: str
     note: str | None = None
     verify: StrictBool = False
 
-    _check_source = field_validator("source")(_nonempty)
     _check_value = field_validator("value")(_nonempty)
 
 
@@ -416,19 +480,16 @@ class Inhibitor(_Base):
     _check_sources = field_validator("generation_source", "mechanism_source")(_nonempty)
 
 
-class ExpressionModifier(_Base):
+class ExpressionModifier(_Cited):
     """A drug or tool that changes MDR1 expression (inhibitor or inducer)."""
 
     name: str
     direction: Literal["inhibits", "induces"]
     effect: str
-    source: str
     concentration: ConcUM | None = None
     fold_change: FoldChange | None = None
     note: str | None = None
     verify: StrictBool = False
-
-    _check_source = field_validator("source")(_nonempty)
 
 
 # -------------------------------------------------------------------------------- cell lines

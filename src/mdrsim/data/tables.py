@@ -7,12 +7,34 @@ module could move to the CLI package later.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from mdrsim.data.library import Library
 from mdrsim.data.schema import Quantity, quantities, substrate_label
 
-__all__ = ["cell_line_rows", "drug_detail", "drug_rows", "inhibitor_rows"]
+__all__ = [
+    "PROVENANCE_CLASSES",
+    "all_quantities",
+    "cell_line_rows",
+    "drug_detail",
+    "drug_rows",
+    "inhibitor_rows",
+    "provenance_counts",
+    "provenance_markdown",
+]
+
+#: The classes :attr:`~mdrsim.data.schema.Quantity.provenance` can take, in report order.
+PROVENANCE_CLASSES = (
+    "assumed",
+    "publication",
+    "no_identifier",
+    "unidentified",
+    "label",
+    "database",
+    "derived",
+    "missing",
+)
 
 
 def _v(q: Quantity | None) -> float | None:
@@ -131,3 +153,50 @@ def inhibitor_rows(library: Library) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def all_quantities(library: Library) -> list[tuple[str, Quantity]]:
+    """Every quantity of the library with a ``file:entry.path`` label (templates at each use)."""
+    out: list[tuple[str, Quantity]] = []
+    for file, entries in (
+        ("drugs", library.drugs),
+        ("inhibitors", library.inhibitors),
+        ("cell_lines", library.cell_lines),
+    ):
+        for name, entry in entries.items():
+            out.extend((f"{file}:{name}.{path}", q) for path, q in quantities(entry))
+    for kind, mods in (
+        ("expression_inhibitors", library.expression_inhibitors),
+        ("expression_inducers", library.expression_inducers),
+    ):
+        for mod in mods:
+            out.extend((f"inhibitors:{kind}.{mod.name}.{p}", q) for p, q in quantities(mod))
+    return out
+
+
+def provenance_counts(library: Library) -> dict[str, int]:
+    """How many quantities are in each provenance class, plus ``total``, ``verify`` and
+    ``with_doi_or_pmid`` (any quantity carrying an identifier, assumed ones included)."""
+    qs = [q for _, q in all_quantities(library)]
+    by_class = Counter(q.provenance for q in qs)
+    counts = {"total": len(qs)}
+    counts.update({c: by_class.get(c, 0) for c in PROVENANCE_CLASSES})
+    counts["sourced"] = counts["total"] - counts["assumed"]
+    counts["with_doi_or_pmid"] = sum(q.doi is not None or q.pmid is not None for q in qs)
+    counts["verify"] = sum(q.verify for q in qs)
+    return counts
+
+
+def provenance_markdown(library: Library) -> str:
+    """The provenance paragraph of ``docs/library.md`` (between its ``provenance`` markers)."""
+    c = provenance_counts(library)
+    return (
+        f"Of {c['total']} quantities (drugs, inhibitors, cell lines and expression modifiers; "
+        f"templates counted at each use) {c['assumed']} are assumed and {c['sourced']} sourced; "
+        f"{c['verify']} carry `verify: true`. Of the sourced ones, {c['publication']} cite a "
+        f"publication with a DOI or PMID in its own field, {c['no_identifier']} a publication "
+        f"named by journal, volume and pages whose DOI/PMID was not found in the text read, "
+        f"{c['unidentified']} a source that could not be identified, {c['label']} a drug label, "
+        f"{c['database']} a database record (PubChem) and {c['derived']} are derived from other "
+        f"entries; {c['missing']} are unclassified."
+    )
