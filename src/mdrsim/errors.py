@@ -44,6 +44,7 @@ __all__ = [
     "UnsupportedFeatureError",
     "UnsupportedPetabFeatureError",
     "UnsupportedSBMLFeatureError",
+    "UserSuppliedValueError",
     "did_you_mean",
 ]
 
