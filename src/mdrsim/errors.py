@@ -44,6 +44,7 @@ __all__ = [
     "UnsupportedFeatureError",
     "UnsupportedPetabFeatureError",
     "UnsupportedSBMLFeatureError",
+    "UserSuppliedValueError",
     "did_you_mean",
 ]
 
@@ -335,3 +336,12 @@ class AnalysisError(MdrsimError, ValueError):
     """A scan, sensitivity analysis or frontier cannot be done as asked: an unknown factor or
     output, a range that is not allowed, or failed runs that would make the indices wrong.
     The message names the factor, output or run and says what is allowed."""
+
+
+# --- user-supplied cell lines ---
+
+
+class UserSuppliedValueError(InputValueError):
+    """A user-supplied description of a resistant line's P-gp (its measured fold resistance to
+    one drug, or its relative P-gp density) that cannot be used: the message names the field
+    (``--fold``, ``--pgp-density`` or the Python argument), the value and what is allowed."""

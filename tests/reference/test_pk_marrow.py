@@ -5,11 +5,13 @@ doxorubicin, Crombag 2019 saturable paclitaxel, FDA labels); the label ranges an
 reference tests compare with are named in each test; measured DDI magnitudes — each pair's
 publication is named next to its number below (typed from the abstracts, not read from the
 library); Friberg et al., J Clin Oncol 2002;20:4713 (docetaxel: ANC nadir around day 9,
-rebound above baseline by day ~20, as summarised in docs/science_notes.md §5).
+rebound above baseline by day ~20, as summarised in docs/science_notes.md §5); Taxol label,
+Adverse Reactions (grade-4 and < 2.0e9/L neutropenia rates at 175 mg/m² over 3 h, worst course).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 import numpy as np
@@ -256,21 +258,25 @@ def test_paclitaxel_slope_on_total_drug_is_the_old_defect():
     assert anc.min() < 0.05
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (docs/validation.md): with the Friberg 2002 paclitaxel LEUKOCYTE fit on "
-    "unbound drug, ~4 % of a virtual population fall below 0.5e9/L at 175 mg/m2 over 3 h, "
-    "not 15-40 %; the neutrophil-arm paclitaxel parameters were not found",
-)
-def test_paclitaxel_grade4_fraction_in_a_virtual_population():
-    """Issue 17 target: 15-40 % with ANC < 0.5e9/L after 175 mg/m² over 3 h (label ≈ 27-28 %,
-    not verified in the stored label text). Between-patient variability as published: PK
-    (Crombag 2019 via Janssen 2023 Table 1) VM_EL 27 %, VM_TR 26.7 %, KM_TR 66 %, Q2 49.5 %,
-    V3 36.2 % CV; marrow (DDMODEL00000186) slope 44 %, MTT 17 %, baseline 34 % CV."""
+#: Taxol (paclitaxel) US label, Adverse Reactions (read on a label mirror, 120ty.net, pages 11-12),
+#: "based on worst course analysis", every course 3-weekly, 175 mg/m² over 3 h:
+#: - Phase 3 ovarian study: neutrophils below 500/mm³ in 27 % (135 mg/m²: 14 %, p = 0.05);
+#: - Phase 3 breast study, Table 6 (n = 229): neutropenia < 2,000/mm³ in 90 %, < 500/mm³ in 28 %
+#:   (135 mg/m²: 81 % and 19 %).
+LABEL_GRADE4_175_3H = (0.27, 0.28)
+LABEL_BELOW_2_175_3H_BREAST = 0.90
+
+
+@functools.lru_cache(maxsize=1)
+def _paclitaxel_population(n: int = 300, seed: int = 17) -> tuple[np.ndarray, np.ndarray]:
+    """(baseline, nadir) of ``n`` virtual patients after one 175 mg/m² 3-h course, with the
+    published between-patient variability: PK (Crombag 2019 via Janssen 2023 Table 1, read via
+    nlmixr2lib Janssen_2023_paclitaxel.R) VM_EL 27 %, VM_TR 26.7 %, KM_TR 66 %, Q2 49.5 %,
+    V3 36.2 % CV; marrow (Friberg 2002, DDMORE DDMODEL00000186, log-scale variances 0.176,
+    0.0296, 0.107) slope 44 %, MTT 17 %, baseline 34 % CV, around the ANC baseline 5.05e9/L."""
     model, circ, events, pk = _paclitaxel_marrow()
     assert pk.saturable is not None
-    rng = np.random.default_rng(17)
-    n = 300
+    rng = np.random.default_rng(seed)
 
     def lognormal(cv: float) -> np.ndarray:
         return np.exp(rng.normal(0.0, np.sqrt(np.log1p(cv * cv)), n))
@@ -292,8 +298,36 @@ def test_paclitaxel_grade4_fraction_in_a_virtual_population():
     initial[circ] = baseline
     t = np.linspace(0.0, 21.0, 21 * 24 + 1)
     r = simulate(model, t, events=events, params=params, initial=initial, rtol=1e-7, atol=1e-10)
-    fraction = float(np.mean(r[circ].min(axis=1) < 0.5))
+    return baseline, r[circ].min(axis=1)
+
+
+_GAP = (
+    "known gap (docs/pk_marrow.md 'Known gap'): the only paclitaxel marrow fit reachable is "
+    "Friberg 2002's LEUKOCYTE fit (DDMODEL00000186); with published variability its typical "
+    "relative nadir (0.43 x baseline) is too shallow for neutrophils, so ~2-3 % fall below "
+    "0.5e9/L (label 27-28 %) and ~49 % below 2.0e9/L (label 90 %). The variability is not the "
+    "cause: the whole distribution sits too high. The neutrophil-arm parameters were not found"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=_GAP)
+def test_paclitaxel_grade4_fraction_in_a_virtual_population():
+    """Issue 17 target: 15-40 % with ANC < 0.5e9/L after 175 mg/m² over 3 h. Reference: the
+    Taxol label's 27 % (ovarian) and 28 % (breast), :data:`LABEL_GRADE4_175_3H`. Tolerance: the
+    issue's 15-40 % band around them."""
+    _, nadirs = _paclitaxel_population()
+    fraction = float(np.mean(nadirs < 0.5))
     assert 0.15 <= fraction <= 0.40
+
+
+@pytest.mark.xfail(strict=True, reason=_GAP)
+def test_paclitaxel_fraction_below_2e9_in_a_virtual_population():
+    """The same population against the label's 90 % with ANC < 2.0e9/L (breast, 175 mg/m² 3 h,
+    :data:`LABEL_BELOW_2_175_3H_BREAST`). Tolerance ±15 points (a worst-course rate over
+    several courses vs one simulated course). Fails with ~49 %: the gap is the depth of the
+    typical nadir, not the tail of the distribution."""
+    _, nadirs = _paclitaxel_population()
+    assert float(np.mean(nadirs < 2.0)) == pytest.approx(LABEL_BELOW_2_175_3H_BREAST, abs=0.15)
 
 
 def test_friberg_docetaxel_nadir_and_rebound():

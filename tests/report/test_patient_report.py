@@ -59,6 +59,20 @@ def test_summary_is_typed_and_round_trips(run: PatientRun) -> None:
         PatientSummary.from_dict({**run.summary, "unexpected": 1})  # a drifted key is loud
 
 
+def test_a_user_supplied_tumour_pgp_is_a_row_of_the_table(run: PatientRun) -> None:
+    """Issue 17: patient.tumour.mdr1_high_pgp from the user shows in the printed summary."""
+    assert run.summary["provenance"]["tumour_mdr1_high_pgp"] is None  # the example: default
+    assert "MDR1-high clone P-gp density" not in dict(PatientSummary.from_dict(run.summary).rows())
+    record = {
+        "pgp_density": 22.1,
+        "source": "KB-V1: user-supplied: fold resistance 200 to vinblastine, not from the library",
+    }
+    summary = {**run.summary, "provenance": {**run.summary["provenance"]}}
+    summary["provenance"]["tumour_mdr1_high_pgp"] = record
+    rows = dict(PatientSummary.from_dict(summary).rows())
+    assert rows["MDR1-high clone P-gp density"] == f"22.1 ({record['source']})"
+
+
 def test_write_patient_report(run: PatientRun, tmp_path: Path) -> None:
     report = write_patient_report(run, tmp_path)
     names = {p.name for p in report.files}

@@ -152,6 +152,65 @@ def _hours(text: str) -> float:
     return value
 
 
+def _user_resistance(fold: str | None, density: str | None) -> Any:
+    """The user's ``--fold DRUG:FOLD`` or ``--pgp-density D`` (at most one), else None."""
+    from mdrsim.experiments.pharmacology import UserResistance
+
+    if fold is not None and density is not None:
+        fail(
+            f"--fold {fold!r} and --pgp-density {density!r}: give one of them (the density "
+            "follows from the fold)"
+        )
+    try:
+        if fold is not None:
+            return UserResistance.parse_fold(fold)
+        if density is not None:
+            return UserResistance.parse_density(density)
+    except MdrsimError as exc:
+        fail(exc)
+    return None
+
+
+FoldOption = Annotated[
+    str | None,
+    typer.Option(
+        "--fold",
+        help="The line's measured fold resistance to one drug, DRUG:FOLD (e.g. vinblastine:200), "
+        "for a line the library cannot calibrate; recorded in every output as user-supplied.",
+    ),
+]
+DensityOption = Annotated[
+    str | None,
+    typer.Option(
+        "--pgp-density",
+        help="The line's P-gp density relative to MES-SA/Dx5 = 1 (e.g. 3.5), instead of "
+        "--fold; recorded in every output as user-supplied.",
+    ),
+]
+
+
+def _write_provenance(path: Path, doc: dict[str, Any], **extra: Any) -> None:
+    import json
+
+    from mdrsim import __version__
+    from mdrsim.cli.common import to_json_value
+
+    record = {"mdrsim_version": __version__, **extra, **doc}
+    path.write_text(json.dumps(to_json_value(record), indent=2, allow_nan=False) + "\n")
+
+
+def _user_rows(doc: dict[str, Any], user: Any) -> list[dict[str, Any]]:
+    """Table rows of ``doc``; the user's values (if any) in words, the row left out otherwise."""
+    rows = []
+    for k, v in doc.items():
+        if k == "user_supplied":
+            if user is None:
+                continue
+            v = user.describe()
+        rows.append({"quantity": k, "value": v})
+    return rows
+
+
 @assay_app.command("ic50")
 def assay_ic50(
     drug: Annotated[str, typer.Option(help="Drug name (lower-case INN), e.g. doxorubicin.")],
@@ -161,21 +220,29 @@ def assay_ic50(
         typer.Option(help="NAME:CONC, e.g. tariquidar:100nM (units: nM, uM, mM, ng/mL)."),
     ] = None,
     exposure: Annotated[str, typer.Option(help="Continuous exposure, e.g. 72h or 1h.")] = "72h",
+    fold: FoldOption = None,
+    pgp_density: DensityOption = None,
     out: Annotated[
-        Path, typer.Option(help="Directory for ic50_curve.csv and ic50_curve.png.")
+        Path,
+        typer.Option(help="Directory for ic50_curve.csv, ic50_curve.png, ic50_provenance.json."),
     ] = Path("results/assay"),
     as_json: JsonOption = False,
 ) -> None:
     """Dose–response, IC50, fold resistance vs the parental line, and reversal by an inhibitor.
 
-    Writes OUT/ic50_curve.csv (concentration_uM, survival) and OUT/ic50_curve.png.
+    A resistant line the library cannot calibrate runs with the user's --fold DRUG:FOLD or
+    --pgp-density; the table, --json and the provenance file then say "user-supplied".
+    Writes OUT/ic50_curve.csv (concentration_uM, survival), OUT/ic50_curve.png and
+    OUT/ic50_provenance.json (the inputs, the results and where the P-gp density comes from).
     """
     from mdrsim.experiments.pharmacology import ic50_assay
 
+    user = _user_resistance(fold, pgp_density)
     inh_name, inh_conc = _inhibitor_arg(inhibitor)
+    hours = _hours(exposure)
     try:
         report = ic50_assay(
-            drug, cell_line, inhibitor=inh_name, inhibitor_uM=inh_conc, exposure_h=_hours(exposure)
+            drug, cell_line, inhibitor=inh_name, inhibitor_uM=inh_conc, exposure_h=hours, user=user
         )
     except (MdrsimError, KeyError, ValueError) as exc:
         fail(str(exc).strip("'\""))
@@ -189,6 +256,7 @@ def assay_ic50(
 
     plot_dose_response(report, out / "ic50_curve.png")
     doc = report.as_dict()
+    _write_provenance(out / "ic50_provenance.json", doc, command="assay ic50", exposure_h=hours)
     if as_json:
         emit_json(doc)
         return
@@ -203,9 +271,12 @@ def assay_ic50(
             "reversal_factor": "reversal_factor (IC50 without / with the inhibitor)",
         }
         doc = {**doc, "ic50_without_inhibitor_uM": report.ic50_without_inhibitor_uM}
-    rows = [{"quantity": labels.get(k, k), "value": v} for k, v in doc.items()]
-    _table(f"{drug} on {cell_line}", rows, ["quantity", "value"])
-    console.print(f"wrote {out}/ic50_curve.csv, ic50_curve.png")
+    rows = [
+        {**r, "quantity": labels.get(r["quantity"], r["quantity"])} for r in _user_rows(doc, user)
+    ]
+    title = f"{drug} on {cell_line}" + (" (P-gp density USER-SUPPLIED)" if user else "")
+    _table(title, rows, ["quantity", "value"])
+    console.print(f"wrote {out}/ic50_curve.csv, ic50_curve.png, ic50_provenance.json")
 
 
 @assay_app.command("accumulation")
@@ -218,19 +289,27 @@ def assay_accumulation(
         float, typer.Option(help="Efflux phase in drug-free medium (h).")
     ] = 1.0,
     inhibitor: Annotated[str | None, typer.Option(help="NAME:CONC, e.g. verapamil:10uM.")] = None,
-    out: Annotated[Path, typer.Option(help="Directory for accumulation.csv and .png.")] = Path(
-        "results/assay"
-    ),
+    fold: FoldOption = None,
+    pgp_density: DensityOption = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Directory for accumulation.csv, accumulation.png, accumulation_provenance.json."
+        ),
+    ] = Path("results/assay"),
     as_json: JsonOption = False,
 ) -> None:
     """Uptake then efflux time course of total intracellular drug, with/without an inhibitor.
 
-    Writes OUT/accumulation.csv (hours, intracellular_uM) and OUT/accumulation.png.
+    A resistant line the library cannot calibrate runs with --fold DRUG:FOLD or --pgp-density
+    (recorded as user-supplied). Writes OUT/accumulation.csv (hours, intracellular_uM),
+    OUT/accumulation.png and OUT/accumulation_provenance.json.
     """
     from mdrsim.data import parse_concentration
     from mdrsim.experiments.invitro import accumulation
-    from mdrsim.experiments.pharmacology import drug_transport, inhibition_for, pgp_density
+    from mdrsim.experiments.pharmacology import drug_transport, inhibition_for, pgp_density_record
 
+    user = _user_resistance(fold, pgp_density)
     lib = _library()
     try:
         lib.drug(probe)
@@ -240,11 +319,12 @@ def assay_accumulation(
         if not (math.isfinite(conc) and conc > 0):
             fail(f"--concentration must be a positive finite concentration, got {concentration!r}")
         inh_name, inh_conc = _inhibitor_arg(inhibitor)
+        record = pgp_density_record(cell_line, user=user)
         t, c = accumulation(
             drug_transport(probe),
             medium_conc=conc,
             hours=hours + efflux_hours,
-            density=pgp_density(cell_line),
+            density=record.value,
             inhibition=inhibition_for(inh_name, probe) if inh_name else None,
             inhibitor_conc=inh_conc,
             efflux_from_h=hours if efflux_hours > 0 else None,
@@ -269,13 +349,23 @@ def assay_accumulation(
         "accumulation_ratio": peak / conc,
         "end_of_efflux_uM": float(c[-1]),
         "inhibitor": inh_name,
+        "pgp_density": record.value,
+        "pgp_density_source": record.source,
+        "user_supplied": user.as_dict() if user is not None else None,
     }
+    _write_provenance(
+        out / "accumulation_provenance.json",
+        doc,
+        command="assay accumulation",
+        uptake_hours=hours,
+        efflux_hours=efflux_hours,
+        inhibitor_uM=inh_conc if inh_name else None,
+    )
     if as_json:
         emit_json(doc)
         return
-    _table(
-        f"{probe} accumulation in {cell_line}",
-        [{"quantity": k, "value": v} for k, v in doc.items()],
-        ["quantity", "value"],
+    title = f"{probe} accumulation in {cell_line}" + (
+        " (P-gp density USER-SUPPLIED)" if user else ""
     )
-    console.print(f"wrote {out}/accumulation.csv, accumulation.png")
+    _table(title, _user_rows(doc, user), ["quantity", "value"])
+    console.print(f"wrote {out}/accumulation.csv, accumulation.png, accumulation_provenance.json")

@@ -8,18 +8,27 @@ This module connects :mod:`mdrsim.data` (numbers with sources) to
 - EC50 of the kill calibrated so that the parental line's simulated IC50 equals the published
   parental IC50;
 - each resistant line's P-gp density calibrated so that its simulated fold resistance to its
-  calibration (selecting) drug equals the published value.
+  calibration (selecting) drug equals the published value;
+- or, for a line the library cannot calibrate (or to test another measurement), a
+  :class:`UserResistance`: the user's measured fold to one drug or relative P-gp density, which
+  every output then records as user-supplied (:class:`DensityRecord`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from mdrsim.biology.cell import DrugTransport, Inhibition
 from mdrsim.data.library import Drug, Library, load_library
-from mdrsim.errors import MissingLibraryDataError
+from mdrsim.errors import (
+    MissingLibraryDataError,
+    SimulationError,
+    SimulationInputError,
+    UnknownNameError,
+    UserSuppliedValueError,
+)
 from mdrsim.experiments.invitro import (
     AssayConditions,
     DoseResponse,
@@ -136,31 +145,230 @@ def parental_of(cell_line: str, *, library: Library | None = None) -> str:
     return line.parental or cell_line
 
 
-def pgp_density(cell_line: str, *, library: Library | None = None) -> float:
-    """The line's P-gp density: 0 (or the library value) for parental lines, else calibrated.
+def _finite_number(label: str, value: object, allowed: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UserSuppliedValueError(label, value, allowed)
+    number = float(value)
+    if not math.isfinite(number):
+        raise UserSuppliedValueError(label, value, allowed)
+    return number
 
-    Raises :class:`~mdrsim.errors.MissingLibraryDataError` when a P-gp line has no
-    calibration drug with a published fold resistance.
+
+FOLD_ALLOWED = (
+    "a finite number > 1: the line's IC50 over its parental line's IC50 (1 means no P-gp; "
+    "below 1 cannot come from P-gp efflux)"
+)
+DENSITY_ALLOWED = (
+    "a finite number > 0: P-gp density relative to MES-SA/Dx5 = 1 (0 is a parental line)"
+)
+
+
+@dataclass(frozen=True)
+class UserResistance:
+    """A resistant line's P-gp as the user measured it, instead of the library's calibration:
+    its fold resistance ``fold`` to one drug ``fold_drug``, or its relative P-gp density
+    (MES-SA/Dx5 = 1). Exactly one of the two. Every output that uses it says it is
+    user-supplied. ``labels`` name the fields in error messages (``--fold`` and
+    ``--pgp-density`` on the command line)."""
+
+    fold_drug: str | None = None
+    fold: float | None = None
+    pgp_density: float | None = None
+    labels: tuple[str, str] = field(default=("fold", "pgp_density"), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        fold_label, density_label = self.labels
+        has_fold = self.fold is not None or self.fold_drug is not None
+        if has_fold == (self.pgp_density is not None):
+            raise UserSuppliedValueError(
+                f"{fold_label} / {density_label}",
+                {"fold": self.fold, "fold_drug": self.fold_drug, "pgp_density": self.pgp_density},
+                "exactly one of: a fold to one drug, or a P-gp density",
+            )
+        if has_fold:
+            if not isinstance(self.fold_drug, str) or not self.fold_drug.strip():
+                raise UserSuppliedValueError(
+                    f"{fold_label} drug", self.fold_drug, "the name of a library drug"
+                )
+            if not _finite_number(fold_label, self.fold, FOLD_ALLOWED) > 1.0:
+                raise UserSuppliedValueError(fold_label, self.fold, FOLD_ALLOWED)
+        elif not _finite_number(density_label, self.pgp_density, DENSITY_ALLOWED) > 0.0:
+            raise UserSuppliedValueError(density_label, self.pgp_density, DENSITY_ALLOWED)
+
+    @classmethod
+    def parse_fold(cls, text: str, label: str = "--fold") -> UserResistance:
+        """``DRUG:FOLD`` as typed on the command line, e.g. ``vinblastine:200``."""
+        drug, sep, number = text.partition(":")
+        if not sep or not drug.strip() or not number.strip():
+            raise UserSuppliedValueError(label, text, "DRUG:FOLD, e.g. vinblastine:200")
+        try:
+            value = float(number.strip())
+        except ValueError:
+            raise UserSuppliedValueError(label, text, f"DRUG:FOLD with {FOLD_ALLOWED}") from None
+        return cls(fold_drug=drug.strip(), fold=value, labels=(label, "--pgp-density"))
+
+    @classmethod
+    def parse_density(cls, text: str, label: str = "--pgp-density") -> UserResistance:
+        """A relative P-gp density as typed on the command line, e.g. ``3.5``."""
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise UserSuppliedValueError(label, text, DENSITY_ALLOWED) from None
+        return cls(pgp_density=value, labels=("--fold", label))
+
+    def describe(self) -> str:
+        if self.pgp_density is not None:
+            what = f"P-gp density {self.pgp_density:g} (MES-SA/Dx5 = 1)"
+        else:
+            what = f"fold resistance {self.fold:g} to {self.fold_drug}"
+        return f"user-supplied: {what}, not from the library"
+
+    def as_dict(self) -> dict[str, object]:
+        if self.pgp_density is not None:
+            return {"pgp_density": self.pgp_density, "basis": "user-supplied"}
+        return {"fold": {"drug": self.fold_drug, "value": self.fold}, "basis": "user-supplied"}
+
+
+@dataclass(frozen=True)
+class DensityRecord:
+    """A line's P-gp density and where it comes from (library value, library calibration, or
+    the user's :class:`UserResistance`)."""
+
+    value: float
+    source: str
+    user_supplied: UserResistance | None = None
+
+
+def pgp_density_record(
+    cell_line: str, *, library: Library | None = None, user: UserResistance | None = None
+) -> DensityRecord:
+    """The line's P-gp density with its source; ``user`` replaces the library's calibration.
+
+    Raises :class:`~mdrsim.errors.MissingLibraryDataError` when a P-gp line has no calibration
+    drug with a published fold resistance and no ``user`` value is given, and
+    :class:`~mdrsim.errors.UserSuppliedValueError` when ``user`` cannot describe the line.
     """
     lib = _resolve(library)
     line = lib.cell_line(cell_line)
+    if user is not None:
+        return _user_density(line.id, user, lib)
     if line.pgp_density is not None:
-        return float(line.pgp_density.value)
+        value = float(line.pgp_density.value)
+        kind = "parental line" if line.is_parental else "library value"
+        return DensityRecord(value, f"library ({kind}): {line.pgp_density.source}")
     drug = line.calibration_drug
     if drug is None or drug not in line.fold_resistance:
         raise MissingLibraryDataError(
             f"cell line '{line.id}' has neither pgp_density nor a calibration_drug with a "
             "fold_resistance entry, so its P-gp density cannot be calibrated; add "
-            "calibration_drug and its fold_resistance (use: calibration) to the line"
+            "calibration_drug and its fold_resistance (use: calibration) to the line, or give "
+            "the line's measured fold to one drug (--fold DRUG:FOLD; UserResistance) or its "
+            "relative P-gp density (--pgp-density)"
         )
-    target = float(line.fold_resistance[drug].value)
+    fold = line.fold_resistance[drug]
+    target = float(fold.value)
     parental = parental_of(line.id, library=lib)
-    return _calibrated_density(
+    value = _calibrated_density(
         drug_transport(drug, library=lib),
         kill_parameters(drug, parental, library=lib),
         target,
         conditions_for(parental, library=lib),
     )
+    return DensityRecord(value, f"library calibration: fold {target:g} to {drug} ({fold.source})")
+
+
+def largest_library_fold(lib: Library) -> tuple[float, str, str]:
+    """(fold, line, drug): the largest published fold resistance in ``lib`` — the top of the
+    range the cell model's calibrations were checked on."""
+    return max(
+        (
+            (float(f.value), lid, d)
+            for lid, line in lib.cell_lines.items()
+            for d, f in line.fold_resistance.items()
+        ),
+        default=(math.inf, "", ""),
+    )
+
+
+def _extrapolation_note(fold: float, lib: Library) -> str:
+    top, line, drug = largest_library_fold(lib)
+    if fold <= top:
+        return ""
+    return (
+        f"; fold {fold:.3g} is above the largest fold in the library ({top:g}, {line} to "
+        f"{drug}): an extrapolation of the cell model"
+    )
+
+
+def _user_density(line_id: str, user: UserResistance, lib: Library) -> DensityRecord:
+    fold_label, density_label = user.labels
+    label = density_label if user.pgp_density is not None else fold_label
+    line = lib.cell_line(line_id)
+    if line.is_parental:
+        raise UserSuppliedValueError(
+            label,
+            user.pgp_density if user.pgp_density is not None else user.fold,
+            f"a value for a resistant line; '{line.id}' is a parental line (P-gp density 0 "
+            "by definition)",
+        )
+    if not line.pgp_mechanism:
+        raise UserSuppliedValueError(
+            label,
+            user.pgp_density if user.pgp_density is not None else user.fold,
+            f"a value for a P-gp line; the library records that '{line.id}' does not owe its "
+            f"resistance to P-gp ({line.pgp_mechanism_source}), so a P-gp density would "
+            "misattribute it",
+        )
+    overrides = ""
+    if line.pgp_density is not None or (
+        line.calibration_drug is not None and line.calibration_drug in line.fold_resistance
+    ):
+        overrides = " (replaces the library's own value for this line)"
+    if user.pgp_density is not None:
+        return DensityRecord(float(user.pgp_density), user.describe() + overrides, user)
+    assert user.fold_drug is not None and user.fold is not None
+    try:
+        drug = lib.drug(user.fold_drug)
+    except UnknownNameError as exc:
+        raise UserSuppliedValueError(
+            f"{fold_label} drug", user.fold_drug, f"a library drug ({exc})"
+        ) from None
+    if not drug.pgp_substrate or drug.pgp_efficiency is None or drug.pgp_efficiency.value <= 0:
+        raise UserSuppliedValueError(
+            f"{fold_label} drug",
+            user.fold_drug,
+            "a P-gp substrate with a transport efficiency in the library (this drug has none, "
+            "so a fold to it cannot identify the line's P-gp density)",
+        )
+    parental = parental_of(line.id, library=lib)
+    try:
+        kill = kill_parameters(drug.name, parental, library=lib)
+        value = _calibrated_density(
+            drug_transport(drug.name, library=lib),
+            kill,
+            float(user.fold),
+            conditions_for(parental, library=lib),
+        )
+    except (MissingLibraryDataError, SimulationInputError, SimulationError) as exc:
+        raise UserSuppliedValueError(
+            fold_label,
+            f"{user.fold_drug}:{user.fold:g}",
+            f"a fold the cell model can reproduce ({exc})",
+        ) from None
+    note = _extrapolation_note(float(user.fold), lib)
+    return DensityRecord(value, user.describe() + overrides + note, user)
+
+
+def pgp_density(
+    cell_line: str, *, library: Library | None = None, user: UserResistance | None = None
+) -> float:
+    """The line's P-gp density: 0 (or the library value) for parental lines, else calibrated
+    (or from ``user``; see :func:`pgp_density_record`, which also says where it comes from).
+
+    Raises :class:`~mdrsim.errors.MissingLibraryDataError` when a P-gp line has no
+    calibration drug with a published fold resistance.
+    """
+    return pgp_density_record(cell_line, library=library, user=user).value
 
 
 def inhibition_for(inhibitor: str, drug: str, *, library: Library | None = None) -> Inhibition:
@@ -186,6 +394,10 @@ class IC50Report:
     reversal_factor: float | None
     pgp_density: float
     curve: DoseResponse
+    #: where the line's P-gp density comes from (library value, calibration, or the user)
+    pgp_density_source: str = ""
+    #: the user's fold or density when one was given (:meth:`UserResistance.as_dict`)
+    user_supplied: dict[str, object] | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -199,6 +411,8 @@ class IC50Report:
             "inhibitor_uM": self.inhibitor_uM,
             "reversal_factor": self.reversal_factor,
             "pgp_density": self.pgp_density,
+            "pgp_density_source": self.pgp_density_source,
+            "user_supplied": self.user_supplied,
         }
 
 
@@ -210,10 +424,12 @@ def ic50_assay(
     inhibitor_uM: float = 0.0,
     exposure_h: float = 72.0,
     library: Library | None = None,
+    user: UserResistance | None = None,
 ) -> IC50Report:
     """IC50 of ``drug`` on ``cell_line`` (optionally with an inhibitor), fold vs the parental.
 
-    Every number comes from ``library`` (default: the packaged library).
+    Every number comes from ``library`` (default: the packaged library), except the line's
+    P-gp density when ``user`` gives it (the report then says so).
     """
     lib = _resolve(library)
     lib.drug(drug)  # raise a clear error for an unknown name early
@@ -222,7 +438,8 @@ def ic50_assay(
     transport = drug_transport(drug, library=lib)
     kill = kill_parameters(drug, parental, library=lib)
     cond = conditions_for(cell_line, exposure_h, library=lib)
-    density = pgp_density(cell_line, library=lib)
+    record = pgp_density_record(cell_line, library=lib, user=user)
+    density = record.value
     parental_ic50 = ic50(
         transport,
         kill,
@@ -231,16 +448,25 @@ def ic50_assay(
     )
     # Without an inhibitor the dose-response below already gives this IC50: compute it only
     # when it differs (the reversal factor's numerator).
-    plain = ic50(transport, kill, density=density, conditions=cond) if inhibitor else None
     inh = inhibition_for(inhibitor, drug, library=lib) if inhibitor else None
-    curve = dose_response(
-        transport,
-        kill,
-        density=density,
-        conditions=cond,
-        inhibition=inh,
-        inhibitor_conc=inhibitor_uM if inhibitor else 0.0,
-    )
+    try:
+        plain = ic50(transport, kill, density=density, conditions=cond) if inhibitor else None
+        curve = dose_response(
+            transport,
+            kill,
+            density=density,
+            conditions=cond,
+            inhibition=inh,
+            inhibitor_conc=inhibitor_uM if inhibitor else 0.0,
+        )
+    except (SimulationInputError, SimulationError) as exc:
+        if user is None:
+            raise
+        raise UserSuppliedValueError(
+            user.labels[1] if user.pgp_density is not None else user.labels[0],
+            user.pgp_density if user.pgp_density is not None else user.fold,
+            f"a value that leaves {drug}'s IC50 on this line measurable ({exc})",
+        ) from None
     return IC50Report(
         drug=drug,
         cell_line=cell_line,
@@ -254,4 +480,11 @@ def ic50_assay(
         reversal_factor=plain / curve.ic50 if plain is not None else None,
         pgp_density=density,
         curve=curve,
+        pgp_density_source=record.source
+        + (
+            _extrapolation_note(curve.ic50 / parental_ic50, lib)
+            if user is not None and "extrapolation" not in record.source
+            else ""
+        ),
+        user_supplied=user.as_dict() if user is not None else None,
     )

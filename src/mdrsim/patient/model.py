@@ -41,6 +41,7 @@ from mdrsim.biology.marrow import (
 from mdrsim.biology.pk import PKNames, PKParameters, add_pk
 from mdrsim.biology.tumour import TumourNames, TumourSpec, add_tumour
 from mdrsim.engine import CompiledModel, compile_model
+from mdrsim.errors import MdrsimError, UserSuppliedValueError
 from mdrsim.model import Model, ModelBuilder
 from mdrsim.patient.library_bridge import (
     INHIBITOR_SPECIES,
@@ -115,6 +116,9 @@ class PatientModel:
     warnings: tuple[str, ...] = ()
     #: Where the marrow chain's system parameters (MTT, γ) come from.
     marrow_system_source: str = ""
+    #: The MDR1-high clone's P-gp when the scenario sets it (``mdr1_high_pgp``): density,
+    #: source, and the user's values if they are user-supplied; None for the default (1).
+    tumour_pgp: dict[str, object] | None = None
 
     @property
     def model(self) -> Model:
@@ -130,10 +134,60 @@ class PatientModel:
         return list(self.variables.tumour.high_clones)
 
 
-def tumour_spec(tumour: TumourInput) -> TumourSpec:
+#: The MDR1-low clone's P-gp density as a fraction of the MDR1-high clone's (the default
+#: levels of :class:`~mdrsim.biology.tumour.TumourSpec`: 0.3 and 1).
+MDR1_LOW_RATIO = 0.3
+
+
+def mdr1_high_pgp(
+    tumour: TumourInput, library: Library | None = None
+) -> tuple[float, dict[str, object]] | None:
+    """The MDR1-high clone's P-gp density and its record (value, source, user-supplied values)
+    when the scenario sets ``patient.tumour.mdr1_high_pgp``; None for the default (1).
+
+    Raises :class:`~mdrsim.patient.scenario.ScenarioError` naming the field when the line or
+    the user's values cannot be used."""
+    spec = tumour.mdr1_high_pgp
+    if spec is None:
+        return None
+    from mdrsim.data.library import load_library
+    from mdrsim.experiments.pharmacology import UserResistance, pgp_density_record
+
+    lib = library if library is not None else load_library()
+    where = "patient.tumour.mdr1_high_pgp"
+    try:
+        user = None
+        if spec.fold is not None:
+            ((drug, fold),) = spec.fold.items()
+            user = UserResistance(
+                fold_drug=drug, fold=fold, labels=(f"{where}.fold", f"{where}.pgp_density")
+            )
+        elif spec.pgp_density is not None:
+            user = UserResistance(
+                pgp_density=spec.pgp_density, labels=(f"{where}.fold", f"{where}.pgp_density")
+            )
+        if spec.cell_line is None:
+            assert user is not None
+            record_value, source = float(user.pgp_density or 0.0), user.describe()
+        else:
+            record = pgp_density_record(spec.cell_line, library=lib, user=user)
+            record_value, source = record.value, f"{spec.cell_line}: {record.source}"
+    except UserSuppliedValueError as exc:  # names its own field (the labels above)
+        raise ScenarioError(where, [str(exc)]) from None
+    except MdrsimError as exc:
+        raise ScenarioError(where, [f"{where}: {exc}"]) from None
+    return record_value, {
+        "pgp_density": record_value,
+        "source": source,
+        "cell_line": spec.cell_line,
+        "user_supplied": user.as_dict() if user is not None else None,
+    }
+
+
+def tumour_spec(tumour: TumourInput, library: Library | None = None) -> TumourSpec:
     """The tumour module's spec for a scenario's tumour (parental, MDR1-low, MDR1-high)."""
     high, low = tumour.mdr1_high_fraction, tumour.mdr1_low_fraction
-    return TumourSpec(
+    spec = TumourSpec(
         growth=tumour.growth,
         r=tumour.growth_rate_per_day,
         K=tumour.carrying_capacity_1e9,
@@ -151,6 +205,19 @@ def tumour_spec(tumour: TumourInput) -> TumourSpec:
             "induction": "scenario file (default 0: no drug-induced MDR1 unless asked for)",
             "reversion": "scenario file (default 0: MDR1 over-expression kept unless asked for)",
         },
+    )
+    pgp = mdr1_high_pgp(tumour, library)
+    if pgp is None:
+        return spec
+    density, record = pgp
+    return replace(
+        spec,
+        levels=(
+            ("parental", 0.0),
+            ("mdr1_low", MDR1_LOW_RATIO * density),
+            ("mdr1_high", density),
+        ),
+        sources={**spec.sources, "mdr1_high_density": str(record["source"])},
     )
 
 
@@ -259,7 +326,8 @@ def build_patient_model(scenario: Scenario, library: Library) -> PatientModel:
             inhibitor_ic50=ki,
             interaction_source=ddi_source,
         )
-    spec = tumour_spec(patient_in.tumour)
+    spec = tumour_spec(patient_in.tumour, library)
+    tumour_pgp = mdr1_high_pgp(patient_in.tumour, library)
     kills = tuple(drug_kill(d, library, pk_names[d].plasma_uM) for d in scenario.drugs)
     tumour = add_tumour(b, spec, kills, inhibitor=inh_arg, inhibitor_ki=ki)
     phi = f"1/(1 + {inh}/{tumour.inhibitor_ki})" if tumour.inhibitor_ki else "1"
@@ -365,4 +433,5 @@ def build_patient_model(scenario: Scenario, library: Library) -> PatientModel:
             f"{p} - run anyway: the scenario sets allow_above_label_dose" for p in above_label
         ),
         marrow_system_source=system.source,
+        tumour_pgp=tumour_pgp[1] if tumour_pgp is not None else None,
     )

@@ -175,6 +175,8 @@ def summarise(
             # rule (assumed).
             "interactions": [{**i.as_dict(), "label": i.label} for i in pm.interactions],
             "marrow_system_parameters": pm.marrow_system_source,
+            # The MDR1-high clone's P-gp when the scenario sets it (user-supplied or a line).
+            "tumour_mdr1_high_pgp": pm.tumour_pgp,
             "mdrsim_version": __version__,
             "model_hash": pm.compiled.key,
             "scenario_sha256": digest,
@@ -273,6 +275,11 @@ def summary_table(summary: dict[str, Any]) -> list[tuple[str, str]]:
                 f"clearance {100 * ddi['clearance_change_at_clinical_concentration']:+.0f} %, "
                 f"{ddi['basis']}",
             )
+        )
+    pgp = prov.get("tumour_mdr1_high_pgp")
+    if pgp:
+        rows.append(
+            ("MDR1-high clone P-gp density", f"{fmt(pgp['pgp_density'])} ({pgp['source']})")
         )
     for warning in prov.get("warnings", []):
         rows.append(("WARNING", warning))

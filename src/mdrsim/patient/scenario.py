@@ -62,6 +62,34 @@ class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class MDR1HighPgp(_Base):
+    """Where the MDR1-high clone's P-gp density comes from (default: 1, MES-SA/Dx5-like).
+
+    ``{cell_line: MES-SA/Dx5}``: the library line's density (its value or calibration);
+    ``{cell_line: KB-V1, fold: {vinblastine: 200}}``: the user's measured fold of that line to
+    one drug, turned into a density as the library's calibrations are; ``{pgp_density: 22}``
+    (optionally with the ``cell_line`` it describes): the user's relative density. User values
+    are recorded as user-supplied in the run's summary. The MDR1-low clone keeps 0.3 of the
+    high clone's density (the default ratio)."""
+
+    cell_line: str | None = None
+    fold: dict[str, float] | None = None
+    pgp_density: float | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MDR1HighPgp:
+        if self.fold is not None and self.pgp_density is not None:
+            raise ValueError("give fold or pgp_density, not both")
+        if self.fold is not None and (self.cell_line is None or len(self.fold) != 1):
+            raise ValueError(
+                "fold needs the cell_line it was measured on and exactly one drug, e.g. "
+                "{cell_line: KB-V1, fold: {vinblastine: 200}}"
+            )
+        if self.cell_line is None and self.pgp_density is None:
+            raise ValueError("give a cell_line (with or without its fold) or a pgp_density")
+        return self
+
+
 class TumourInput(_Base):
     """The tumour at the start of treatment."""
 
@@ -76,6 +104,7 @@ class TumourInput(_Base):
     switching_per_division: float = Field(default=1e-6, ge=0, lt=1)
     induction_per_uM_day: float = Field(default=0.0, ge=0)
     reversion_per_day: float = Field(default=0.0, ge=0)
+    mdr1_high_pgp: MDR1HighPgp | None = None
 
     @model_validator(mode="after")
     def _fractions(self) -> TumourInput:
@@ -396,6 +425,14 @@ def parse_scenario(
         except RegimenError as exc:
             problems += [f"lines[{i}].{p}" for p in exc.problems]
     problems += library_gaps(scenario.lines, lib)
+    if scenario.patient.tumour.mdr1_high_pgp is not None:
+        from mdrsim.patient.model import mdr1_high_pgp  # the model module imports this one
+
+        try:
+            mdr1_high_pgp(scenario.patient.tumour, lib)
+        except ScenarioError as exc:
+            line = _line_of(root, ("patient", "tumour", "mdr1_high_pgp"))
+            problems += [f"{p} (line {line})" if line else p for p in exc.problems]
     if not problems and not scenario.allow_above_label_dose:
         patient = Patient(
             bsa_m2=scenario.patient.body_surface_area(), weight_kg=scenario.patient.weight_kg

@@ -214,6 +214,11 @@ class PatientSummary(_Record):
                     f"clearance {100 * change:+.0f} %, {ddi['basis']}",
                 )
             )
+        pgp = self.provenance.get("tumour_mdr1_high_pgp")
+        if pgp:  # issue 17: the MDR1-high clone's P-gp from a line or the user
+            rows.append(
+                ("MDR1-high clone P-gp density", f"{_fmt(pgp['pgp_density'])} ({pgp['source']})")
+            )
         for warning in self.provenance.get("warnings", []):
             rows.append(("WARNING: dose above label", warning))
         return rows

@@ -72,7 +72,10 @@ def plot_dose_response(report: Any, path: str | Path) -> Path:
     label = f"IC50 {report.ic50_uM:.3g} µM (fold {report.fold_resistance:.3g})"
     if report.inhibitor:
         label += f", + {report.inhibitor} {report.inhibitor_uM:.3g} µM"
-    ax.set_title(f"{report.drug} on {report.cell_line}", fontsize=10)
+    title = f"{report.drug} on {report.cell_line}"
+    if getattr(report, "user_supplied", None):
+        title += " (P-gp density user-supplied)"
+    ax.set_title(title, fontsize=10)
     ax.text(0.02, 0.05, label, transform=ax.transAxes, fontsize=8)
     ax.set_xlabel("drug in medium (µM)")
     ax.set_ylabel("survival (fraction of control)")
