@@ -72,7 +72,7 @@ def plot_population_fit(fit: PopulationFit) -> Figure:
         f"{p.split('.')[2]} {p.split('.')[3]} = {v:.3g}" for p, v in fit.free_values.items()
     )
     ax.set_title(
-        f"{spec.arm}: fitted population ({free}); chi-square {fit.objective:.2f}", fontsize=9
+        f"{spec.arm}: fitted population, chi-square {fit.objective:.2f}\n{free}", fontsize=9
     )
     ax.grid(alpha=0.3)
     return fig
