@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -130,8 +130,10 @@ class ModelProblem:
     points: int = 1000
     options: SolverOptions | None = None
     workers: int | None = None
+    fixed: Mapping[str, float | str] = field(default_factory=dict)
     _factors: list[Factor] = field(init=False)
     _outputs: list[ModelOutput] = field(init=False)
+    _fixed: dict[str, float] = field(init=False)
 
     def __post_init__(self) -> None:
         cm = self.compiled
@@ -141,6 +143,15 @@ class ModelProblem:
         if self.points < 1:
             raise AnalysisError(f"points: {self.points!r}; allowed: >= 1")
         model = cm.model
+        self._fixed = resolve_fixed(
+            self.fixed, [*cm.parameter_names, *cm.state_names], model.unit_of, model.name
+        )
+        for name in self._fixed:
+            if name in cm.initial_assignment_targets():
+                raise AnalysisError(
+                    f"--param {name!r} is set by an initial assignment of the model; change "
+                    "the quantities it is computed from instead"
+                )
         factors = []
         for name in self.factor_names:
             if name in cm.parameter_names:
@@ -158,7 +169,8 @@ class ModelProblem:
                     "quantities it is computed from instead"
                 )
             unit = _unit_of(model, name)
-            factors.append(Factor(name, kind, float(model.value_of(name)), unit))  # type: ignore[arg-type]
+            nominal = self._fixed.get(name, float(model.value_of(name)))
+            factors.append(Factor(name, kind, nominal, unit))  # type: ignore[arg-type]
         self._factors = factors
         if not self.outputs:
             raise AnalysisError("give at least one output")
@@ -196,8 +208,11 @@ class ModelProblem:
         values = _as_matrix(values, len(self._factors))
         n = values.shape[0]
         fs = self._factors
-        params = {f.name: values[:, j] for j, f in enumerate(fs) if f.kind == "parameter"}
-        initial = {f.name: values[:, j] for j, f in enumerate(fs) if f.kind == "initial"}
+        states = set(self.compiled.state_names)
+        params = {k: np.full(n, v) for k, v in self._fixed.items() if k not in states}
+        initial = {k: np.full(n, v) for k, v in self._fixed.items() if k in states}
+        params.update({f.name: values[:, j] for j, f in enumerate(fs) if f.kind == "parameter"})
+        initial.update({f.name: values[:, j] for j, f in enumerate(fs) if f.kind == "initial"})
         t = self.time_grid()
         result = simulate(
             self.compiled,
@@ -219,6 +234,25 @@ class ModelProblem:
         table[REASON] = [failures.get(i, "") for i in range(n)]
         table.loc[table[STATUS] != "ok", self.output_names] = np.nan
         return table
+
+
+def resolve_fixed(
+    fixed: Mapping[str, float | str],
+    known: Sequence[str],
+    unit_of: Callable[[str], str],
+    where: str,
+) -> dict[str, float]:
+    """Fixed values (``--param``) in the model's units (:func:`mdrsim.data.units.resolve_values`:
+    a number in the model's unit, or text such as ``"40 L/h"`` converted to it with pint)."""
+    from mdrsim.data.units import resolve_values
+    from mdrsim.errors import UnknownNameError
+
+    try:
+        return resolve_values(fixed, known, unit_of)
+    except UnknownNameError as exc:
+        raise AnalysisError(
+            f"--param {exc.name!r} is not a parameter of {where}" + did_you_mean(exc.name, known)
+        ) from None
 
 
 def _model_signature(scenario: Scenario) -> str:
@@ -294,9 +328,11 @@ class ScenarioProblem:
     outputs: Sequence[str] = DEFAULT_SCENARIO_OUTPUTS
     library: Library | None = None
     workers: int | None = None
+    fixed: Mapping[str, float | str] = field(default_factory=dict)
     _factors: list[Factor] = field(init=False)
     _outputs: list[str] = field(init=False)
     _base: PatientModel = field(init=False)
+    _fixed: dict[str, float] = field(init=False)
 
     def __post_init__(self) -> None:
         from mdrsim.data.library import load_library
@@ -307,13 +343,18 @@ class ScenarioProblem:
         check_names(list(self.factor_names), "factors")
         self._base = build_patient_model(self.scenario, self.library)
         cm = self._base.compiled
+        self._fixed = resolve_fixed(
+            self.fixed, cm.parameter_names, cm.model.unit_of, f"the patient model of "
+            f"scenario {self.scenario.name!r}"
+        )  # fmt: skip
         factors = []
         for name in self.factor_names:
             if is_scenario_path(name):
                 factors.append(scenario_factor(self.scenario, name))
             elif name in cm.parameter_names:
                 unit = _unit_of(cm.model, name)
-                factors.append(Factor(name, "parameter", float(cm.model.value_of(name)), unit))
+                nominal = self._fixed.get(name, float(cm.model.value_of(name)))
+                factors.append(Factor(name, "parameter", nominal, unit))
             else:
                 raise AnalysisError(
                     f"factor {name!r} is not a parameter of the patient model for scenario "
@@ -326,10 +367,21 @@ class ScenarioProblem:
     def _resolve_outputs(self, outputs: Sequence[str]) -> list[str]:
         drugs = self._base.drugs
         numeric = [
-            "best_change_pct", "pfs_days", "anc_nadir", "anc_nadir_day", "cd8_peak",
-            "cd8_peak_day", "cd8_memory", "cd8_memory_ratio", "ctl_tumour_end",
-            "ctl_tumour_ratio", "tumour_end_1e9", "mdr1_high_fraction_end",
-            "mdr1_high_fraction_at_progression", "ttf_line1_days", "infection_clearance_day",
+            "best_change_pct",
+            "pfs_days",
+            "anc_nadir",
+            "anc_nadir_day",
+            "cd8_peak",
+            "cd8_peak_day",
+            "cd8_memory",
+            "cd8_memory_ratio",
+            "ctl_tumour_end",
+            "ctl_tumour_ratio",
+            "tumour_end_1e9",
+            "mdr1_high_fraction_end",
+            "mdr1_high_fraction_at_progression",
+            "ttf_line1_days",
+            "infection_clearance_day",
             *[f"auc_{d}_mg_h_per_L" for d in drugs],
         ]  # fmt: skip  (the runner's numeric endpoint columns)
         if not outputs:
@@ -418,11 +470,14 @@ class ScenarioProblem:
         pm0 = groups[0][0]
         cm = pm0.compiled
         index = [self._index(cm, self._factors[j].name) for j in param_cols]
+        fixed = [(self._index(cm, k), v) for k, v in self._fixed.items()]
         rows: list[int] = []
         params, y0, bsa, weight = [], [], [], []
         for pm, members in groups:
             for i in members:
                 p = pm.compiled.default_parameters()
+                for k, v in fixed:
+                    p[k] = v
                 for j, k in zip(param_cols, index, strict=True):
                     p[k] = values[i, j]
                 params.append(p)

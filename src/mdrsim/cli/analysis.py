@@ -38,6 +38,32 @@ Until = Annotated[
 Points = Annotated[int, typer.Option(help="Model files: intervals of the output time grid.")]
 Workers = Annotated[int | None, typer.Option(help="Engine threads (default: all cores).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+Params = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        help="Fix a model parameter for every run: NAME=VALUE in the model's unit, or "
+        'NAME=VALUE UNIT, converted to it with pint (--param "CL_doxorubicin=40 L/h"; '
+        "repeatable).",
+    ),
+]
+
+
+def param_texts(items: list[str] | None) -> dict[str, str]:
+    """``--param`` items as name → value text (the unit, if any, is converted where the
+    model's unit is known: :func:`mdrsim.analysis.problems.resolve_fixed`)."""
+    from mdrsim.data.units import parse_assignment
+
+    out: dict[str, str] = {}
+    for item in items or []:
+        try:
+            name, _, _ = parse_assignment(item)
+        except MdrsimError as exc:
+            fail(exc)
+        if name in out:
+            fail(f"--param {name!r} is given twice")
+        out[name] = item.partition("=")[2].strip()
+    return out
 
 
 def _is_scenario(path: Path) -> bool:
@@ -51,11 +77,13 @@ def _problem(
     until: float | None,
     points: int,
     workers: int | None,
+    params: list[str] | None = None,
 ) -> Problem:
     from mdrsim.analysis import ModelProblem, ScenarioProblem
 
     if not target.exists():
         fail(f"file {str(target)!r} does not exist")
+    fixed = param_texts(params)
     try:
         if _is_scenario(target):
             from mdrsim.patient.scenario import load_scenario
@@ -64,7 +92,7 @@ def _problem(
                 fail("--until is for model files; a scenario runs to its horizon_days")
             scenario = load_scenario(target)
             kwargs: dict[str, Any] = {"outputs": outputs} if outputs else {}
-            return ScenarioProblem(scenario, factors, workers=workers, **kwargs)
+            return ScenarioProblem(scenario, factors, workers=workers, fixed=fixed, **kwargs)
         from mdrsim.engine import compile_model
         from mdrsim.io import load_model
 
@@ -76,9 +104,20 @@ def _problem(
             model = load_model(target)
         except MdrsimError as exc:
             fail(f"cannot read {target}: {exc}")
+        if fixed:
+            # The model file's declared units (Antimony unit statements, SBML unit
+            # definitions) are read for pint here, at the boundary.
+            from mdrsim.cli.model import _sbml_text
+            from mdrsim.data.units import resolve_values
+            from mdrsim.io.units import unit_resolver
+
+            unit_of = unit_resolver(model, _sbml_text(target))
+            known = [*model.parameters, *model.species, *model.compartments]
+            fixed = resolve_values(fixed, known, unit_of)  # type: ignore[assignment]
         return ModelProblem(
-            compile_model(model), factors, outputs, until=until, points=points, workers=workers
-        )
+            compile_model(model), factors, outputs, until=until, points=points, workers=workers,
+            fixed=fixed,
+        )  # fmt: skip
     except MdrsimError as exc:
         fail(exc)
 
@@ -128,6 +167,7 @@ def scan(
         "results/scan"
     ),
     workers: Workers = None,
+    param: Params = None,
     as_json: AsJson = False,
 ) -> None:
     """Scan one or two factors of a model or a scenario on a grid and tabulate outputs.
@@ -146,7 +186,7 @@ def scan(
         fail(exc)
     if not 1 <= len(grids) <= 2:
         fail(f"--vary: give one or two factors, got {len(grids)}")
-    problem = _problem(target, [g.name for g in grids], output, until, points, workers)
+    problem = _problem(target, [g.name for g in grids], output, until, points, workers, param)
     try:
         result = run_scan(problem, grids)
     except MdrsimError as exc:
@@ -197,6 +237,7 @@ def sensitivity(
         "results/sensitivity"
     ),
     workers: Workers = None,
+    param: Params = None,
     as_json: AsJson = False,
 ) -> None:
     """Local (d ln y / d ln p) or global (Sobol, Morris) sensitivity of outputs to factors.
@@ -213,7 +254,7 @@ def sensitivity(
     names = [f.partition("=")[0].strip() for f in factor]
     if method == "local" and any("=" in f for f in factor):
         fail("--factor: a local analysis takes bare names (it works at the nominal values)")
-    problem = _problem(target, names, output, until, points, workers)
+    problem = _problem(target, names, output, until, points, workers, param)
     out.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     convergence = None
