@@ -229,7 +229,14 @@ def sensitivity(
     method: Annotated[str, typer.Option(help="local, sobol or morris.")] = "sobol",
     n: Annotated[int, typer.Option(help="Sobol: base samples N (a power of 2).")] = 256,
     trajectories: Annotated[int, typer.Option(help="Morris: trajectories.")] = 20,
-    step: Annotated[float, typer.Option(help="Local: relative finite-difference step.")] = 1e-3,
+    step: Annotated[
+        float,
+        typer.Option(
+            help="Local: relative step of the central differences used where forward "
+            "sensitivities are not available (scenario endpoints, models with state-changing "
+            "events)."
+        ),
+    ] = 1e-3,
     seed: Annotated[int, typer.Option(help="Seed of the sampling plan.")] = 0,
     until: Until = None,
     points: Points = 1000,
@@ -242,11 +249,17 @@ def sensitivity(
 ) -> None:
     """Local (d ln y / d ln p) or global (Sobol, Morris) sensitivity of outputs to factors.
 
+    Local coefficients of a model file come from its forward sensitivities (time courses
+    too); scenario endpoints, and models whose events change states, use central differences
+    (the method and note columns say which and why).
+
     Writes OUT/sensitivity.csv (one row per output and factor: coefficients or indices with
-    confidence intervals), OUT/tornado.png, and for global methods OUT/runs.parquet (every
-    run of the sampling plan) and, for Sobol, OUT/convergence.csv (indices at N vs 2N).
+    confidence intervals), OUT/tornado.png; local on a model file with forward sensitivities:
+    OUT/time_courses.csv and OUT/time_courses.parquet (d ln x(t)/d ln p of every state and
+    output); global methods: OUT/runs.parquet (every run of the sampling plan) and, for Sobol,
+    OUT/convergence.csv (indices at N vs 2N).
     """
-    from mdrsim.analysis import local_sensitivity, morris, parse_range, sobol
+    from mdrsim.analysis import local_sensitivity, local_time_courses, morris, parse_range, sobol
     from mdrsim.report.analysis_plots import plot_tornado_global, plot_tornado_local
 
     if method not in ("local", "sobol", "morris"):
@@ -262,8 +275,16 @@ def sensitivity(
         if method == "local":
             table = local_sensitivity(problem, relative_step=step)
             files.append(plot_tornado_local(table, out / "tornado.png"))
-            n_runs = 2 * len(names) + 1
-            settings: dict[str, Any] = {"relative_step": step}
+            forward = bool((table["method"] == "forward sensitivities").all())
+            # Forward: one augmented run per factor; central: 2k + 1 runs.
+            n_runs = len(names) if forward else 2 * len(names) + 1
+            settings: dict[str, Any] = {
+                "methods": sorted(set(table["method"])),
+                "relative_step": None if forward else step,
+            }
+            if forward:
+                courses = local_time_courses(problem)
+                files += _write(courses, out, "time_courses")
         else:
             nominal = {f.name: f.nominal for f in problem.factors}
             ranges = [parse_range(f, nominal) for f in factor]
@@ -300,7 +321,7 @@ def sensitivity(
         )
         return
     value_cols = {
-        "local": ["coefficient", "note"],
+        "local": ["coefficient", "method", "note"],
         "sobol": ["S1", "S1_conf", "ST", "ST_conf"],
         "morris": ["mu_star", "mu_star_conf", "sigma"],
     }[method]
