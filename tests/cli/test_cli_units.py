@@ -24,6 +24,7 @@ model pk()
   unit volume = litre;
   unit substance = 1e-6 mole;
   unit time_unit = day;
+  unit extent = 1e-6 mole;
   compartment central = 1.0;
   central has volume;
   species C in central = 10.0;
@@ -80,6 +81,19 @@ def test_info_shows_declared_units(model_file: Path) -> None:
     assert units["uM"]["dimension"] == "substance / length ** 3"
     rows = {c["name"]: c for c in doc["components"]}
     assert rows["k_el"]["dimension"] == "1 / time"
+
+
+def test_info_checks_the_declared_units_of_the_equations(model_file: Path, tmp_path: Path) -> None:
+    """libSBML's unit check: the model above is consistent; declaring k_el in µM instead of per
+    day makes its kinetic law µM·µM·L instead of µmol/d, and info names the kinetic law."""
+    doc = json.loads(runner.invoke(app, ["info", str(model_file), "--json"]).stdout)
+    assert doc["unit_consistency"]["problems"] == []
+    wrong = tmp_path / "wrong.ant"
+    wrong.write_text(MODEL.replace("k_el has per_day;", "k_el has uM;"))
+    r = runner.invoke(app, ["info", str(wrong), "--json"])
+    assert r.exit_code == 0, r.output
+    (problem,) = json.loads(r.stdout)["unit_consistency"]["problems"]
+    assert "kineticLaw" in problem and "substance per time" in problem
 
 
 def test_scan_param_fixes_a_value_in_another_unit(model_file: Path, tmp_path: Path) -> None:

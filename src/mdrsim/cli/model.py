@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from mdrsim.cli.common import EXIT_SIMULATION, console, emit_json, err_console, fail, json_default
@@ -260,7 +261,7 @@ def info(
     """List the model's states, parameters (value, unit, source), rules and events, and the
     units the file declares with their dimensions (read with pint)."""
     from mdrsim.data.units import dimension_text, is_unit, parse_unit
-    from mdrsim.io.units import declared_units, unit_resolver
+    from mdrsim.io.units import declared_units, unit_consistency, unit_resolver
 
     model = _load(model_path)
     states = set(model.state_names())
@@ -310,11 +311,18 @@ def info(
         {"id": d.id, "pint": d.pint, "dimension": d.dimension, "problem": d.problem}
         for d in definitions.values()
     ]
+    consistency = unit_consistency(sbml) if sbml else None
     if as_json:
         emit_json(
             {
                 "model": model.name,
                 "units": unit_rows,
+                "unit_consistency": None
+                if consistency is None
+                else {
+                    "problems": consistency.problems,
+                    "not_fully_checked": consistency.not_fully_checked,
+                },
                 "structure_hash": model.structure_hash(),
                 "content_hash": model.content_hash(),
                 "states": model.state_names(),
@@ -349,6 +357,14 @@ def info(
         for d in unit_rows:
             u.add_row(d["id"], d["pint"] or f"not read: {d['problem']}", d["dimension"] or "—")
         console.print(u)
+    if consistency is not None and (consistency.problems or unit_rows):
+        console.print(
+            f"unit consistency (libSBML): {len(consistency.problems)} problem(s); "
+            f"{consistency.not_fully_checked} expression(s) not fully checkable (literal "
+            "numbers or undeclared units)"
+        )
+        for problem in consistency.problems:
+            console.print(f"  - {escape(problem)}")
     labels = sorted({r["unit"] for r in rows if r["dimension"] == "label"})
     if labels:
         console.print(
