@@ -35,7 +35,7 @@ IMG = ROOT / "docs" / "img"
 #: (name, low, high, log, what it is) — every one an "assumed:" number of the patient model.
 FACTORS = (
     ("d_ox", 0.0, 20.0, False, "MDR1-dependent early death of activated CD8 cells (1/d)"),
-    ("E_doxorubicin_lymph", 0.0, 8.0, False, "lymphocyte P-gp efflux (0-1 × the tumour's)"),
+    ("E_doxorubicin_lymph", 0.0, 8.0, False, "lymphocyte P-gp efflux (0-0.73 × the tumour clone)"),
     ("Emax_doxorubicin_lymph", 0.25, 1.0, True, "maximal doxorubicin kill of T cells (1/d)"),
     ("k_EM", 0.006, 0.024, True, "effector → memory rate (1/d)"),
     ("k_act", 1.5, 6.0, True, "naive CD8 activation rate (1/d)"),

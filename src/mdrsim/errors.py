@@ -40,6 +40,7 @@ __all__ = [
     "TrialSpecError",
     "TrialStoreError",
     "UnitError",
+    "UnitMismatchError",
     "UnknownNameError",
     "UnsupportedFeatureError",
     "UnsupportedPetabFeatureError",
@@ -345,3 +346,23 @@ class UserSuppliedValueError(InputValueError):
     """A user-supplied description of a resistant line's P-gp (its measured fold resistance to
     one drug, or its relative P-gp density) that cannot be used: the message names the field
     (``--fold``, ``--pgp-density`` or the Python argument), the value and what is allowed."""
+
+
+# --- analysis (units) ---
+
+
+class UnitMismatchError(UnitError):
+    """A number came with a unit that does not fit where it goes (another dimension, an
+    unreadable unit, or a unit for a quantity whose declared unit is a free-text label). The
+    message and the attributes name the field, the value, the unit given and the unit
+    expected."""
+
+    def __init__(self, field: str, value: float, unit: str, expected: str, why: str) -> None:
+        self.field, self.value, self.unit, self.expected = field, value, unit, expected
+        super().__init__(
+            f"{field}: {value:g} {unit!r} cannot be used where {expected!r} is expected ({why})"
+        )
+        self._args = (field, value, unit, expected, why)
+
+    def __reduce__(self) -> tuple[type, tuple[str, float, str, str, str]]:
+        return (type(self), self._args)

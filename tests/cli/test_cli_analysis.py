@@ -61,7 +61,15 @@ def test_local_sensitivity_of_a_model(model: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     (row,) = doc["indices"]
     assert row["coefficient"] == pytest.approx(-0.3 * 3, abs=1e-4)  # d ln y / d ln k = -k t
+    assert row["method"] == "forward sensitivities" and doc["runs"] == 1
     assert (tmp_path / "s" / "tornado.png").is_file()
+    # Time courses: d ln y(t)/d ln k = -k t at every time of the grid.
+    import pandas as pd
+
+    courses = pd.read_csv(tmp_path / "s" / "time_courses.csv")
+    y = courses[courses["variable"] == "y"]
+    assert len(y) > 10
+    assert (y["coefficient"] - (-0.3 * y["time"])).abs().max() < 1e-4
 
 
 def test_sobol_of_a_model_writes_convergence(model: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from mdrsim.analysis.sensitivity import (
     FunctionProblem,
     GlobalResult,
     local_sensitivity,
+    local_time_courses,
     morris,
     sobol,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "ScenarioProblem",
     "frontier",
     "local_sensitivity",
+    "local_time_courses",
     "morris",
     "pareto_mask",
     "parse_grid",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SCENARIO_OUTPUT_ALIASES",
     "ContrastProblem",
+    "ForwardSensitivities",
     "ModelOutput",
     "ModelProblem",
     "Problem",
@@ -130,8 +131,10 @@ class ModelProblem:
     points: int = 1000
     options: SolverOptions | None = None
     workers: int | None = None
+    fixed: Mapping[str, float | str] = field(default_factory=dict)
     _factors: list[Factor] = field(init=False)
     _outputs: list[ModelOutput] = field(init=False)
+    _fixed: dict[str, float] = field(init=False)
 
     def __post_init__(self) -> None:
         cm = self.compiled
@@ -141,6 +144,15 @@ class ModelProblem:
         if self.points < 1:
             raise AnalysisError(f"points: {self.points!r}; allowed: >= 1")
         model = cm.model
+        self._fixed = resolve_fixed(
+            self.fixed, [*cm.parameter_names, *cm.state_names], model.unit_of, model.name
+        )
+        for name in self._fixed:
+            if name in cm.initial_assignment_targets():
+                raise AnalysisError(
+                    f"--param {name!r} is set by an initial assignment of the model; change "
+                    "the quantities it is computed from instead"
+                )
         factors = []
         for name in self.factor_names:
             if name in cm.parameter_names:
@@ -158,7 +170,8 @@ class ModelProblem:
                     "quantities it is computed from instead"
                 )
             unit = _unit_of(model, name)
-            factors.append(Factor(name, kind, float(model.value_of(name)), unit))  # type: ignore[arg-type]
+            nominal = self._fixed.get(name, float(model.value_of(name)))
+            factors.append(Factor(name, kind, nominal, unit))  # type: ignore[arg-type]
         self._factors = factors
         if not self.outputs:
             raise AnalysisError("give at least one output")
@@ -196,8 +209,11 @@ class ModelProblem:
         values = _as_matrix(values, len(self._factors))
         n = values.shape[0]
         fs = self._factors
-        params = {f.name: values[:, j] for j, f in enumerate(fs) if f.kind == "parameter"}
-        initial = {f.name: values[:, j] for j, f in enumerate(fs) if f.kind == "initial"}
+        states = set(self.compiled.state_names)
+        params = {k: np.full(n, v) for k, v in self._fixed.items() if k not in states}
+        initial = {k: np.full(n, v) for k, v in self._fixed.items() if k in states}
+        params.update({f.name: values[:, j] for j, f in enumerate(fs) if f.kind == "parameter"})
+        initial.update({f.name: values[:, j] for j, f in enumerate(fs) if f.kind == "initial"})
         t = self.time_grid()
         result = simulate(
             self.compiled,
@@ -220,6 +236,158 @@ class ModelProblem:
         table.loc[table[STATUS] != "ok", self.output_names] = np.nan
         return table
 
+    # -- forward sensitivities -------------------------------------------------------------
+
+    def forward_sensitivities(self) -> ForwardSensitivities:
+        """d(time course)/d(factor) at the nominal point for every factor, by integrating the
+        forward-sensitivity system of :mod:`mdrsim.fit.sensitivities` (one augmented model,
+        one batch: one patient per factor). Outputs (assignment rules, observables) chain the
+        state sensitivities: dg/dθ = ∂g/∂y · s + ∂g/∂θ.
+
+        Raises :class:`~mdrsim.errors.UnsupportedFeatureError` (from the sensitivity system)
+        for models it does not cover yet — events that change states, switches that depend on
+        a factor — and :class:`~mdrsim.errors.SimulationError` when the run fails."""
+        import sympy
+
+        from mdrsim.engine import compile_model, simulate
+        from mdrsim.engine.codegen import flatten
+        from mdrsim.errors import SimulationError
+        from mdrsim.fit.sensitivities import sensitivity_model
+
+        cm = self.compiled
+        model = cm.model
+        fs = self._factors
+        directions = [f.name for f in fs if f.kind == "parameter"]
+        sm = sensitivity_model(model, directions)
+        aug = compile_model(sm.model)
+        n = len(fs)
+        states = set(cm.state_names)
+        params: dict[str, np.ndarray] = {
+            k: np.full(n, v) for k, v in self._fixed.items() if k not in states
+        }
+        initial: dict[str, np.ndarray] = {
+            k: np.full(n, v) for k, v in self._fixed.items() if k in states
+        }
+        for f in fs:
+            target = params if f.kind == "parameter" else initial
+            target[f.name] = np.full(n, f.nominal)
+        s_of = dict(zip(sm.state_names, sm.sensitivity_names, strict=True))
+        d_of = dict(zip(sm.directions, sm.direction_names, strict=True))
+        for j, f in enumerate(fs):
+            if f.kind == "parameter":
+                v = np.zeros(n)
+                v[j] = 1.0
+                params[d_of[f.name]] = v
+            else:  # d y / d y0: the sensitivity of that state starts at 1
+                e = np.zeros(n)
+                e[j] = 1.0
+                initial[s_of[f.name]] = e
+        t = self.time_grid()
+        result = simulate(
+            aug, t, params=params, initial=initial, n_patients=n, options=self.options,
+            workers=self.workers,
+        )  # fmt: skip
+        failures = result.failures()
+        if failures:
+            raise SimulationError(
+                {
+                    i: f"forward sensitivities along {fs[i].name!r}: {why}"
+                    for i, why in failures.items()
+                }
+            )
+        names = result.variable_names
+        Y = result.states[:, :, [names.index(x) for x in sm.state_names]]  # (n, t, y)
+        S = result.states[:, :, [names.index(x) for x in sm.sensitivity_names]]
+        values = [Y[0]]
+        derivs = [S]
+        # Outputs: g(t, y, p) and its partial derivatives, evaluated on the trajectory.
+        flat = flatten(model)
+        if flat.output_names:
+            pvals = {p: np.asarray(model.value_of(p), dtype=float) for p in flat.parameter_names}
+            pvals.update({k: np.asarray(v) for k, v in self._fixed.items() if k not in states})
+            for f in fs:
+                if f.kind == "parameter":
+                    pvals[f.name] = np.asarray(f.nominal)
+            ysyms = [sympy.Symbol(x) for x in flat.state_names]
+            args = [sympy.Symbol("time"), *ysyms, *[sympy.Symbol(p) for p in flat.parameter_names]]
+            env = [t, *[Y[0, :, i] for i in range(len(ysyms))]]
+            env += [np.broadcast_to(pvals[p], t.shape) for p in flat.parameter_names]
+            out_vals = np.empty((t.size, len(flat.output_names)))
+            out_der = np.zeros((n, t.size, len(flat.output_names)))
+            for k, g in enumerate(flat.outputs):
+                out_vals[:, k] = _evaluate(g, args, env, t.size)
+                for i, ysym in enumerate(ysyms):
+                    if ysym in g.free_symbols:
+                        dg = _evaluate(sympy.diff(g, ysym), args, env, t.size)
+                        out_der[:, :, k] += dg[None, :] * S[:, :, i]
+                for j, f in enumerate(fs):
+                    q = sympy.Symbol(f.name)
+                    if f.kind == "parameter" and q in g.free_symbols:
+                        out_der[j, :, k] += _evaluate(sympy.diff(g, q), args, env, t.size)
+            values.append(out_vals)
+            derivs.append(out_der)
+        return ForwardSensitivities(
+            t,
+            [*sm.state_names, *flat.output_names],
+            np.concatenate(values, axis=1),
+            np.concatenate(derivs, axis=2),
+        )
+
+    def output_derivatives(self, fwd: ForwardSensitivities) -> tuple[np.ndarray, np.ndarray]:
+        """Each output (``X@T``, ``max(X)`` …) at the nominal point and its derivative with
+        respect to each factor: ``(values[output], derivatives[factor, output])``. ``max`` and
+        ``min`` differentiate the value at the grid point where the extreme is (the extreme
+        read on the grid, as :meth:`evaluate` reads it); ``auc`` the trapezoid of the
+        derivative."""
+        values = np.empty(len(self._outputs))
+        derivs = np.empty((len(self._factors), len(self._outputs)))
+        for k, o in enumerate(self._outputs):
+            v = fwd.names.index(o.variable)
+            series = fwd.values[None, :, v]
+            values[k] = _reduce(o, fwd.t, series)[0]
+            d = fwd.derivatives[:, :, v]
+            if o.kind in ("max", "min"):
+                i = int(np.argmax(series[0]) if o.kind == "max" else np.argmin(series[0]))
+                derivs[:, k] = d[:, i]
+            elif o.kind == "auc":
+                derivs[:, k] = np.trapezoid(d, fwd.t, axis=1)
+            else:
+                derivs[:, k] = _reduce(o, fwd.t, d)
+        return values, derivs
+
+
+@dataclass(frozen=True)
+class ForwardSensitivities:
+    """Time courses at the nominal point and their derivatives with respect to each factor,
+    from the forward-sensitivity system (:func:`mdrsim.fit.sensitivity_model`).
+
+    ``values[t, v]`` for variables ``names`` (states, then the model's outputs) on times
+    ``t``; ``derivatives[f, t, v]`` = d values[t, v] / d factor f."""
+
+    t: np.ndarray
+    names: list[str]
+    values: np.ndarray
+    derivatives: np.ndarray
+
+
+def resolve_fixed(
+    fixed: Mapping[str, float | str],
+    known: Sequence[str],
+    unit_of: Callable[[str], str],
+    where: str,
+) -> dict[str, float]:
+    """Fixed values (``--param``) in the model's units (:func:`mdrsim.data.units.resolve_values`:
+    a number in the model's unit, or text such as ``"40 L/h"`` converted to it with pint)."""
+    from mdrsim.data.units import resolve_values
+    from mdrsim.errors import UnknownNameError
+
+    try:
+        return resolve_values(fixed, known, unit_of)
+    except UnknownNameError as exc:
+        raise AnalysisError(
+            f"--param {exc.name!r} is not a parameter of {where}" + did_you_mean(exc.name, known)
+        ) from None
+
 
 def _model_signature(scenario: Scenario) -> str:
     """What :func:`mdrsim.patient.model.build_patient_model` reads from a scenario: scenarios
@@ -227,6 +395,14 @@ def _model_signature(scenario: Scenario) -> str:
     patients built one by one, so a model that starts reading more fails it.)"""
     pathogens = sorted({inf.pathogen for inf in scenario.infections})
     return repr((scenario.patient.model_dump_json(), scenario.drugs, scenario.inhibitor, pathogens))
+
+
+def _evaluate(expr: Any, args: list[Any], env: list[np.ndarray], size: int) -> np.ndarray:
+    """A sympy expression of (time, states, parameters) evaluated on the time grid."""
+    import sympy
+
+    fn = sympy.lambdify(args, expr, modules="numpy")
+    return np.broadcast_to(np.asarray(fn(*env), dtype=float), (size,)).copy()
 
 
 def _unit_of(model: Any, name: str) -> str:
@@ -294,9 +470,11 @@ class ScenarioProblem:
     outputs: Sequence[str] = DEFAULT_SCENARIO_OUTPUTS
     library: Library | None = None
     workers: int | None = None
+    fixed: Mapping[str, float | str] = field(default_factory=dict)
     _factors: list[Factor] = field(init=False)
     _outputs: list[str] = field(init=False)
     _base: PatientModel = field(init=False)
+    _fixed: dict[str, float] = field(init=False)
 
     def __post_init__(self) -> None:
         from mdrsim.data.library import load_library
@@ -307,13 +485,18 @@ class ScenarioProblem:
         check_names(list(self.factor_names), "factors")
         self._base = build_patient_model(self.scenario, self.library)
         cm = self._base.compiled
+        self._fixed = resolve_fixed(
+            self.fixed, cm.parameter_names, cm.model.unit_of, f"the patient model of "
+            f"scenario {self.scenario.name!r}"
+        )  # fmt: skip
         factors = []
         for name in self.factor_names:
             if is_scenario_path(name):
                 factors.append(scenario_factor(self.scenario, name))
             elif name in cm.parameter_names:
                 unit = _unit_of(cm.model, name)
-                factors.append(Factor(name, "parameter", float(cm.model.value_of(name)), unit))
+                nominal = self._fixed.get(name, float(cm.model.value_of(name)))
+                factors.append(Factor(name, "parameter", nominal, unit))
             else:
                 raise AnalysisError(
                     f"factor {name!r} is not a parameter of the patient model for scenario "
@@ -326,10 +509,21 @@ class ScenarioProblem:
     def _resolve_outputs(self, outputs: Sequence[str]) -> list[str]:
         drugs = self._base.drugs
         numeric = [
-            "best_change_pct", "pfs_days", "anc_nadir", "anc_nadir_day", "cd8_peak",
-            "cd8_peak_day", "cd8_memory", "cd8_memory_ratio", "ctl_tumour_end",
-            "ctl_tumour_ratio", "tumour_end_1e9", "mdr1_high_fraction_end",
-            "mdr1_high_fraction_at_progression", "ttf_line1_days", "infection_clearance_day",
+            "best_change_pct",
+            "pfs_days",
+            "anc_nadir",
+            "anc_nadir_day",
+            "cd8_peak",
+            "cd8_peak_day",
+            "cd8_memory",
+            "cd8_memory_ratio",
+            "ctl_tumour_end",
+            "ctl_tumour_ratio",
+            "tumour_end_1e9",
+            "mdr1_high_fraction_end",
+            "mdr1_high_fraction_at_progression",
+            "ttf_line1_days",
+            "infection_clearance_day",
             *[f"auc_{d}_mg_h_per_L" for d in drugs],
         ]  # fmt: skip  (the runner's numeric endpoint columns)
         if not outputs:
@@ -360,6 +554,12 @@ class ScenarioProblem:
     @property
     def output_names(self) -> list[str]:
         return list(self._outputs)
+
+    #: Why local coefficients of a scenario use central differences (the ``note`` column).
+    central_reason = (
+        "scenario endpoints come from the whole-patient runner (doses between segments, "
+        "RECIST scans, progression rules), which has no forward-sensitivity path yet"
+    )
 
     @property
     def base_model(self) -> PatientModel:
@@ -418,11 +618,14 @@ class ScenarioProblem:
         pm0 = groups[0][0]
         cm = pm0.compiled
         index = [self._index(cm, self._factors[j].name) for j in param_cols]
+        fixed = [(self._index(cm, k), v) for k, v in self._fixed.items()]
         rows: list[int] = []
         params, y0, bsa, weight = [], [], [], []
         for pm, members in groups:
             for i in members:
                 p = pm.compiled.default_parameters()
+                for k, v in fixed:
+                    p[k] = v
                 for j, k in zip(param_cols, index, strict=True):
                     p[k] = values[i, j]
                 params.append(p)
@@ -470,6 +673,10 @@ class ContrastProblem:
     @property
     def factors(self) -> list[Factor]:
         return self.treated.factors
+
+    @property
+    def central_reason(self) -> str:
+        return str(getattr(self.treated, "central_reason", "a contrast of two problems"))
 
     @property
     def output_names(self) -> list[str]:

@@ -1,10 +1,12 @@
 """Local and global sensitivity of model outputs and scenario endpoints.
 
 - **Local**: normalised sensitivity coefficients ``S = d ln y / d ln p`` at the nominal point,
-  by central finite differences on a relative step ``h``: ``S ≈ (y(p(1+h)) − y(p(1−h))) /
-  (2 h y(p))`` (error O(h²)). All ``2·k + 1`` runs are one batch. (When the forward
-  sensitivities of the calibration code land in :mod:`mdrsim.fit`, the model path switches
-  to them; the coefficients keep their meaning.)
+  of outputs and of whole time courses. For a model, from its forward sensitivities (the
+  augmented system of :mod:`mdrsim.fit.sensitivities`, integrated with error control on the
+  sensitivities too): ``S = (dy/dp)·p / y``. Where that system does not cover a model yet
+  (events that change states) and for scenario endpoints, by central finite differences on a
+  relative step ``h``: ``S ≈ (y(p(1+h)) − y(p(1−h))) / (2 h y(p))`` (error O(h²); all ``2·k +
+  1`` runs one batch). The ``method`` column says which, the ``note`` column why.
 - **Sobol** (SALib): first-order ``S1`` and total-order ``ST`` indices with bootstrap
   confidence intervals, from Saltelli's sampling plan (``N·(k + 2)`` runs, one batch). The
   plan is drawn for ``2N`` base samples; its first ``N·(k + 2)`` rows are an ``N``-sample plan
@@ -21,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -34,6 +36,7 @@ __all__ = [
     "FunctionProblem",
     "GlobalResult",
     "local_sensitivity",
+    "local_time_courses",
     "morris",
     "sobol",
 ]
@@ -73,23 +76,67 @@ class FunctionProblem:
         return table
 
 
-def local_sensitivity(problem: Problem, *, relative_step: float = 1e-3) -> pd.DataFrame:
-    """Normalised local sensitivity coefficients of every output to every factor, at the
-    factors' nominal values.
+#: How a local coefficient was computed (the ``method`` column).
+FORWARD = "forward sensitivities"
+CENTRAL = "central differences"
+
+LocalMethod = Literal["auto", "forward", "central"]
+
+
+def local_sensitivity(
+    problem: Problem, *, relative_step: float = 1e-3, method: LocalMethod = "auto"
+) -> pd.DataFrame:
+    """Normalised local sensitivity coefficients ``d ln y / d ln p`` of every output to every
+    factor, at the factors' nominal values.
+
+    ``method="auto"``: a model problem uses its forward sensitivities
+    (:meth:`ModelProblem.forward_sensitivities`); where the sensitivity system does not cover
+    the model yet (events that change states …), and for scenario problems (the
+    whole-patient runner's endpoints), central differences on ``relative_step``; the
+    ``method`` and ``note`` columns say which was used and why. ``"forward"`` refuses rather
+    than fall back; ``"central"`` forces central differences (the test oracle).
 
     One row per (output, factor): ``nominal`` (the factor), ``value`` (the output at the
-    nominal point), ``coefficient`` (d ln y / d ln p) and ``note`` — a coefficient is
-    undefined (and ``note`` says why) where the output is 0 at the nominal point."""
+    nominal point), ``coefficient``, ``method`` and ``note`` — a coefficient is undefined
+    (and ``note`` says why) where the output is 0 at the nominal point."""
+    from mdrsim.errors import UnsupportedFeatureError
+
+    if method not in ("auto", "forward", "central"):
+        raise AnalysisError(f"method: {method!r}; allowed: auto, forward, central")
     if not (0 < relative_step < 0.5):
         raise AnalysisError(f"relative_step: {relative_step!r}; allowed: 0 < step < 0.5")
     factors = problem.factors
-    nominal = np.array([f.nominal for f in factors], dtype=float)
     for f in factors:
         if not (math.isfinite(f.nominal) and f.nominal != 0):
             raise AnalysisError(
                 f"factor {f.name!r}: nominal value {f.nominal!r}; a normalised coefficient "
                 "d ln y / d ln p needs a finite, non-zero nominal value"
             )
+    why_central = ""
+    if method != "central":
+        forward = getattr(problem, "forward_sensitivities", None)
+        if forward is None:
+            why_central = str(
+                getattr(problem, "central_reason", "the problem gives no forward sensitivities")
+            )
+            if method == "forward":
+                raise AnalysisError(f"method 'forward': {why_central} (use auto or central)")
+        else:
+            try:
+                fwd = forward()
+            except UnsupportedFeatureError as exc:
+                if method == "forward":
+                    raise
+                why_central = f"forward sensitivities not available: {exc}"
+            else:
+                values, derivs = problem.output_derivatives(fwd)  # type: ignore[attr-defined]
+                return _local_table(problem, values, derivs, FORWARD, "")
+    return _central(problem, relative_step, why_central)
+
+
+def _central(problem: Problem, relative_step: float, why: str) -> pd.DataFrame:
+    factors = problem.factors
+    nominal = np.array([f.nominal for f in factors], dtype=float)
     k = len(factors)
     rows = np.tile(nominal, (2 * k + 1, 1))
     for j in range(k):
@@ -97,16 +144,34 @@ def local_sensitivity(problem: Problem, *, relative_step: float = 1e-3) -> pd.Da
         rows[2 + 2 * j, j] *= 1 - relative_step
     table = problem.evaluate(rows)
     require_ok(table, "local sensitivity")
+    names = problem.output_names
+    values = np.array([table[o].to_numpy(dtype=float)[0] for o in names])
+    derivs = np.empty((k, len(names)))
+    for m, o in enumerate(names):
+        y = table[o].to_numpy(dtype=float)
+        for j in range(k):
+            derivs[j, m] = (y[1 + 2 * j] - y[2 + 2 * j]) / (2 * relative_step * nominal[j])
+    return _local_table(problem, values, derivs, CENTRAL, why)
+
+
+def _local_table(
+    problem: Problem, values: np.ndarray, derivs: np.ndarray, method: str, why: str
+) -> pd.DataFrame:
+    """Rows of (output, factor): d ln y / d ln p = (dy/dp)·p / y."""
     out = []
-    for name in problem.output_names:
-        y = table[name].to_numpy(dtype=float)
-        y0 = y[0]
-        for j, f in enumerate(factors):
-            up, down = y[1 + 2 * j], y[2 + 2 * j]
+    for m, name in enumerate(problem.output_names):
+        y0 = float(values[m])
+        for j, f in enumerate(problem.factors):
+            notes = []
+            if f.kind == "scenario":
+                notes.append("scenario field: no model-parameter equivalent")
+            elif why:
+                notes.append(why)
             if y0 == 0:
-                coef, note = math.nan, "output is 0 at the nominal point: d ln y undefined"
+                coef = math.nan
+                notes.append("output is 0 at the nominal point: d ln y undefined")
             else:
-                coef, note = (up - down) / (2 * relative_step * y0), ""
+                coef = float(derivs[j, m]) * f.nominal / y0
             out.append(
                 {
                     "output": name,
@@ -115,10 +180,50 @@ def local_sensitivity(problem: Problem, *, relative_step: float = 1e-3) -> pd.Da
                     "unit": f.unit,
                     "value": y0,
                     "coefficient": coef,
-                    "note": note,
+                    "method": method,
+                    "note": "; ".join(notes),
                 }
             )
     return pd.DataFrame(out)
+
+
+def local_time_courses(problem: Any, variables: Sequence[str] | None = None) -> pd.DataFrame:
+    """Normalised sensitivity coefficients of time courses, ``d ln x(t) / d ln p``, from the
+    forward sensitivities of a model problem: one row per (time, variable, factor) with the
+    value, the derivative and the coefficient (NaN where the value is 0). ``variables``
+    defaults to every state and output of the model."""
+    forward = getattr(problem, "forward_sensitivities", None)
+    if forward is None:
+        raise AnalysisError(
+            "time-course sensitivities come from forward sensitivities, which exist for model "
+            "files only"
+        )
+    fwd = forward()
+    names = list(variables) if variables is not None else fwd.names
+    for v in names:
+        if v not in fwd.names:
+            raise AnalysisError(f"time courses: {v!r} is not a variable of the model")
+    frames = []
+    for v in names:
+        k = fwd.names.index(v)
+        x = fwd.values[:, k]
+        for j, f in enumerate(problem.factors):
+            d = fwd.derivatives[j, :, k]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                coef = np.where(x != 0, d * f.nominal / np.where(x != 0, x, 1.0), np.nan)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "time": fwd.t,
+                        "variable": v,
+                        "factor": f.name,
+                        "value": x,
+                        "derivative": d,
+                        "coefficient": coef,
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
 
 
 @dataclass

@@ -38,6 +38,32 @@ Until = Annotated[
 Points = Annotated[int, typer.Option(help="Model files: intervals of the output time grid.")]
 Workers = Annotated[int | None, typer.Option(help="Engine threads (default: all cores).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+Params = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        help="Fix a model parameter for every run: NAME=VALUE in the model's unit, or "
+        'NAME=VALUE UNIT, converted to it with pint (--param "CL_doxorubicin=40 L/h"; '
+        "repeatable).",
+    ),
+]
+
+
+def param_texts(items: list[str] | None) -> dict[str, str]:
+    """``--param`` items as name → value text (the unit, if any, is converted where the
+    model's unit is known: :func:`mdrsim.analysis.problems.resolve_fixed`)."""
+    from mdrsim.data.units import parse_assignment
+
+    out: dict[str, str] = {}
+    for item in items or []:
+        try:
+            name, _, _ = parse_assignment(item)
+        except MdrsimError as exc:
+            fail(exc)
+        if name in out:
+            fail(f"--param {name!r} is given twice")
+        out[name] = item.partition("=")[2].strip()
+    return out
 
 
 def _is_scenario(path: Path) -> bool:
@@ -51,11 +77,13 @@ def _problem(
     until: float | None,
     points: int,
     workers: int | None,
+    params: list[str] | None = None,
 ) -> Problem:
     from mdrsim.analysis import ModelProblem, ScenarioProblem
 
     if not target.exists():
         fail(f"file {str(target)!r} does not exist")
+    fixed = param_texts(params)
     try:
         if _is_scenario(target):
             from mdrsim.patient.scenario import load_scenario
@@ -64,7 +92,7 @@ def _problem(
                 fail("--until is for model files; a scenario runs to its horizon_days")
             scenario = load_scenario(target)
             kwargs: dict[str, Any] = {"outputs": outputs} if outputs else {}
-            return ScenarioProblem(scenario, factors, workers=workers, **kwargs)
+            return ScenarioProblem(scenario, factors, workers=workers, fixed=fixed, **kwargs)
         from mdrsim.engine import compile_model
         from mdrsim.io import load_model
 
@@ -76,9 +104,20 @@ def _problem(
             model = load_model(target)
         except MdrsimError as exc:
             fail(f"cannot read {target}: {exc}")
+        if fixed:
+            # The model file's declared units (Antimony unit statements, SBML unit
+            # definitions) are read for pint here, at the boundary.
+            from mdrsim.cli.model import _sbml_text
+            from mdrsim.data.units import resolve_values
+            from mdrsim.io.units import unit_resolver
+
+            unit_of = unit_resolver(model, _sbml_text(target))
+            known = [*model.parameters, *model.species, *model.compartments]
+            fixed = resolve_values(fixed, known, unit_of)  # type: ignore[assignment]
         return ModelProblem(
-            compile_model(model), factors, outputs, until=until, points=points, workers=workers
-        )
+            compile_model(model), factors, outputs, until=until, points=points, workers=workers,
+            fixed=fixed,
+        )  # fmt: skip
     except MdrsimError as exc:
         fail(exc)
 
@@ -128,6 +167,7 @@ def scan(
         "results/scan"
     ),
     workers: Workers = None,
+    param: Params = None,
     as_json: AsJson = False,
 ) -> None:
     """Scan one or two factors of a model or a scenario on a grid and tabulate outputs.
@@ -146,7 +186,7 @@ def scan(
         fail(exc)
     if not 1 <= len(grids) <= 2:
         fail(f"--vary: give one or two factors, got {len(grids)}")
-    problem = _problem(target, [g.name for g in grids], output, until, points, workers)
+    problem = _problem(target, [g.name for g in grids], output, until, points, workers, param)
     try:
         result = run_scan(problem, grids)
     except MdrsimError as exc:
@@ -189,7 +229,14 @@ def sensitivity(
     method: Annotated[str, typer.Option(help="local, sobol or morris.")] = "sobol",
     n: Annotated[int, typer.Option(help="Sobol: base samples N (a power of 2).")] = 256,
     trajectories: Annotated[int, typer.Option(help="Morris: trajectories.")] = 20,
-    step: Annotated[float, typer.Option(help="Local: relative finite-difference step.")] = 1e-3,
+    step: Annotated[
+        float,
+        typer.Option(
+            help="Local: relative step of the central differences used where forward "
+            "sensitivities are not available (scenario endpoints, models with state-changing "
+            "events)."
+        ),
+    ] = 1e-3,
     seed: Annotated[int, typer.Option(help="Seed of the sampling plan.")] = 0,
     until: Until = None,
     points: Points = 1000,
@@ -197,15 +244,22 @@ def sensitivity(
         "results/sensitivity"
     ),
     workers: Workers = None,
+    param: Params = None,
     as_json: AsJson = False,
 ) -> None:
     """Local (d ln y / d ln p) or global (Sobol, Morris) sensitivity of outputs to factors.
 
+    Local coefficients of a model file come from its forward sensitivities (time courses
+    too); scenario endpoints, and models whose events change states, use central differences
+    (the method and note columns say which and why).
+
     Writes OUT/sensitivity.csv (one row per output and factor: coefficients or indices with
-    confidence intervals), OUT/tornado.png, and for global methods OUT/runs.parquet (every
-    run of the sampling plan) and, for Sobol, OUT/convergence.csv (indices at N vs 2N).
+    confidence intervals), OUT/tornado.png; local on a model file with forward sensitivities:
+    OUT/time_courses.csv and OUT/time_courses.parquet (d ln x(t)/d ln p of every state and
+    output); global methods: OUT/runs.parquet (every run of the sampling plan) and, for Sobol,
+    OUT/convergence.csv (indices at N vs 2N).
     """
-    from mdrsim.analysis import local_sensitivity, morris, parse_range, sobol
+    from mdrsim.analysis import local_sensitivity, local_time_courses, morris, parse_range, sobol
     from mdrsim.report.analysis_plots import plot_tornado_global, plot_tornado_local
 
     if method not in ("local", "sobol", "morris"):
@@ -213,7 +267,7 @@ def sensitivity(
     names = [f.partition("=")[0].strip() for f in factor]
     if method == "local" and any("=" in f for f in factor):
         fail("--factor: a local analysis takes bare names (it works at the nominal values)")
-    problem = _problem(target, names, output, until, points, workers)
+    problem = _problem(target, names, output, until, points, workers, param)
     out.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     convergence = None
@@ -221,8 +275,16 @@ def sensitivity(
         if method == "local":
             table = local_sensitivity(problem, relative_step=step)
             files.append(plot_tornado_local(table, out / "tornado.png"))
-            n_runs = 2 * len(names) + 1
-            settings: dict[str, Any] = {"relative_step": step}
+            forward = bool((table["method"] == "forward sensitivities").all())
+            # Forward: one augmented run per factor; central: 2k + 1 runs.
+            n_runs = len(names) if forward else 2 * len(names) + 1
+            settings: dict[str, Any] = {
+                "methods": sorted(set(table["method"])),
+                "relative_step": None if forward else step,
+            }
+            if forward:
+                courses = local_time_courses(problem)
+                files += _write(courses, out, "time_courses")
         else:
             nominal = {f.name: f.nominal for f in problem.factors}
             ranges = [parse_range(f, nominal) for f in factor]
@@ -259,7 +321,7 @@ def sensitivity(
         )
         return
     value_cols = {
-        "local": ["coefficient", "note"],
+        "local": ["coefficient", "method", "note"],
         "sobol": ["S1", "S1_conf", "ST", "ST_conf"],
         "morris": ["mu_star", "mu_star_conf", "sigma"],
     }[method]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from mdrsim.cli.common import EXIT_SIMULATION, console, emit_json, err_console, fail, json_default
@@ -27,6 +28,18 @@ def _load(model_path: Path) -> Any:
     except MdrsimError as exc:
         message = str(exc)
         fail(message if str(model_path) in message else f"cannot read {model_path}: {message}")
+
+
+def _sbml_text(model_path: Path) -> str | None:
+    """The model file as SBML (Antimony converted), for its unit definitions; None when it
+    cannot be read (the model itself was read already, so this is only the units)."""
+    from mdrsim.io.antimony import antimony_to_sbml
+
+    try:
+        text = model_path.read_text(encoding="utf-8")
+        return text if model_path.suffix.lower() in (".xml", ".sbml") else antimony_to_sbml(text)
+    except (OSError, UnicodeDecodeError, MdrsimError):
+        return None
 
 
 def _time_unit(model_path: Path) -> str:
@@ -52,20 +65,20 @@ def _time_unit(model_path: Path) -> str:
     return {"second": "s", "86400 s": "d"}.get(name, name)
 
 
-def _parse_params(items: list[str]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            fail(f"--param {item!r}: expected NAME=VALUE, e.g. --param k_el=0.5")
-        try:
-            number = float(value)
-        except ValueError:
-            fail(f"--param {item!r}: {value!r} is not a number")
-        if not math.isfinite(number):
-            fail(f"--param {item!r}: the value must be finite")
-        out[name.strip()] = number
-    return out
+def _parse_params(items: list[str], model: Any, model_path: Path) -> dict[str, float]:
+    """``NAME=VALUE`` or ``NAME=VALUE UNIT``: a unit is converted to the model's declared unit
+    with pint (``--param "CL=10 L/h"``, ``--param "CL=166 mL/min"``); a unit of another
+    dimension is refused, naming the parameter."""
+    from mdrsim.data.units import parse_overrides
+    from mdrsim.io.units import unit_resolver
+
+    if not items:
+        return {}
+    known = [*model.parameters, *model.species, *model.compartments]
+    try:
+        return parse_overrides(items, unit_resolver(model, _sbml_text(model_path)), known)
+    except MdrsimError as exc:
+        fail(exc)
 
 
 #: Most output intervals of `mdrsim simulate` (a million rows of every variable).
@@ -86,7 +99,12 @@ def simulate(
         int, typer.Option(help="Number of intervals: N+1 evenly spaced times.")
     ] = 200,
     param: Annotated[
-        list[str] | None, typer.Option("--param", help="Override a value: NAME=VALUE (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help="Override a value: NAME=VALUE, in the model's unit, or NAME=VALUE UNIT, "
+            'converted to it (--param "CL=10 L/h"; repeatable).',
+        ),
     ] = None,
     rtol: Annotated[float, typer.Option(help="Relative tolerance.")] = 1e-6,
     atol: Annotated[float, typer.Option(help="Absolute tolerance.")] = 1e-9,
@@ -109,7 +127,7 @@ def simulate(
     if not (math.isfinite(until) and 0 < until <= MAX_UNTIL):
         fail(f"--until must be a positive number <= {MAX_UNTIL:g}, got {until}")
     model = _load(model_path)
-    overrides = _parse_params(param or [])
+    overrides = _parse_params(param or [], model, model_path)
     params = {k: v for k, v in overrides.items() if k not in model.species}
     initial = {k: v for k, v in overrides.items() if k in model.species}
     # Simulate on a grid k times finer than asked for, so the plot shows doses and fast
@@ -240,7 +258,11 @@ def info(
     model_path: Annotated[Path, typer.Argument(help="Model file: Antimony (.ant) or SBML (.xml).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """List the model's states, parameters (value, unit, source), rules and events."""
+    """List the model's states, parameters (value, unit, source), rules and events, and the
+    units the file declares with their dimensions (read with pint)."""
+    from mdrsim.data.units import dimension_text, is_unit, parse_unit
+    from mdrsim.io.units import declared_units, unit_consistency, unit_resolver
+
     model = _load(model_path)
     states = set(model.state_names())
     rows = []
@@ -277,10 +299,30 @@ def info(
                 "state": False,
             }
         )
+    sbml = _sbml_text(model_path)
+    definitions = declared_units(sbml) if sbml else {}
+    resolve = unit_resolver(model, sbml)
+    for r in rows:
+        # The dimension of each quantity's unit, or "label" where the unit is free text
+        # (a --param for it must then come without a unit).
+        text = resolve(r["name"])
+        r["dimension"] = dimension_text(parse_unit(text)) if is_unit(text) else "label"
+    unit_rows = [
+        {"id": d.id, "pint": d.pint, "dimension": d.dimension, "problem": d.problem}
+        for d in definitions.values()
+    ]
+    consistency = unit_consistency(sbml) if sbml else None
     if as_json:
         emit_json(
             {
                 "model": model.name,
+                "units": unit_rows,
+                "unit_consistency": None
+                if consistency is None
+                else {
+                    "problems": consistency.problems,
+                    "not_fully_checked": consistency.not_fully_checked,
+                },
                 "structure_hash": model.structure_hash(),
                 "content_hash": model.content_hash(),
                 "states": model.state_names(),
@@ -308,3 +350,24 @@ def info(
             value = f"= {model.initial_assignments[r['name']].expression}"
         t.add_row(r["name"], kind, value, r["unit"], r["source"] or "—")
     console.print(t)
+    if unit_rows:
+        u = Table(title="declared units (read with pint)")
+        for col in ("unit", "meaning", "dimension"):
+            u.add_column(col, overflow="fold")
+        for d in unit_rows:
+            u.add_row(d["id"], d["pint"] or f"not read: {d['problem']}", d["dimension"] or "—")
+        console.print(u)
+    if consistency is not None and (consistency.problems or unit_rows):
+        console.print(
+            f"unit consistency (libSBML): {len(consistency.problems)} problem(s); "
+            f"{consistency.not_fully_checked} expression(s) not fully checkable (literal "
+            "numbers or undeclared units)"
+        )
+        for problem in consistency.problems:
+            console.print(f"  - {escape(problem)}")
+    labels = sorted({r["unit"] for r in rows if r["dimension"] == "label"})
+    if labels:
+        console.print(
+            "units that are labels, not physical units (a --param value for them takes no "
+            f"unit): {', '.join(labels)}"
+        )

@@ -31,13 +31,15 @@ def _load(path: Path) -> tuple[Any, str]:
         fail(exc)
 
 
-def _run(path: Path, show_progress: bool) -> PatientRun:
+def _run(path: Path, show_progress: bool, params: list[str] | None = None) -> PatientRun:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from mdrsim.cli.analysis import param_texts
     from mdrsim.errors import MdrsimError
     from mdrsim.patient import run_scenario
 
     scenario, text = _load(path)
+    fixed = param_texts(params)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -53,6 +55,7 @@ def _run(path: Path, show_progress: bool) -> PatientRun:
                 scenario,
                 scenario_text=text,
                 progress=lambda f: bar.update(task, completed=f * scenario.horizon_days),
+                params=fixed,
             )
         except MdrsimError as exc:
             # A failed patient exits 1, a scenario the model cannot be built from exits 2.
@@ -72,6 +75,14 @@ def run(
             "--no-figures writes the data files only, in about half the time."
         ),
     ] = True,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help="Set a parameter of the patient model: NAME=VALUE in its unit, or NAME=VALUE "
+            'UNIT, converted with pint (--param "CL_doxorubicin=40 L/h"; repeatable).',
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run one patient's scenario: PK, tumour clones, T cells, marrow, infections.
@@ -84,7 +95,7 @@ def run(
     from mdrsim.errors import MdrsimError
     from mdrsim.report.patient_report import write_patient_data, write_patient_figures
 
-    result = _run(scenario, progress and not as_json)
+    result = _run(scenario, progress and not as_json, param)
     try:
         report = write_patient_data(result, out)
     except MdrsimError as exc:

@@ -262,9 +262,7 @@ def _check(units: set[str], bound: _Bound) -> Callable[[Quantity], Quantity]:
 
     def check(q: Quantity) -> Quantity:
         if q.unit not in allowed:
-            raise _FieldError(
-                "unit", f"'{q.unit}' is not allowed here; allowed: {', '.join(sorted(allowed))}"
-            )
+            q = _to_allowed(q, allowed)
         for label, v in [("value", q.value), *(("range", r) for r in (q.range or []))]:
             problem = bound(v)
             if problem:
@@ -272,6 +270,37 @@ def _check(units: set[str], bound: _Bound) -> Callable[[Quantity], Quantity]:
         return q
 
     return check
+
+
+def _to_allowed(q: Quantity, allowed: frozenset[str]) -> Quantity:
+    """A quantity written in a unit of the right dimension but not one of ``allowed`` (say a
+    clearance in L/day), converted with pint to the allowed unit of that dimension; the note
+    keeps the value as written. Dimensionless labels (fold, fraction, 1) never convert into
+    each other: they mean different things."""
+    from mdrsim.data.units import is_unit, parse_unit
+
+    listed = ", ".join(sorted(allowed))
+    given = parse_unit(q.unit) if is_unit(q.unit) else None
+    if given is not None and str(given.dimensionality) != "dimensionless":
+        for target in sorted(allowed):
+            if is_unit(target) and parse_unit(target).dimensionality == given.dimensionality:
+                written = f"given as {q.value:g} {q.unit}"
+                return q.model_copy(
+                    update={
+                        "value": convert(q.value, q.unit, target),
+                        "unit": target,
+                        "range": None
+                        if q.range is None
+                        else [convert(r, q.unit, target) for r in q.range],
+                        "note": written if not q.note else f"{q.note} ({written})",
+                    }
+                )
+    why = (
+        "its dimension fits none of them" if given is not None else "it is not a unit pint can read"
+    )
+    raise _FieldError(
+        "unit", f"'{q.unit}' is not allowed here ({why}): value {q.value:g}; allowed: {listed}"
+    )
 
 
 _DIMLESS = {"1"}

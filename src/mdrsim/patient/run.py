@@ -6,7 +6,7 @@ import datetime as _dt
 import hashlib
 import html
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -66,20 +66,36 @@ def run_scenario(
     library: Library | None = None,
     scenario_text: str | None = None,
     progress: Callable[[float], None] | None = None,
+    params: Mapping[str, float | str] | None = None,
 ) -> PatientRun:
     """Build the whole-patient model from ``library`` (default: the packaged one — give the
     library the scenario was validated against), run the scenario's lines to its horizon,
-    summarise.
+    summarise. ``params`` fixes model parameters: a number in the model's unit, or text with a
+    unit (``"40 L/h"``) converted to it with pint (:func:`mdrsim.data.units.quantity_in`).
 
     Raises :class:`~mdrsim.errors.SimulationError` naming the segment if the patient fails."""
     from mdrsim.data.library import load_library
     from mdrsim.errors import SimulationError
 
     pm = build_patient_model(scenario, load_library() if library is None else library)
-    out = run_patients(pm, progress=progress)
+    inputs = None
+    fixed: dict[str, float] = {}
+    if params:
+        from mdrsim.data.units import resolve_values
+        from mdrsim.patient.runner import default_inputs
+
+        cm = pm.compiled
+        fixed = resolve_values(params, cm.parameter_names, cm.model.unit_of)
+        inputs = default_inputs(pm)
+        for name, value in fixed.items():
+            inputs.params[:, cm.parameter_names.index(name)] = value
+    out = run_patients(pm, inputs, progress=progress)
     if out.failures:
         raise SimulationError({0: f"scenario {scenario.name!r}: {out.failures[0]}"})
     summary = summarise(pm, out, scenario_text=scenario_text)
+    if fixed:
+        # Not in the scenario file: the values (model units) that replaced the model's own.
+        summary["provenance"]["parameter_overrides"] = fixed
     return PatientRun(scenario, pm, out, summary)
 
 

@@ -39,8 +39,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from mdrsim.data.units import convert_field
 from mdrsim.engine import SolverOptions
 from mdrsim.errors import InputFileError, ScenarioError
 from mdrsim.patient.library_bridge import label_dose_exceedances, library_gaps
@@ -60,6 +69,13 @@ _SEED_MESSAGE = (
 
 class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _units(cls, value: object, info: ValidationInfo) -> object:
+        # Fields with their unit in their name (horizon_days, weight_kg, bsa_m2 …) may be
+        # given with any unit of that dimension ("12 weeks", "154 lb"), converted by pint.
+        return convert_field(info.field_name or "", value)
 
 
 class MDR1HighPgp(_Base):

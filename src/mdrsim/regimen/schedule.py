@@ -13,8 +13,9 @@ import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from mdrsim.data.units import convert_field, dose_unit
 from mdrsim.errors import RegimenError
 
 if TYPE_CHECKING:
@@ -26,13 +27,38 @@ DoseUnit = Literal["mg/m2", "mg/kg", "mg"]
 class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _units(cls, value: object, info: ValidationInfo) -> object:
+        # A field with its unit in its name (offset_h, cycle_length_days …) may be given as
+        # text with any unit of that dimension ("30 min"); pint converts it (data/units.py).
+        return convert_field(info.field_name or "", value)
+
 
 class Dose(_Base):
+    """A dose per m², per kg or flat. A file may write the dose with its unit (``dose: 75
+    mg/m2``) and in any unit of those dimensions (``g/m2``, ``ug/kg``): it is converted to
+    mg/m², mg/kg or mg here, at the boundary."""
+
     drug: str
     dose: float = Field(gt=0)
     unit: DoseUnit = "mg/m2"
     infusion_h: float = Field(default=0.0, ge=0)  # 0 = bolus
     days: tuple[int, ...] = (1,)  # days of the cycle, 1-based
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dose_unit(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        dose, unit = data.get("dose"), data.get("unit")
+        if not isinstance(dose, str) and (unit is None or unit in ("mg/m2", "mg/kg", "mg")):
+            return data
+        value, canonical = dose_unit(dose, unit)
+        out = {**data, "dose": value}
+        if canonical is not None:
+            out["unit"] = canonical
+        return out
 
 
 class InhibitorCourse(_Base):

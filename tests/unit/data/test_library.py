@@ -280,8 +280,9 @@ ENTRY_ERRORS: list[tuple[str, Change, str]] = [
     ),
     (
         "drugs.yaml",
-        lambda d: d["drugs"]["daunorubicin"]["permeability"].update(unit="cm/s"),
-        "drugs.yaml: daunorubicin.permeability.unit: 'cm/s' is not allowed here; allowed: nm/s",
+        lambda d: d["drugs"]["daunorubicin"]["permeability"].update(unit="cm"),
+        "drugs.yaml: daunorubicin.permeability.unit: 'cm' is not allowed here (its "
+        "dimension fits none of them)",
     ),
     (
         "drugs.yaml",
@@ -339,8 +340,9 @@ ENTRY_ERRORS: list[tuple[str, Change, str]] = [
     ),
     (
         "inhibitors.yaml",
-        lambda d: d["inhibitors"]["zosuquidar"]["ki"].update(unit="nM"),
-        "inhibitors.yaml: zosuquidar.ki.unit: 'nM' is not allowed here; allowed: uM",
+        lambda d: d["inhibitors"]["zosuquidar"]["ki"].update(unit="mg"),
+        "inhibitors.yaml: zosuquidar.ki.unit: 'mg' is not allowed here (its dimension fits "
+        "none of them): value",
     ),
 ]
 
@@ -512,7 +514,7 @@ def test_parse_concentration(text: str, mw: float | None, expected: float) -> No
 @pytest.mark.parametrize(
     ("text", "mw", "message"),
     [
-        ("100 furlongs", None, "unknown concentration unit 'furlongs'"),
+        ("100 zorkmids", None, "unknown concentration unit 'zorkmids'"),
         ("100 nm/s", None, "allowed: pM, nM, uM"),
         ("150 ng/mL", None, "give molecular_weight"),
         ("150 ng/mL", 0.0, "molecular_weight must be > 0"),
