@@ -17,7 +17,9 @@ from mdrsim.patient.scenario import load_scenario
 from tests.report.browser import Browser, chromium
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
-SCENARIOS = sorted(p for p in EXAMPLES.glob("*.yaml") if not p.name.startswith("trial"))
+SCENARIOS = sorted(
+    p for p in EXAMPLES.glob("*.yaml") if not p.name.startswith(("trial", "calibration"))
+)
 RUN_FILES = [
     "trajectories.parquet",
     "lines.csv",

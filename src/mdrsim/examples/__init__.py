@@ -57,9 +57,10 @@ def load_example(name: str) -> Any:
     """Load a shipped example by name.
 
     Returns a :class:`~mdrsim.model.ir.Model` for an Antimony model, a validated trial spec
-    (``TrialSpec``) for a trial file (a YAML document with ``arms``), and a validated
-    ``Scenario`` for a one-patient scenario file. The trial's model path is relative to
-    ``example_path(name).parent``.
+    (``TrialSpec``) for a trial file (a YAML document with ``arms``), a validated
+    ``CalibrationSpec`` for a population-calibration file (with ``trial`` and ``free``; run it
+    with ``mdrsim trial-fit``), and a validated ``Scenario`` for a one-patient scenario file.
+    The trial's model path is relative to ``example_path(name).parent``.
     """
     path = example_path(name)
     if path.suffix == ".ant":
@@ -73,6 +74,11 @@ def load_example(name: str) -> Any:
 
         spec, _folder_of_model = load_trial(path)
         return spec
+    if isinstance(document, dict) and "free" in document and "trial" in document:
+        from mdrsim.fit.vpop import load_calibration
+
+        calibration, _folder = load_calibration(path)
+        return calibration
     from mdrsim.patient.scenario import load_scenario
 
     return load_scenario(path)

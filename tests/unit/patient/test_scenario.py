@@ -10,7 +10,7 @@ import pytest
 from mdrsim.patient.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 
 EXAMPLES = sorted((Path(__file__).parents[3] / "examples").glob("*.yaml"))
-SCENARIO_EXAMPLES = [p for p in EXAMPLES if not p.name.startswith("trial")]
+SCENARIO_EXAMPLES = [p for p in EXAMPLES if not p.name.startswith(("trial", "calibration"))]
 
 GOOD = """\
 name: test
