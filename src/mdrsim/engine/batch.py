@@ -25,7 +25,7 @@ import numpy as np
 from mdrsim import __version__
 from mdrsim.engine.events import EventTable
 from mdrsim.engine.result import Result
-from mdrsim.engine.status import ODE_STATS
+from mdrsim.engine.status import ODE_STATS, Status
 from mdrsim.errors import SimulationInputError
 from mdrsim.model.expressions import did_you_mean
 from mdrsim.model.ir import Model
@@ -343,12 +343,18 @@ def batch_result(
     *,
     provenance: Mapping[str, Any],
     stats_columns: tuple[str, ...] = ODE_STATS,
+    tolerance: tuple[float, np.ndarray] | None = None,
 ) -> Result:
     """Wrap an engine's output arrays in a :class:`Result` with status and provenance.
 
     ``provenance`` holds what the engine adds (``engine``, ``solver_options`` — from the
     options object, see :func:`mdrsim.engine.options.options_provenance` — and the like).
+    ``tolerance`` (``rtol``, per-state ``atol``) of an ODE engine turns on
+    :func:`check_states`: a patient whose solution leaves its declared range fails.
     """
+    detail: dict[int, str] = {}
+    if tolerance is not None:
+        detail = check_states(shape, t, out_y, out_o, stats, *tolerance)
     status = stats[:, 0].astype(np.int64)
     return Result(
         times=t,
@@ -362,6 +368,7 @@ def batch_result(
         failure_time=np.where(status != 0, stats[:, 1], np.nan),
         stats=stats,
         stats_columns=stats_columns,
+        failure_detail=detail,
         provenance={
             "model": shape.model.name,
             "model_hash": shape.model.content_hash(),
