@@ -103,6 +103,8 @@ CD8_FUNCTION_DOMAIN = fraction("a fraction of wild-type P-gp function in CD8 T c
 
 
 _RATE = non_negative("a rate (0: none)")
+#: pydantic's range errors: the message also names the value given.
+_RANGE_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
 
 
 def _within(domain: Domain) -> annotated_types.Interval:
@@ -442,6 +444,8 @@ def parse_scenario(
             msg = err["msg"].removeprefix("Value error, ")
             if loc == ("seed",) and err["type"] == "extra_forbidden":
                 msg = _SEED_MESSAGE
+            if err["type"] in _RANGE_ERRORS:
+                msg = f"{err['input']!r} is outside the declared range: {msg}"
             problems.append(f"{where}: {msg}")
         raise ScenarioError(source, problems) from None
     lib = load_library() if library is None else library
