@@ -155,3 +155,40 @@ def test_simulate_and_param_refuse_a_value_outside_the_declared_range(tmp_path: 
     )  # fmt: skip
     assert out.exit_code == 2, out.output
     assert "f: 1.2 is outside its physical range 0 <= x <= 1" in out.output
+
+
+def test_the_library_schema_and_the_model_agree_on_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A library number that passes the library schema can enter the model (the model's
+    declared range is never narrower), and a negative one is refused by both."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from mdrsim.data import schema
+
+    model = _assembled(monkeypatch, EXAMPLES / "doxorubicin_tariquidar.yaml")
+    pairs = [  # model name ← library field type (unit)
+        ("CL_doxorubicin", schema.Clearance, "L/h"),
+        ("Q2_doxorubicin", schema.Flow, "L/h"),
+        ("doxorubicin_V1", schema.Volume, "L"),
+        ("MW_doxorubicin", schema.MolarMass, "g/mol"),
+        ("fpgp_doxorubicin", schema.Fraction, "fraction"),
+        ("marrow_slope_doxorubicin", schema.PerMicromolar, "L/umol"),
+        ("neut_mtt", schema.Hours, "h"),
+        ("neut_gamma", schema.PositiveNumber, "1"),
+        ("neut_circ0", schema.CellsPerLitre, "1e9/L"),
+        ("tum_EC50_doxorubicin", schema.ConcUM, "uM"),
+    ]
+    for name, kind, unit in pairs:
+        domain = model.domain_of(name)
+        assert domain is not None, name
+        adapter = TypeAdapter(kind)
+        for v in (-1.0, 0.0, 1e-9, 0.5, 1.0, 2.0, 1e6):
+            try:
+                adapter.validate_python({"value": v, "unit": unit, "source": "test"})
+            except ValidationError:
+                library_ok = False
+            else:
+                library_ok = True
+            if library_ok:
+                assert domain.inside(v), (name, v, domain.describe())
+            if v < 0:
+                assert not library_ok and not domain.inside(v), (name, v)
