@@ -36,6 +36,9 @@ HOURS_PER_DAY = 24.0
 
 # Declared physical ranges of the PK parameters (see mdrsim.model.domain).
 _CLEARANCE = positive("a clearance: elimination needs one > 0 (0 would mean a drug never leaves)")
+_LINEAR_CLEARANCE = non_negative(
+    "a linear clearance beside saturable elimination (0: Michaelis-Menten only)"
+)
 _VOLUME = positive("a volume: concentrations divide by it")
 _FLOW = positive("an intercompartmental clearance; a 0 would disconnect the compartment")
 _HALF = positive("a half-saturation or half-inhibition constant (divides)")
@@ -195,7 +198,9 @@ def add_pk(
     central = f"{drug}_central"
     b.compartment(f"{drug}_V1", pk.v1, unit="L", source=src, domain=_VOLUME)
     b.species(central, 0.0, compartment=f"{drug}_V1", unit="mg/L")
-    b.parameter(f"CL_{drug}", pk.cl, unit="L/h", source=src, domain=_CLEARANCE)
+    # With saturable (Michaelis-Menten) elimination the linear clearance may be 0.
+    cl_domain = _CLEARANCE if pk.saturable is None else _LINEAR_CLEARANCE
+    b.parameter(f"CL_{drug}", pk.cl, unit="L/h", source=src, domain=cl_domain)
     b.parameter(
         f"fpgp_{drug}",
         pgp_clearance_fraction,

@@ -192,3 +192,27 @@ def test_the_library_schema_and_the_model_agree_on_ranges(monkeypatch: pytest.Mo
                 assert domain.inside(v), (name, v, domain.describe())
             if v < 0:
                 assert not library_ok and not domain.inside(v), (name, v)
+
+
+def test_every_library_drug_builds_pk_whose_numbers_lie_in_their_declared_ranges() -> None:
+    """Each drug of the library with systemic PK (linear or saturable, 1-3 compartments):
+    the PK module declares every name it adds, and validation finds the library's numbers
+    inside those ranges (paclitaxel's linear clearance is 0 beside saturable elimination)."""
+    from mdrsim.biology.pk import add_pk
+    from mdrsim.errors import LibraryGapError
+    from mdrsim.patient.library_bridge import pk_from_library
+    from mdrsim.regimen.schedule import Patient
+
+    library = load_library()
+    built = 0
+    for drug in library.drugs:
+        try:
+            pk = pk_from_library(drug, Patient(bsa_m2=1.8, weight_kg=70.0), library)
+        except LibraryGapError:
+            continue  # no systemic PK in the library: not a model drug
+        b = ModelBuilder(f"pk_{drug}")
+        add_pk(b, drug, pk)
+        model = b.build()  # validation: every default inside its declared range
+        assert _undeclared(model) == [], drug
+        built += 1
+    assert built >= 3
