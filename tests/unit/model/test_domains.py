@@ -90,7 +90,10 @@ def _undeclared(model: Model) -> list[str]:
 
 @pytest.mark.parametrize(
     "scenario",
-    sorted(p.name for p in EXAMPLES.glob("*.yaml") if not p.name.startswith("trial")),
+    # scenario examples (trial and calibration files are other kinds of example)
+    sorted(
+        p.name for p in EXAMPLES.glob("*.yaml") if not p.name.startswith(("trial", "calibration"))
+    ),
 )
 def test_every_samplable_name_of_the_patient_model_declares_its_range(
     monkeypatch: pytest.MonkeyPatch, scenario: str
