@@ -326,8 +326,9 @@ class OutputPathError(MdrsimError, OSError):
 
 
 class PhysicalBoundsError(MdrsimError, ValueError):
-    """A sampled parameter or covariate lies outside its physical bounds (a negative
-    clearance, a tumour beyond its carrying capacity, a fraction above 1)."""
+    """A sampled, overridden or given value lies outside the physical range its model declares
+    (a negative clearance, a tumour beyond its carrying capacity, a fraction above 1); the
+    message names the field, the value and the range."""
 
 
 # --- analysis ---

@@ -38,6 +38,7 @@ from mdrsim.trial import Population
 from mdrsim.trial.spec import PopulationSpec, load_trial, parse_trial
 
 TIMEOUT_S = 10
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 class _HangError(Exception):
@@ -302,6 +303,62 @@ def _catalogue(tmp: Path) -> list[tuple[str, str, Callable[[], Any]]]:
             ),
         ),
     ]
+    cases += _declared_ranges(tmp)
+    return cases
+
+
+def _declared_model() -> Any:
+    """A model that declares its ranges (a clearance > 0, a fraction, cells below K)."""
+    from mdrsim.model import ModelBuilder
+    from mdrsim.model.domain import below, fraction, positive
+
+    b = ModelBuilder("declared")
+    b.parameter("CL", 5.0, domain=positive("a clearance"))
+    b.parameter("f", 0.3, domain=fraction("a fraction"))
+    b.parameter("K", 100.0, domain=positive("a capacity"))
+    b.species("T", 10.0, domain=below("K", 100.0, "cells below K"))
+    b.species("D", 1.0)
+    b.reaction("growth", "T*(1 - T/K)", products={"T": 1})
+    b.reaction("clearance", "CL*(1 - f)*D", reactants={"D": 1})
+    b.reaction("drain", "f", reactants={"D": 1})  # zero order: can take D below 0
+    return b.build()
+
+
+def _declared_ranges(tmp: Path) -> list[tuple[str, str, Callable[[], Any]]]:
+    """Issue 16: values outside a declared physical range, and a solution that leaves it."""
+    from mdrsim.data.library import load_library
+    from mdrsim.engine import simulate
+    from mdrsim.io.sbml import write_sbml
+    from mdrsim.patient.scenario import parse_scenario
+
+    model = _declared_model()
+    path = tmp / "declared.xml"
+    path.write_text(write_sbml(model))
+    out = str(tmp / "declared_out")
+    cases: list[tuple[str, str, Callable[[], Any]]] = [
+        ("cli", f"simulate --param {p}", _cli("simulate", str(path), "--until", "1", "--out",
+                                              out, "--param", p))
+        for p in ("CL=-1", "CL=0", "f=1.2", "f=-0.1", "T=150", "K=-5", "D=-1")
+    ]  # fmt: skip
+    for p, v in (("CL", -20.0), ("f", 1.2), ("T", 1e9)):
+
+        def run(p: str = p, v: float = v) -> Any:
+            given = {p: v}
+            if p in model.species:
+                return simulate(model, until=1.0, initial=given)
+            return simulate(model, until=1.0, params=given)
+
+        cases.append(("engine", f"simulate {p}={v}", run))
+    cases.append(
+        ("engine", "solution below 0 (zero-order drain)",
+         lambda: simulate(model, until=5.0, params={"f": 1.0, "CL": 0.1}).raise_on_failure())
+    )  # fmt: skip
+    text = (EXAMPLES / "doxorubicin.yaml").read_text()
+    for old, new in (("bsa_m2: 1.8", "bsa_m2: 4.0"), ("bsa_m2: 1.8", "bsa_m2: -1.8")):
+        cases.append(
+            ("scenario", new, lambda o=old, n=new: parse_scenario(
+                text.replace(o, n, 1), source="t", library=load_library()))
+        )  # fmt: skip
     return cases
 
 
@@ -459,6 +516,40 @@ def test_fuzz_antimony_reader(formula: str) -> None:
     if "\x00" in formula:
         formula = formula.replace("\x00", "")
     _typed_or_ok(lambda: read_antimony(f"model m()\n k = {formula}\n x' = -k*x\n x = 1\nend\n"))
+
+
+_DECLARED: list[Any] = []
+
+
+@_FUZZ
+@given(
+    name=st.sampled_from(["CL", "f", "K", "T", "D"]),
+    value=st.floats(allow_nan=True, allow_infinity=True),
+    capacity=st.none() | st.floats(allow_nan=True, allow_infinity=True),
+)
+def test_fuzz_declared_ranges(name: str, value: float, capacity: float | None) -> None:
+    """Any number for a name with a declared range: accepted exactly when inside it, else a
+    PhysicalBoundsError that names the field — never an untyped error, never silence."""
+    from mdrsim.errors import PhysicalBoundsError
+
+    if not _DECLARED:
+        _DECLARED.append(_declared_model())
+    model = _DECLARED[0]
+    values = {name: value} if capacity is None or name == "K" else {name: value, "K": capacity}
+    domain = model.domain_of(name)
+    upper = capacity if (capacity is not None and domain.upper_name == "K") else None
+    if upper is None and domain.upper_name == "K":
+        upper = model.value_of("K")
+    inside = bool(domain.inside(value, upper))
+    if "K" in values and name != "K":
+        inside = inside and bool(model.domain_of("K").inside(values["K"]))
+    try:
+        model.check_values(values, "value")
+    except PhysicalBoundsError as exc:
+        assert not inside, (values, str(exc))
+        assert "value " in str(exc) and "outside its physical range" in str(exc)
+    else:
+        assert inside, values
 
 
 def test_scenario_file_named_by_a_trial_gets_the_same_limits(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, fields
 
 from mdrsim.errors import InputValueError
 from mdrsim.model import ModelBuilder
+from mdrsim.model.domain import Domain, fraction, non_negative, positive
 
 # Sources of the kinetic targets (each read in the paper's abstract):
 # - Blattman et al., J Exp Med 2002;195:657 (doi:10.1084/jem.20001021, PMID 11877489): 100-200
@@ -101,6 +102,14 @@ class CD8Parameters:
         return src
 
 
+def _cd8_domain(name: str) -> Domain:
+    """The declared range of a :class:`CD8Parameters` field: every rate >= 0; the antigen
+    half-saturation ``K_Ag`` > 0 (the stimulation divides by it)."""
+    if name == "K_Ag":
+        return positive("an antigen level at half-maximal stimulation (divides)")
+    return non_negative("a per-cell rate of the CD8 response (1/d)")
+
+
 @dataclass(frozen=True)
 class CD8Names:
     """The CD8 T-cell species :func:`add_cd8_response` created (cells)."""
@@ -133,7 +142,13 @@ def add_cd8_response(
     src = p.sources()
     for f in fields(p):
         if f.name != "precursors" and not b.has(f.name):
-            b.parameter(f.name, getattr(p, f.name), unit=_unit(f.name), source=src[f.name])
+            b.parameter(
+                f.name,
+                getattr(p, f.name),
+                unit=_unit(f.name),
+                source=src[f.name],
+                domain=_cd8_domain(f.name),
+            )
     naive, act, eff, mem = (f"{x}_{tag}" for x in "NAEM")
     suffix = "" if tag == "cd8" else f"_{tag}"  # reaction names stay as before for "cd8"
     b.species(
@@ -213,20 +228,50 @@ LISTERIA = Pathogen(
 def add_pathogen(b: ModelBuilder, pathogen: Pathogen, *, killers: str, initial: float = 0.0) -> str:
     """Add a pathogen species growing logistically and killed by ``killers`` (an expression)."""
     n = pathogen.name
-    b.parameter(f"r_{n}", pathogen.growth_rate, unit="1/d", source=pathogen.source)
-    b.parameter(f"K_{n}", pathogen.carrying_capacity, unit="pathogen units", source=pathogen.source)
-    b.parameter(f"k_kill_{n}", pathogen.kill_rate, unit="1/(cell*d)", source=pathogen.source)
+    b.parameter(
+        f"r_{n}",
+        pathogen.growth_rate,
+        unit="1/d",
+        source=pathogen.source,
+        domain=non_negative("a growth rate"),
+    )
+    b.parameter(
+        f"K_{n}",
+        pathogen.carrying_capacity,
+        unit="pathogen units",
+        source=pathogen.source,
+        domain=positive("a carrying capacity (divides)"),
+    )
+    b.parameter(
+        f"k_kill_{n}",
+        pathogen.kill_rate,
+        unit="1/(cell*d)",
+        source=pathogen.source,
+        domain=non_negative("a kill rate constant"),
+    )
     b.species(n, initial, unit="pathogen units", description=f"{n} load")
     if pathogen.target_limited:
         # Target cells (fraction of the susceptible pool) are used up by infection.
-        b.species(f"targets_{n}", 1.0, unit="fraction", description=f"cells {n} can infect")
+        b.species(
+            f"targets_{n}",
+            1.0,
+            unit="fraction",
+            description=f"cells {n} can infect",
+            domain=fraction("a fraction of the susceptible cells"),
+        )
         b.reaction(f"growth_{n}", f"r_{n}*targets_{n}*{n}", products={n: 1})
         b.reaction(f"infection_{n}", f"r_{n}*targets_{n}*{n}/K_{n}", reactants={f"targets_{n}": 1})
     else:
         b.reaction(f"growth_{n}", f"r_{n}*{n}*(1 - {n}/K_{n})", products={n: 1})
     b.reaction(f"clearance_{n}", f"k_kill_{n}*({killers})*{n}", reactants={n: 1})
     if pathogen.clearance > 0:
-        b.parameter(f"c_{n}", pathogen.clearance, unit="1/d", source=pathogen.source)
+        b.parameter(
+            f"c_{n}",
+            pathogen.clearance,
+            unit="1/d",
+            source=pathogen.source,
+            domain=non_negative("a clearance rate"),
+        )
         b.reaction(f"innate_clearance_{n}", f"c_{n}*{n}", reactants={n: 1})
     # A continuous load below one unit would otherwise regrow from nothing: below the
     # threshold the pathogen is extinct (a deterministic stand-in for stochastic extinction).
@@ -235,6 +280,7 @@ def add_pathogen(b: ModelBuilder, pathogen: Pathogen, *, killers: str, initial: 
         1e-2,
         unit="pathogen units",
         source="assumed: extinction below 1/100 of one pathogen unit",
+        domain=non_negative("a load threshold"),
     )
     b.event(f"extinction_{n}", f"{n} < extinct_{n}", {n: "0"})
     return n
@@ -289,6 +335,7 @@ def add_mdr1_function(
         genotype_function,
         unit="fraction",
         source=source or "1 wild type, 0 MDR1-deficient",
+        domain=fraction("a fraction of wild-type P-gp function (1 wild type, 0 deficient)"),
     )
     b.parameter(
         name,
@@ -296,6 +343,7 @@ def add_mdr1_function(
         constant=False,
         unit="fraction",
         description=f"P-gp function in {cell}",
+        domain=fraction("a fraction of wild-type P-gp function"),
     )
     if inhibitor is None:
         b.assignment_rule(name, f"mdr1_genotype_{cell}")
@@ -303,7 +351,11 @@ def add_mdr1_function(
         if inhibitor_ki is None or inhibitor_ki <= 0:
             raise InputValueError("inhibitor_ki", inhibitor_ki, "a positive number (µM)")
         b.parameter(
-            f"Ki_{cell}_{inhibitor}", inhibitor_ki, unit="uM", source=source or "inhibitor library"
+            f"Ki_{cell}_{inhibitor}",
+            inhibitor_ki,
+            unit="uM",
+            source=source or "inhibitor library",
+            domain=positive("an inhibition constant (divides)"),
         )
         b.assignment_rule(name, f"mdr1_genotype_{cell}/(1 + {inhibitor}/Ki_{cell}_{inhibitor})")
     return name
@@ -329,9 +381,27 @@ def add_chemo_toxicity(
     lymphocytes survive chemotherapy because they efflux it (Alsuliman et al., Blood 2017), and
     an inhibitor removes that protection. Returns the intracellular-concentration observable.
     """
-    b.parameter(f"E_{tag}_lymph", efflux_efficiency, unit="dimensionless", source=source)
-    b.parameter(f"Emax_{tag}_lymph", emax, unit="1/d", source=source)
-    b.parameter(f"EC50_{tag}_lymph", ec50, unit="uM", source=source)
+    b.parameter(
+        f"E_{tag}_lymph",
+        efflux_efficiency,
+        unit="dimensionless",
+        source=source,
+        domain=non_negative("an efflux efficiency (0: not a P-gp substrate)"),
+    )
+    b.parameter(
+        f"Emax_{tag}_lymph",
+        emax,
+        unit="1/d",
+        source=source,
+        domain=non_negative("a maximal kill rate"),
+    )
+    b.parameter(
+        f"EC50_{tag}_lymph",
+        ec50,
+        unit="uM",
+        source=source,
+        domain=positive("a half-maximal concentration (divides)"),
+    )
     c_in = f"{drug_plasma}/(1 + {mdr1_function}*E_{tag}_lymph)"
     obs = f"{tag}_in_lymphocytes"
     b.observable(obs, c_in, unit="uM", description="free drug inside P-gp+ lymphocytes")
@@ -350,7 +420,13 @@ def add_rhodamine_retention(
     """Rhodamine-123 retention of circulating CD8/CD56 cells, as a fraction of the fully
     blocked level: ``1/(1 + f·E_rh123)`` — the clinical read-out of P-gp inhibition (Robey et
     al. 1999; Stewart et al., Clin Cancer Res 2000;6:4186)."""
-    b.parameter("E_rh123_lymph", efflux_efficiency, unit="dimensionless", source=source)
+    b.parameter(
+        "E_rh123_lymph",
+        efflux_efficiency,
+        unit="dimensionless",
+        source=source,
+        domain=non_negative("an efflux efficiency"),
+    )
     b.observable(
         "rh123_retention",
         f"1/(1 + {mdr1_function}*E_rh123_lymph)",
@@ -364,8 +440,12 @@ def add_nk_cells(
     b: ModelBuilder, *, initial: float, source_rate: float, death_rate: float, source: str
 ) -> str:
     """A homeostatic NK-cell population (source and turnover); other modules add kill terms."""
-    b.parameter("s_NK", source_rate, unit="cells/d", source=source)
-    b.parameter("d_NK", death_rate, unit="1/d", source=source)
+    b.parameter(
+        "s_NK", source_rate, unit="cells/d", source=source, domain=non_negative("a source rate")
+    )
+    b.parameter(
+        "d_NK", death_rate, unit="1/d", source=source, domain=non_negative("a turnover rate")
+    )
     b.species("NK", initial, unit="cells", description="NK cells")
     b.reaction("NK_source", "s_NK", products={"NK": 1})
     b.reaction("NK_turnover", "d_NK*NK", reactants={"NK": 1})

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mdrsim.model import ModelBuilder
+from mdrsim.model.domain import fraction, non_negative, positive
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,34 @@ def add_friberg(b: ModelBuilder, p: FribergParameters, *, drug_uM: str, tag: str
 
     Returns the circulating-neutrophil species (1e9/L)."""
     names = [f"{tag}_prol", f"{tag}_transit1", f"{tag}_transit2", f"{tag}_transit3", f"{tag}_circ"]
-    b.parameter(f"{tag}_circ0", p.circ0, unit="1e9/L", source=p.source)
-    b.parameter(f"{tag}_mtt", p.mtt_h, unit="h", source=p.source)
-    b.parameter(f"{tag}_gamma", p.gamma, unit="dimensionless", source=p.source)
-    b.parameter(f"{tag}_slope", p.slope, unit="1/uM", source=p.source)
+    b.parameter(
+        f"{tag}_circ0",
+        p.circ0,
+        unit="1e9/L",
+        source=p.source,
+        domain=positive("a baseline neutrophil count (the feedback divides by the count)"),
+    )
+    b.parameter(
+        f"{tag}_mtt",
+        p.mtt_h,
+        unit="h",
+        source=p.source,
+        domain=positive("a mean transit time (the rate constants divide by it)"),
+    )
+    b.parameter(
+        f"{tag}_gamma",
+        p.gamma,
+        unit="dimensionless",
+        source=p.source,
+        domain=non_negative("the feedback exponent (0: no feedback)"),
+    )
+    b.parameter(
+        f"{tag}_slope",
+        p.slope,
+        unit="1/uM",
+        source=p.source,
+        domain=non_negative("a drug-effect slope (0: no effect)"),
+    )
     for n in names:
         b.species(n, p.circ0, unit="1e9/L")
     k = f"(4*24/{tag}_mtt)"  # 1/d
@@ -156,13 +181,20 @@ def add_marrow(
             missing.append(drug)
             continue
         entry = table[drug]
-        b.parameter(f"marrow_slope_{drug}", entry.slope, unit="1/uM", source=entry.source)
+        b.parameter(
+            f"marrow_slope_{drug}",
+            entry.slope,
+            unit="1/uM",
+            source=entry.source,
+            domain=non_negative("a drug-effect slope (0: no marrow effect)"),
+        )
         if entry.fraction_unbound != 1.0:
             b.parameter(
                 f"marrow_fu_{drug}",
                 entry.fraction_unbound,
                 unit="fraction",
                 source=f"{entry.source}: the slope acts on unbound drug",
+                domain=fraction("the unbound fraction of plasma drug"),
             )
             terms.append(f"marrow_slope_{drug}*marrow_fu_{drug}*({conc})")
         else:

@@ -29,8 +29,21 @@ from dataclasses import dataclass
 
 from mdrsim.errors import InputValueError
 from mdrsim.model import ModelBuilder
+from mdrsim.model.domain import fraction, non_negative, positive
 
 HOURS_PER_DAY = 24.0
+
+
+# Declared physical ranges of the PK parameters (see mdrsim.model.domain).
+_CLEARANCE = positive("a clearance: elimination needs one > 0 (0 would mean a drug never leaves)")
+_LINEAR_CLEARANCE = non_negative(
+    "a linear clearance beside saturable elimination (0: Michaelis-Menten only)"
+)
+_VOLUME = positive("a volume: concentrations divide by it")
+_FLOW = positive("an intercompartmental clearance; a 0 would disconnect the compartment")
+_HALF = positive("a half-saturation or half-inhibition constant (divides)")
+_VMAX = non_negative("a maximal elimination or transport rate")
+_RATE = non_negative("a first-order rate constant")
 
 
 @dataclass(frozen=True)
@@ -183,25 +196,33 @@ def add_pk(
     if not 0.0 <= pgp_clearance_fraction <= 1.0:
         raise InputValueError("pgp_clearance_fraction", pgp_clearance_fraction, "0 to 1")
     central = f"{drug}_central"
-    b.compartment(f"{drug}_V1", pk.v1, unit="L", source=src)
+    b.compartment(f"{drug}_V1", pk.v1, unit="L", source=src, domain=_VOLUME)
     b.species(central, 0.0, compartment=f"{drug}_V1", unit="mg/L")
-    b.parameter(f"CL_{drug}", pk.cl, unit="L/h", source=src)
+    # With saturable (Michaelis-Menten) elimination the linear clearance may be 0.
+    cl_domain = _CLEARANCE if pk.saturable is None else _LINEAR_CLEARANCE
+    b.parameter(f"CL_{drug}", pk.cl, unit="L/h", source=src, domain=cl_domain)
     b.parameter(
-        f"fpgp_{drug}", pgp_clearance_fraction, unit="fraction", source=interaction_source or src
+        f"fpgp_{drug}",
+        pgp_clearance_fraction,
+        unit="fraction",
+        source=interaction_source or src,
+        domain=fraction("the fraction of elimination the inhibitor can block"),
     )
     block = "0"
     if inhibitor is not None:
         if not inhibitor_ic50 or inhibitor_ic50 <= 0:
             raise InputValueError("inhibitor_ic50", inhibitor_ic50, "> 0 (µM)")
-        b.parameter(f"IC50sys_{inhibitor}_{drug}", inhibitor_ic50, unit="uM", source=src)
+        b.parameter(
+            f"IC50sys_{inhibitor}_{drug}", inhibitor_ic50, unit="uM", source=src, domain=_HALF
+        )
         block = f"{inhibitor}/({inhibitor} + IC50sys_{inhibitor}_{drug})"
     elimination = f"CL_{drug}*{central}"
     sat = pk.saturable
     saturable_names: list[str] = []
     if sat is not None:
         saturable_names = [f"VMEL_{drug}", f"KMEL_{drug}"]
-        b.parameter(f"VMEL_{drug}", sat.vmax_el, unit="mg/h", source=src)
-        b.parameter(f"KMEL_{drug}", sat.km_el, unit="mg/L", source=src)
+        b.parameter(f"VMEL_{drug}", sat.vmax_el, unit="mg/h", source=src, domain=_VMAX)
+        b.parameter(f"KMEL_{drug}", sat.km_el, unit="mg/L", source=src, domain=_HALF)
         elimination += f" + VMEL_{drug}*{central}/(KMEL_{drug} + {central})"
     b.reaction(
         f"elimination_{drug}",
@@ -213,11 +234,17 @@ def add_pk(
         # holds it, so its concentration in mg/L is its amount in mg.
         saturable_names += [f"VMTR_{drug}", f"KMTR_{drug}", f"K21_{drug}"]
         tr = f"{drug}_transported"
-        b.compartment(f"{drug}_Vtr", 1.0, unit="L", source="amount compartment (no volume)")
+        b.compartment(
+            f"{drug}_Vtr",
+            1.0,
+            unit="L",
+            source="amount compartment (no volume)",
+            domain=_VOLUME,
+        )
         b.species(tr, 0.0, compartment=f"{drug}_Vtr", unit="mg/L")
-        b.parameter(f"VMTR_{drug}", sat.vmax_tr, unit="mg/h", source=src)
-        b.parameter(f"KMTR_{drug}", sat.km_tr, unit="mg/L", source=src)
-        b.parameter(f"K21_{drug}", sat.k21, unit="1/h", source=src)
+        b.parameter(f"VMTR_{drug}", sat.vmax_tr, unit="mg/h", source=src, domain=_VMAX)
+        b.parameter(f"KMTR_{drug}", sat.km_tr, unit="mg/L", source=src, domain=_HALF)
+        b.parameter(f"K21_{drug}", sat.k21, unit="1/h", source=src, domain=_RATE)
         b.reaction(
             f"transport_{drug}",
             f"24*VMTR_{drug}*{central}/(KMTR_{drug} + {central})",
@@ -232,9 +259,9 @@ def add_pk(
         comp = f"{drug}_V{i}"
         volumes.append(comp)
         per = f"{drug}_periph{i}"
-        b.compartment(comp, v, unit="L", source=src)
+        b.compartment(comp, v, unit="L", source=src, domain=_VOLUME)
         b.species(per, 0.0, compartment=comp, unit="mg/L")
-        b.parameter(f"Q{i}_{drug}", q, unit="L/h", source=src)
+        b.parameter(f"Q{i}_{drug}", q, unit="L/h", source=src, domain=_FLOW)
         b.reaction(
             f"distribution{i}_{drug}",
             f"24*Q{i}_{drug}*({central} - {per})",
@@ -242,9 +269,22 @@ def add_pk(
             products={per: 1},
             reversible=True,
         )
-    b.parameter(f"MW_{drug}", pk.molecular_weight, unit="g/mol", source=src)
+    b.parameter(
+        f"MW_{drug}",
+        pk.molecular_weight,
+        unit="g/mol",
+        source=src,
+        domain=positive("a molar mass (the µM conversion divides by it)"),
+    )
     obs = f"{drug}_plasma_uM"  # a rule variable (not an observable) so other modules can use it
-    b.parameter(obs, 0.0, constant=False, unit="uM", description=f"{drug} in plasma")
+    b.parameter(
+        obs,
+        0.0,
+        constant=False,
+        unit="uM",
+        description=f"{drug} in plasma",
+        domain=non_negative("a concentration"),
+    )
     b.assignment_rule(obs, f"{central}*1000/MW_{drug}")
     b.species(f"AUC_{drug}", 0.0, unit="mg/L*d", description="area under the plasma curve")
     b.rate_rule(f"AUC_{drug}", central)

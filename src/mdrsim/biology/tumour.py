@@ -49,6 +49,7 @@ from typing import Literal
 
 from mdrsim.errors import InputValueError
 from mdrsim.model import ModelBuilder
+from mdrsim.model.domain import below, between, fraction, non_negative, positive
 
 KillForm = Literal["emax", "linear"]
 
@@ -139,6 +140,17 @@ class TumourNames:
 _ASSUMED = "assumed: illustrative tumour kinetics (doubling ~3 weeks early, plateau ~1e12 cells)"
 
 
+# Declared physical ranges of the tumour parameters (see mdrsim.model.domain); the scenario's
+# tumour fields use the same declarations.
+GROWTH_RATE_DOMAIN = positive("a growth rate (a tumour that cannot grow has no kinetics here)")
+CAPACITY_DOMAIN = positive("a carrying capacity (Gompertz/logistic divide by it)")
+COST_DOMAIN = between(
+    0.0, 1.0, "a fitness cost: the fraction of the growth rate lost", upper_inclusive=False
+)
+SWITCH_DOMAIN = between(0.0, 1.0, "a switching probability per division", upper_inclusive=False)
+CLONE_WHY = "tumour cells: none below 0, and at most the carrying capacity tum_K"
+
+
 def add_tumour(
     b: ModelBuilder,
     spec: TumourSpec,
@@ -153,25 +165,68 @@ def add_tumour(
     those followed by ``T_<level>_trait`` in the same order.
     """
     src = spec.sources
-    b.parameter("tum_r", spec.r, unit="1/d", source=src.get("r", _ASSUMED))
-    b.parameter("tum_K", spec.K, unit="1e9 cells", source=src.get("K", _ASSUMED))
-    b.parameter("tum_cost", spec.cost, source=src.get("cost", "assumed: fitness cost of MDR1"))
-    b.parameter("tum_mu_up", spec.mu_up, unit="1/division", source=src.get("mu", _ASSUMED))
-    b.parameter("tum_mu_down", spec.mu_down, unit="1/division", source=src.get("mu", _ASSUMED))
-    b.parameter("tum_alpha", spec.induction, unit="1/(uM*d)", source=src.get("induction", _ASSUMED))
-    b.parameter("tum_rev", spec.reversion, unit="1/d", source=src.get("reversion", _ASSUMED))
-    b.parameter("tum_rev_half", spec.reversion_half_uM, unit="uM", source=_ASSUMED)
+    b.parameter(
+        "tum_r", spec.r, unit="1/d", source=src.get("r", _ASSUMED), domain=GROWTH_RATE_DOMAIN
+    )
+    b.parameter(
+        "tum_K", spec.K, unit="1e9 cells", source=src.get("K", _ASSUMED), domain=CAPACITY_DOMAIN
+    )
+    b.parameter(
+        "tum_cost",
+        spec.cost,
+        source=src.get("cost", "assumed: fitness cost of MDR1"),
+        domain=COST_DOMAIN,
+    )
+    for name, value in (("tum_mu_up", spec.mu_up), ("tum_mu_down", spec.mu_down)):
+        b.parameter(
+            name, value, unit="1/division", source=src.get("mu", _ASSUMED), domain=SWITCH_DOMAIN
+        )
+    b.parameter(
+        "tum_alpha",
+        spec.induction,
+        unit="1/(uM*d)",
+        source=src.get("induction", _ASSUMED),
+        domain=non_negative("a drug-induced switching rate (0: none)"),
+    )
+    b.parameter(
+        "tum_rev",
+        spec.reversion,
+        unit="1/d",
+        source=src.get("reversion", _ASSUMED),
+        domain=non_negative("a reversion rate (0: none)"),
+    )
+    b.parameter(
+        "tum_rev_half",
+        spec.reversion_half_uM,
+        unit="uM",
+        source=_ASSUMED,
+        domain=positive("a half-saturation concentration (divides)"),
+    )
     trait = spec.has_trait
     if trait:
         assumed = (
             "assumed: illustrative non-P-gp resistance trait (target alteration, apoptosis "
             "block); no published rates for a generic trait, set by the user's TumourSpec"
         )
-        b.parameter("tum_trait_fold", spec.trait_fold, source=src.get("trait_fold", assumed))
         b.parameter(
-            "tum_trait_mu", spec.trait_mu, unit="1/division", source=src.get("trait_mu", assumed)
+            "tum_trait_fold",
+            spec.trait_fold,
+            source=src.get("trait_fold", assumed),
+            domain=positive("a fold change of potency (divides the kill)"),
         )
-        b.parameter("tum_trait_cost", spec.trait_cost, source=src.get("trait_cost", assumed))
+        b.parameter(
+            "tum_trait_mu",
+            spec.trait_mu,
+            unit="1/division",
+            source=src.get("trait_mu", assumed),
+            domain=SWITCH_DOMAIN,
+        )
+        b.parameter(
+            "tum_trait_cost",
+            spec.trait_cost,
+            source=src.get("trait_cost", assumed),
+            domain=COST_DOMAIN,
+        )
     layers = [("", 1.0 - spec.trait_initial_fraction)]
     if trait:
         layers.append(("_trait", spec.trait_initial_fraction))
@@ -183,27 +238,62 @@ def add_tumour(
             spec.levels, base, spec.initial_fractions, strict=True
         ):
             if not suffix:
-                b.parameter(f"rho_{level}", density, unit="relative P-gp density", source=_ASSUMED)
-            b.species(f"{name}{suffix}", spec.initial_total * frac * share, unit="1e9 cells")
+                b.parameter(
+                    f"rho_{level}",
+                    density,
+                    unit="relative P-gp density",
+                    source=_ASSUMED,
+                    domain=non_negative("a relative P-gp density (0: none)"),
+                )
+            b.species(
+                f"{name}{suffix}",
+                spec.initial_total * frac * share,
+                unit="1e9 cells",
+                domain=below("tum_K", spec.K, CLONE_WHY),
+            )
     total = " + ".join(names)
-    b.parameter("tumour_total", 0.0, constant=False, unit="1e9 cells")
+    b.parameter(
+        "tumour_total",
+        0.0,
+        constant=False,
+        unit="1e9 cells",
+        domain=non_negative("a cell count"),
+    )
     b.assignment_rule("tumour_total", total)
     phi = "1"
     if inhibitor is not None:
         if not inhibitor_ki:
             raise InputValueError("inhibitor_ki", inhibitor_ki, "> 0 (µM) with an inhibitor")
-        b.parameter("tum_Ki_inhibitor", inhibitor_ki, unit="uM", source="inhibitor library")
+        b.parameter(
+            "tum_Ki_inhibitor",
+            inhibitor_ki,
+            unit="uM",
+            source="inhibitor library",
+            domain=positive("an inhibition constant (divides)"),
+        )
         phi = f"1/(1 + {inhibitor}/tum_Ki_inhibitor)"
     exposure = " + ".join(f"({d.plasma_uM})" for d in drugs) or "0"
     for d in drugs:
-        b.parameter(f"E_{d.name}", d.efflux_efficiency, source=d.source)
+        b.parameter(
+            f"E_{d.name}",
+            d.efflux_efficiency,
+            source=d.source,
+            domain=non_negative("an efflux efficiency (0: not a P-gp substrate)"),
+        )
         b.parameter(
             f"tum_Emax_{d.name}",
             d.emax,
             unit="1/(uM*d)" if d.kill == "linear" else "1/d",
             source=d.source,
+            domain=non_negative("a maximal kill rate (0: no kill)"),
         )
-        b.parameter(f"tum_EC50_{d.name}", d.ec50, unit="uM", source=d.source)
+        b.parameter(
+            f"tum_EC50_{d.name}",
+            d.ec50,
+            unit="uM",
+            source=d.source,
+            domain=positive("a half-maximal concentration (divides)"),
+        )
     drive = "log(tum_K/tumour_total)" if spec.growth == "gompertz" else "(1 - tumour_total/tum_K)"
     for suffix, _ in layers:
         has = suffix == "_trait"
@@ -257,7 +347,13 @@ def add_tumour(
                     reactants={name: 1},
                     products={f"{name}_trait": 1},
                 )
-    b.parameter("mdr1_high_fraction", 0.0, constant=False, unit="fraction")
+    b.parameter(
+        "mdr1_high_fraction",
+        0.0,
+        constant=False,
+        unit="fraction",
+        domain=fraction("a fraction of the tumour"),
+    )
     high = base[-1] if not trait else f"({base[-1]} + {base[-1]}_trait)"
     b.assignment_rule("mdr1_high_fraction", f"{high}/tumour_total")
     top = base[-1]

@@ -25,7 +25,7 @@ import numpy as np
 from mdrsim import __version__
 from mdrsim.engine.events import EventTable
 from mdrsim.engine.result import Result
-from mdrsim.engine.status import ODE_STATS
+from mdrsim.engine.status import ODE_STATS, Status
 from mdrsim.errors import SimulationInputError
 from mdrsim.model.expressions import did_you_mean
 from mdrsim.model.ir import Model
@@ -177,6 +177,15 @@ def named_inputs(
     y0, y_given = value_matrix(
         compiled.state_names, compiled.default_initial_state(), initial, n, "state"
     )
+    # Every value given by name is checked against the range its model declares (a
+    # negative clearance, a fraction of 1.2): refused naming the name, value and range.
+    model = getattr(compiled, "model", None)
+    if isinstance(model, Model):
+        given = {
+            name: p[:, j] for j, name in enumerate(compiled.parameter_names) if name in params
+        }
+        given |= {name: y0[:, j] for j, name in enumerate(compiled.state_names) if name in initial}
+        model.check_values(given, "value of")
     skip = np.zeros((n, len(compiled.flat.initial)), dtype=np.float64)
     for k, (kind, index, _) in enumerate(compiled.flat.initial):
         skip[:, k] = p_given[index] if kind == "p" else y_given[index]
@@ -264,6 +273,66 @@ def run_in_threads(n: int, workers: int | None, run: Callable[[int, int], None])
         list(pool.map(lambda k: run(int(bounds[k]), int(bounds[k + 1])), range(workers)))
 
 
+#: A state declared non-negative fails when it goes below ``-NEGATIVE_SLACK·(atol + rtol·peak)``
+#: (``peak``: its largest magnitude so far): a dip the error control allows is not a failure,
+#: one ten times larger is a solution that is wrong, not a rounding.
+NEGATIVE_SLACK = 10.0
+
+
+def check_states(
+    shape: ModelShape,
+    t: np.ndarray,
+    out_y: np.ndarray,
+    out_o: np.ndarray,
+    stats: np.ndarray,
+    rtol: float,
+    atol: np.ndarray,
+) -> dict[int, str]:
+    """Fail every finished patient whose states leave their declared range on the output grid.
+
+    A non-finite state fails with ``NONFINITE``; a state whose model declares a lower bound
+    (a species ``non_negative``, a parameter's ``domain``) and that goes below it by more
+    than the solver tolerance fails with ``NEGATIVE_STATE``. The status and failure time are
+    written into ``stats`` (columns 0 and 1), the values from the failure on become NaN, and
+    the returned dict says which state and what value, per failed patient."""
+    model = shape.model
+    names = list(shape.state_names)
+    lower = np.full(len(names), -np.inf)
+    for j, name in enumerate(names):
+        domain = model.domain_of(name)
+        if domain is not None and domain.lower is not None:
+            lower[j] = domain.lower
+    checked = np.flatnonzero(np.isfinite(lower))
+    detail: dict[int, str] = {}
+    if out_y.size == 0:
+        return detail
+    for i in np.flatnonzero(stats[:, 0] == 0):
+        y = out_y[i]  # (t, s)
+        bad_value = ~np.isfinite(y)
+        if checked.size:
+            ys = y[:, checked]
+            with np.errstate(invalid="ignore"):
+                peak = np.maximum.accumulate(np.abs(np.nan_to_num(ys, nan=0.0)), axis=0)
+                slack = NEGATIVE_SLACK * (atol[checked] + rtol * peak)
+                bad_value[:, checked] |= ys < lower[checked] - slack
+        if not bad_value.any():
+            continue
+        k = int(np.flatnonzero(bad_value.any(axis=1))[0])
+        j = int(np.flatnonzero(bad_value[k])[0])
+        value = float(y[k, j])
+        finite = bool(np.isfinite(value))
+        stats[i, 0] = int(Status.NEGATIVE_STATE) if finite else int(Status.NONFINITE)
+        stats[i, 1] = t[k]
+        detail[int(i)] = (
+            f"state {names[j]!r} = {value:.6g} (declared >= {lower[j]:g})"
+            if finite
+            else f"state {names[j]!r} = {value}"
+        )
+        out_y[i, k:] = np.nan
+        out_o[i, k:] = np.nan
+    return detail
+
+
 def batch_result(
     shape: ModelShape,
     t: np.ndarray,
@@ -274,12 +343,18 @@ def batch_result(
     *,
     provenance: Mapping[str, Any],
     stats_columns: tuple[str, ...] = ODE_STATS,
+    tolerance: tuple[float, np.ndarray] | None = None,
 ) -> Result:
     """Wrap an engine's output arrays in a :class:`Result` with status and provenance.
 
     ``provenance`` holds what the engine adds (``engine``, ``solver_options`` — from the
     options object, see :func:`mdrsim.engine.options.options_provenance` — and the like).
+    ``tolerance`` (``rtol``, per-state ``atol``) of an ODE engine turns on
+    :func:`check_states`: a patient whose solution leaves its declared range fails.
     """
+    detail: dict[int, str] = {}
+    if tolerance is not None:
+        detail = check_states(shape, t, out_y, out_o, stats, *tolerance)
     status = stats[:, 0].astype(np.int64)
     return Result(
         times=t,
@@ -293,6 +368,7 @@ def batch_result(
         failure_time=np.where(status != 0, stats[:, 1], np.nan),
         stats=stats,
         stats_columns=stats_columns,
+        failure_detail=detail,
         provenance={
             "model": shape.model.name,
             "model_hash": shape.model.content_hash(),

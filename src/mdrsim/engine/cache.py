@@ -10,13 +10,20 @@ beside it. Two rules make that safe with several processes:
 - a file with a given key is not rewritten (numba keys its cache on the file's timestamp),
   so an existing file is reused without regenerating it — if it is verified: beside each
   module a seal holds the sha256 of its key and text, and a module whose seal is missing or
-  does not match (damaged, or planted) is a cache miss, regenerated, never imported as is.
+  does not match (damaged, or planted) is a cache miss, regenerated, never imported as is;
+- numba's own cache files of those modules (``__pycache__/<module>.<function>-….nbi`` index
+  and ``….nbc`` data) are pickles, which run code when loaded: each is sealed the same way
+  when numba writes it (``<file>.sha256``: the sha256 of its name and bytes), and one whose
+  seal is missing or does not match is a cache miss — never unpickled; numba compiles again
+  and writes (and mdrsim seals) a fresh one. :func:`_seal_numba_cache_files` installs this
+  on numba's ``IndexDataCacheFile`` for the generated modules only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import io
 import os
 import sys
 import tempfile
@@ -24,6 +31,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 
 def cache_dir() -> Path:
@@ -95,6 +103,8 @@ class ModuleCache:
         with self._lock:
             module = self._loaded.get(key)
             if module is None:
+                _SEALED_STEMS.add(path.stem)
+                _seal_numba_cache_files()
                 if not _verified(path, key):
                     # Missing, damaged or not what we wrote: a cache miss, never an import of
                     # whatever sits there (issue 16: a file planted in the cache ran).
@@ -128,6 +138,105 @@ def _write_verified(path: Path, key: str, text: str) -> None:
     # Module first, seal second: a reader that sees the seal sees the finished module.
     write_atomic(path, text)
     write_atomic(_seal_path(path), _digest(key, text) + "\n")
+
+
+# --- numba's cache files of the generated modules -------------------------------------------
+
+#: File-name stems of the generated modules whose numba cache files are sealed.
+_SEALED_STEMS: set[str] = set()
+_NUMBA_SEALED = False
+_NUMBA_LOCK = threading.Lock()
+
+
+def _numba_digest(path: str, data: bytes) -> str:
+    # The name is part of the digest: a sealed file copied under another name does not pass.
+    return hashlib.sha256(os.path.basename(path).encode() + b"\n" + data).hexdigest()
+
+
+def _is_generated(cache_file: Any) -> bool:
+    """True for the numba cache of a function of a generated module (its index file is named
+    after the module: ``<module stem>.<function>-<line>.pyXY.nbi``)."""
+    name = str(getattr(cache_file, "_index_name", ""))
+    return name.split(".", 1)[0] in _SEALED_STEMS
+
+
+def _read_sealed(path: str) -> bytes | None:
+    """The bytes of ``path`` when its seal matches; ``None`` when missing, damaged or not
+    sealed (nothing of it is unpickled)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+        with open(path + ".sha256", encoding="utf-8") as fh:
+            seal = fh.read().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return data if seal == _numba_digest(path, data) else None
+
+
+def _write_seal(path: str) -> None:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+        write_atomic(Path(path + ".sha256"), _numba_digest(path, data) + "\n")
+    except OSError:
+        # No seal: the next process treats the file as a miss and compiles again.
+        pass
+
+
+def _seal_numba_cache_files() -> None:
+    """Wrap numba's cache-file reads and writes (once per process): for the generated modules,
+    a read verifies the seal before unpickling — an unsealed, damaged or planted index is an
+    empty one and such a data file a missing one (numba then compiles and saves again) — and
+    every write is followed by its seal. Other numba caches are left as numba handles them."""
+    global _NUMBA_SEALED
+    with _NUMBA_LOCK:
+        if _NUMBA_SEALED:
+            return
+        import pickle
+
+        from numba.core.caching import IndexDataCacheFile
+
+        load_index = IndexDataCacheFile._load_index
+        load_data = IndexDataCacheFile._load_data
+        save_index = IndexDataCacheFile._save_index
+        save_data = IndexDataCacheFile._save_data
+
+        def _load_index(self: Any) -> Any:
+            if not _is_generated(self):
+                return load_index(self)
+            data = _read_sealed(self._index_path)
+            if data is None:
+                return {}
+            stream = io.BytesIO(data)
+            if pickle.load(stream) != self._version:
+                return {}
+            stamp, overloads = pickle.loads(stream.read())
+            return overloads if stamp == self._source_stamp else {}
+
+        def _load_data(self: Any, name: str) -> Any:
+            if not _is_generated(self):
+                return load_data(self, name)
+            data = _read_sealed(self._data_path(name))
+            if data is None:
+                # numba's load() reads an OSError as "no such entry": compile and save again.
+                raise FileNotFoundError(f"unsealed numba cache file {name!r}")
+            return pickle.loads(data)
+
+        def _save_index(self: Any, overloads: Any) -> None:
+            save_index(self, overloads)
+            if _is_generated(self):
+                _write_seal(self._index_path)
+
+        def _save_data(self: Any, name: str, data: Any) -> None:
+            save_data(self, name, data)
+            if _is_generated(self):
+                _write_seal(self._data_path(name))
+
+        IndexDataCacheFile._load_index = _load_index  # type: ignore[method-assign]
+        IndexDataCacheFile._load_data = _load_data  # type: ignore[method-assign]
+        IndexDataCacheFile._save_index = _save_index  # type: ignore[method-assign]
+        IndexDataCacheFile._save_data = _save_data  # type: ignore[method-assign]
+        _NUMBA_SEALED = True
 
 
 __all__ = ["ModuleCache", "cache_dir", "load_module", "write_atomic"]

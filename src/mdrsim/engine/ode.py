@@ -81,7 +81,14 @@ def run_batch(
 
     run_in_threads(n, workers, run)
     return batch_result(
-        compiled, t, out_y, out_o, params, stats, provenance=options_provenance(options, "rodas4")
+        compiled,
+        t,
+        out_y,
+        out_o,
+        params,
+        stats,
+        provenance=options_provenance(options, "rodas4"),
+        tolerance=(options.rtol, atol),
     )
 
 

@@ -40,6 +40,8 @@ class Result:
     stats: np.ndarray
     provenance: dict[str, Any] = field(default_factory=dict)
     stats_columns: tuple[str, ...] = ODE_STATS
+    #: Patient index → what exactly failed (e.g. which state went negative, and its value).
+    failure_detail: dict[int, str] = field(default_factory=dict)
 
     @property
     def n_patients(self) -> int:
@@ -58,7 +60,9 @@ class Result:
         out = {}
         for i in np.flatnonzero(self.status != 0):
             code = int(self.status[i])
-            out[int(i)] = f"{status_message(code)} at t={self.failure_time[i]:.6g}"
+            detail = self.failure_detail.get(int(i))
+            what = f"{status_message(code)}: {detail}" if detail else status_message(code)
+            out[int(i)] = f"{what} at t={self.failure_time[i]:.6g}"
         return out
 
     def stat(self, name: str) -> np.ndarray:

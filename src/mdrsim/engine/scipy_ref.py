@@ -224,5 +224,12 @@ def run_scipy(
         stats[i, OdeStat.STATUS] = status
     engine = f"scipy-{method.lower()}"
     return batch_result(
-        compiled, t, out_y, out_o, params, stats, provenance=options_provenance(options, engine)
+        compiled,
+        t,
+        out_y,
+        out_o,
+        params,
+        stats,
+        provenance=options_provenance(options, engine),
+        tolerance=(options.rtol, atol),
     )

@@ -26,6 +26,8 @@ class Status(IntEnum):
     NONFINITE = 2
     MAX_STEPS = 3
     SINGULAR = 4
+    #: Set after the solve (mdrsim.engine.batch.check_states), not by a kernel.
+    NEGATIVE_STATE = 5
     # Stochastic engines:
     BAD_COUNT = 10
     BAD_PROPENSITY = 11
@@ -51,6 +53,10 @@ _MESSAGES: dict[Status, str] = {
     Status.NONFINITE: "non-finite state (NaN or infinity in the right-hand side; check parameters)",
     Status.MAX_STEPS: "maximum number of steps reached (raise max_steps or check the model)",
     Status.SINGULAR: "singular iteration matrix (check the Jacobian / parameters)",
+    Status.NEGATIVE_STATE: (
+        "a state declared non-negative went below zero beyond the solver tolerance (the "
+        "model or its parameters give an impossible solution)"
+    ),
     Status.BAD_COUNT: "an event made a species count negative or not a whole number",
     Status.BAD_PROPENSITY: (
         "a propensity (reaction rate) was negative or not finite (check the rate laws)"

@@ -23,6 +23,7 @@ from typing import Any
 import libsbml
 
 from mdrsim.errors import ModelImportError, ModelValidationError
+from mdrsim.model.domain import Domain
 
 __all__ = [
     "MDRSIM_NS",
@@ -30,8 +31,10 @@ __all__ = [
     "SBase",
     "UnitNamer",
     "check",
+    "domain_meta",
     "exact_attribute",
     "printable",
+    "read_domain",
     "read_meta",
     "restore_exact",
     "set_meta",
@@ -97,6 +100,37 @@ def set_meta(sbase: SBase, attributes: Mapping[str, str], texts: Mapping[str, st
         child.addChild(libsbml.XMLNode(value))
         meta.addChild(child)
     check(sbase.setAnnotation(meta), f"annotation of {sbase.getElementName()} {sbase.getId()!r}")
+
+
+def domain_meta(domain: Domain | None) -> tuple[dict[str, str], dict[str, str]]:
+    """A declared physical range as annotation attributes and texts (``domainLower``, …)."""
+    if domain is None:
+        return {}, {}
+    attrs = {
+        "domainLowerOpen": "false" if domain.lower_inclusive else "true",
+        "domainUpperOpen": "false" if domain.upper_inclusive else "true",
+    }
+    if domain.lower is not None:
+        attrs["domainLower"] = repr(float(domain.lower))
+    if domain.upper is not None:
+        attrs["domainUpper"] = repr(float(domain.upper))
+    if domain.upper_name is not None:
+        attrs["domainUpperName"] = domain.upper_name
+    return attrs, {"domainWhy": domain.why}
+
+
+def read_domain(meta: Meta | None) -> Domain | None:
+    """The declared physical range written by :func:`domain_meta`, if any."""
+    if meta is None or "domainLowerOpen" not in meta.attributes:
+        return None
+    return Domain(
+        meta.number("domainLower"),
+        meta.number("domainUpper"),
+        lower_inclusive=not meta.flag("domainLowerOpen", False),
+        upper_inclusive=not meta.flag("domainUpperOpen", False),
+        why=meta.texts.get("domainWhy", ""),
+        upper_name=meta.attributes.get("domainUpperName"),
+    )
 
 
 def read_meta(sbase: SBase) -> Meta | None:

@@ -26,7 +26,7 @@ from mdrsim.errors import (
 )
 from mdrsim.io.sbml_events import check_instant_triggers
 from mdrsim.io.sbml_math import MathReader, as_condition, as_number
-from mdrsim.io.sbml_meta import Meta, SBase, UnitNamer, read_meta, restore_exact
+from mdrsim.io.sbml_meta import Meta, SBase, UnitNamer, read_domain, read_meta, restore_exact
 from mdrsim.io.sbml_rates import substitute_rate_of
 from mdrsim.model.expressions import TIME, did_you_mean
 from mdrsim.model.ir import (
@@ -699,7 +699,7 @@ class _Importer:
                 self.without_value.append(("compartment", cid))
         size = restore_exact(c.getSize(), meta) if c.isSetSize() else 1.0
         unit = self._unit(meta, self.units.name(unit_ref), default="L")
-        return Compartment(cid, size, unit, description, source)
+        return Compartment(cid, size, unit, description, source, read_domain(meta))
 
     def _species(self, s: Any) -> Species:
         sid = s.getId()
@@ -721,13 +721,16 @@ class _Importer:
             sid,
             self._initial_value(s, meta, amount_based),
             s.getCompartment(),
-            non_negative=meta.flag("nonNegative", True) if meta is not None else True,
+            # SBML declares no sign: only mdrsim's own annotation makes a species non-negative
+            # (several SBML test-suite models have species that go below zero).
+            non_negative=meta.flag("nonNegative", False) if meta is not None else False,
             amount_based=amount_based,
             boundary=bool(s.getBoundaryCondition()),
             constant=bool(s.getConstant()),
             description=description,
             source=source,
             unit=self._unit(meta, self._species_unit(s, amount_based)),
+            domain=read_domain(meta),
         )
 
     def _initial_value(self, s: Any, meta: Meta | None, amount_based: bool) -> float:
@@ -772,7 +775,7 @@ class _Importer:
         value = restore_exact(p.getValue(), meta) if p.isSetValue() else 0.0
         return Parameter(
             p.getId(), value, self._unit(meta, self.units.name(p.getUnits())), bounds, source,
-            description, bool(p.getConstant()),
+            description, bool(p.getConstant()), read_domain(meta),
         )  # fmt: skip
 
     # -- reactions -----------------------------------------------------------------------------

@@ -26,7 +26,14 @@ import libsbml
 import sympy
 
 from mdrsim.io.sbml_math import FloatPlaceholders, MathWriter
-from mdrsim.io.sbml_meta import SBase, check, exact_attribute, printable, set_meta
+from mdrsim.io.sbml_meta import (
+    SBase,
+    check,
+    domain_meta,
+    exact_attribute,
+    printable,
+    set_meta,
+)
 from mdrsim.model.expressions import free_names
 from mdrsim.model.ir import (
     Compartment,
@@ -132,8 +139,9 @@ class _Exporter:
         check(sc.setSize(printable(c.size)), f"size of compartment {c.name!r}")
         self._units(sc, c.unit)
         self._describe(sc, c.description)
-        set_meta(sc, exact_attribute(c.size), {
-            "unit": c.unit, "description": c.description, "source": c.source,
+        d_attrs, d_texts = domain_meta(c.domain)
+        set_meta(sc, exact_attribute(c.size) | d_attrs, {
+            "unit": c.unit, "description": c.description, "source": c.source, **d_texts,
         })  # fmt: skip
 
     def _species(self, s: Species) -> None:
@@ -152,8 +160,9 @@ class _Exporter:
         ss.setConstant(bool(s.constant))
         self._describe(ss, s.description)
         attributes = {"nonNegative": "true" if s.non_negative else "false"}
-        set_meta(ss, attributes | exact_attribute(s.initial), {
-            "unit": s.unit, "description": s.description, "source": s.source,
+        d_attrs, d_texts = domain_meta(s.domain)
+        set_meta(ss, attributes | exact_attribute(s.initial) | d_attrs, {
+            "unit": s.unit, "description": s.description, "source": s.source, **d_texts,
         })  # fmt: skip
 
     def _parameter(self, p: Parameter) -> None:
@@ -166,8 +175,9 @@ class _Exporter:
         attributes = exact_attribute(p.value)
         if p.bounds is not None:
             attributes |= {"lower": repr(float(p.bounds[0])), "upper": repr(float(p.bounds[1]))}
-        set_meta(sp, attributes, {
-            "unit": p.unit, "description": p.description, "source": p.source,
+        d_attrs, d_texts = domain_meta(p.domain)
+        set_meta(sp, attributes | d_attrs, {
+            "unit": p.unit, "description": p.description, "source": p.source, **d_texts,
         })  # fmt: skip
 
     def _observable(self, o: Observable) -> None:

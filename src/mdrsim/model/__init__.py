@@ -1,6 +1,7 @@
 """Model IR, builder, safe expression parsing and validation."""
 
 from mdrsim.model.builder import ModelBuilder
+from mdrsim.model.domain import Domain
 from mdrsim.model.expressions import TIME, parse_expression
 from mdrsim.model.ir import (
     AssignmentRule,
@@ -21,6 +22,7 @@ __all__ = [
     "TIME",
     "AssignmentRule",
     "Compartment",
+    "Domain",
     "Event",
     "EventAssignment",
     "InitialAssignment",

@@ -8,6 +8,7 @@ from typing import TypeAlias
 import sympy
 
 from mdrsim.errors import ModelValidationError
+from mdrsim.model.domain import Domain
 from mdrsim.model.expressions import as_expression
 from mdrsim.model.ir import (
     AssignmentRule,
@@ -91,9 +92,12 @@ class ModelBuilder:
         unit: str = "L",
         description: str = "",
         source: str = "",
+        domain: Domain | None = None,
     ) -> ModelBuilder:
         self._claim(name, "compartment")
-        self._compartments[name] = Compartment(name, float(size), unit, description, source)
+        self._compartments[name] = Compartment(
+            name, float(size), unit, description, source, domain
+        )
         return self
 
     def species(
@@ -109,13 +113,22 @@ class ModelBuilder:
         constant: bool = False,
         description: str = "",
         source: str = "",
+        domain: Domain | None = None,
     ) -> ModelBuilder:
-        """Add a species. Without ``compartment``, a unit-size ``default`` one is created."""
+        """Add a species. Without ``compartment``, a unit-size ``default`` one is created.
+
+        A species built here is declared ``non_negative`` unless told otherwise; ``domain``
+        declares a narrower physical range (see :mod:`mdrsim.model.domain`)."""
         self._claim(name, "species")
         if compartment is None:
             compartment = "default"
             if "default" not in self._compartments:
-                self.compartment("default", 1.0, description="created for species without one")
+                self.compartment(
+                    "default",
+                    1.0,
+                    description="created for species without one",
+                    domain=Domain(0.0, lower_inclusive=False, why="a volume (divides)"),
+                )
         self._species[name] = Species(
             name,
             float(initial),
@@ -127,6 +140,7 @@ class ModelBuilder:
             constant,
             description,
             source,
+            domain,
         )
         return self
 
@@ -140,10 +154,14 @@ class ModelBuilder:
         source: str = "",
         description: str = "",
         constant: bool = True,
+        domain: Domain | None = None,
     ) -> ModelBuilder:
+        """Add a parameter; ``domain`` declares its physical range (``positive(...)``,
+        ``fraction(...)``, … from :mod:`mdrsim.model.domain`), which every input of it is
+        checked against."""
         self._claim(name, "parameter")
         self._parameters[name] = Parameter(
-            name, float(value), unit, bounds, source, description, constant
+            name, float(value), unit, bounds, source, description, constant, domain
         )
         return self
 

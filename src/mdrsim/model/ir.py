@@ -24,9 +24,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import numpy as np
 import sympy
 
-from mdrsim.errors import UnknownNameError
+from mdrsim.errors import PhysicalBoundsError, UnknownNameError
+from mdrsim.model.domain import Domain
 from mdrsim.model.expressions import TIME, free_names
 
 _EMPTY_SOURCE = ""
@@ -41,6 +43,7 @@ class Compartment:
     unit: str = "L"
     description: str = ""
     source: str = _EMPTY_SOURCE
+    domain: Domain | None = None  # declared physical range of the size (a volume: > 0)
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,9 @@ class Species:
     """A quantity that reactions, rate rules or events change.
 
     ``initial`` is a concentration, or an amount when ``amount_based`` is true.
-    ``non_negative`` documents that the quantity cannot go below zero (the solver reports it).
+    ``non_negative`` declares that the quantity cannot go below zero: an input below zero is
+    refused and a solution that goes meaningfully negative fails with a reason. ``domain``
+    declares a narrower range (an upper bound); :attr:`allowed` is what applies.
     A ``boundary`` species is not changed by reactions (it may still have rules or events).
     """
 
@@ -62,13 +67,23 @@ class Species:
     constant: bool = False
     description: str = ""
     source: str = _EMPTY_SOURCE
+    domain: Domain | None = None
+
+    @property
+    def allowed(self) -> Domain | None:
+        """The declared physical range: ``domain``, else ``>= 0`` when ``non_negative``."""
+        if self.domain is not None:
+            return self.domain
+        return Domain(0.0, why="declared non-negative") if self.non_negative else None
 
 
 @dataclass(frozen=True)
 class Parameter:
     """A named number with a unit, optional bounds and where it comes from.
 
-    ``constant`` is false when a rule or event changes it during a simulation.
+    ``constant`` is false when a rule or event changes it during a simulation. ``bounds`` are
+    the SBML/fitting bounds a file may carry; ``domain`` is the declared physical range (see
+    :mod:`mdrsim.model.domain`) that every input of this parameter is checked against.
     """
 
     name: str
@@ -78,6 +93,16 @@ class Parameter:
     source: str = _EMPTY_SOURCE
     description: str = ""
     constant: bool = True
+    domain: Domain | None = None
+
+    @property
+    def allowed(self) -> Domain | None:
+        """The declared physical range: ``domain``, else the closed ``bounds`` if any."""
+        if self.domain is not None:
+            return self.domain
+        if self.bounds is not None:
+            return Domain(float(self.bounds[0]), float(self.bounds[1]), why="the model's bounds")
+        return None
 
 
 @dataclass(frozen=True)
@@ -245,6 +270,42 @@ class Model:
             name,
             [*self.compartments, *self.species, *self.parameters],
         )
+
+    def domain_of(self, name: str) -> Domain | None:
+        """The declared physical range of a compartment, species or parameter (``None``: none
+        declared). Nothing is inferred from the name or the unit."""
+        if name in self.parameters:
+            return self.parameters[name].allowed
+        if name in self.species:
+            return self.species[name].allowed
+        if name in self.compartments:
+            return self.compartments[name].domain
+        return None
+
+    def check_values(self, values: Mapping[str, object], what: str = "value") -> None:
+        """Raise :class:`~mdrsim.errors.PhysicalBoundsError` for the first value (a number or
+        an array, one per patient) outside its name's declared range, naming the field, the
+        value and the range. A bound given by another name (``tum_K``) uses that name's value
+        in ``values`` when present, else the model's own."""
+        for name, value in values.items():
+            domain = self.domain_of(name)
+            if domain is None:
+                continue
+            v = np.atleast_1d(np.asarray(value, dtype=float))
+            upper = None
+            if domain.upper_name is not None:
+                if domain.upper_name in values:
+                    upper = np.broadcast_to(
+                        np.asarray(values[domain.upper_name], dtype=float), v.shape
+                    )
+                elif domain.upper_name in self.defined_names():
+                    upper = np.full(v.shape, self.value_of(domain.upper_name))
+            ok = domain.inside(v, upper)
+            if not ok.all():
+                k = int(np.argmin(ok))
+                hi = None if upper is None else float(upper[k])
+                where = f" (patient {k})" if v.size > 1 else ""
+                raise PhysicalBoundsError(f"{what} {domain.problem(name, float(v[k]), hi)}{where}")
 
     def unit_of(self, name: str) -> str:
         for group in (self.parameters, self.species, self.compartments, self.observables):

@@ -89,6 +89,20 @@ def validate_model(model: Model) -> None:
                 f"species {s.name!r} is in undefined compartment {s.compartment!r}"
                 + did_you_mean(s.compartment, model.compartments)
             )
+    # A declared physical range holds for the model's own numbers too (a mistyped default
+    # is caught when the model is built, not when a patient is sampled).
+    declared = [
+        *((f"compartment {c.name!r}", c.size, c.domain) for c in model.compartments.values()),
+        *((f"species {s.name!r}", s.initial, s.domain) for s in model.species.values()),
+        *((f"parameter {p.name!r}", p.value, p.domain) for p in model.parameters.values()),
+    ]
+    for what, value, domain in declared:
+        if domain is None or not math.isfinite(value):
+            continue
+        upper = model.value_of(domain.upper_name) if domain.upper_name in defined else None
+        problem = domain.problem(what, value, upper)
+        if problem:
+            problems.append(problem)
     for p in model.parameters.values():
         _finite(problems, f"parameter {p.name!r} value", p.value)
         if p.bounds is not None:

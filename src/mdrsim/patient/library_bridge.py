@@ -19,6 +19,7 @@ from mdrsim.biology.pk import PKParameters, SaturablePK, two_compartment_from_ha
 from mdrsim.biology.tumour import DrugKill
 from mdrsim.errors import LibraryGapError
 from mdrsim.model import ModelBuilder
+from mdrsim.model.domain import positive
 from mdrsim.regimen.schedule import Dose, Patient, Regimen
 
 if TYPE_CHECKING:
@@ -245,7 +246,13 @@ def add_inhibitor_pk(b: ModelBuilder, inhibitor: str, library: Library) -> tuple
     its elimination rate constant (a maintenance infusion holds a level ``c`` at ``k_el·c``)."""
     t_half, source = inhibitor_half_life_h(inhibitor, library)
     k_el = "k_el_inhibitor"
-    b.parameter(k_el, math.log(2) * 24.0 / t_half, unit="1/d", source=f"{inhibitor}: {source}")
+    b.parameter(
+        k_el,
+        math.log(2) * 24.0 / t_half,
+        unit="1/d",
+        source=f"{inhibitor}: {source}",
+        domain=positive("an elimination rate (from a half-life)"),
+    )
     b.species(INHIBITOR_SPECIES, 0.0, unit="uM", description=f"{inhibitor} in plasma")
     b.reaction(
         "inhibitor_elimination",

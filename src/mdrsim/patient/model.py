@@ -43,6 +43,7 @@ from mdrsim.biology.tumour import TumourNames, TumourSpec, add_tumour
 from mdrsim.engine import CompiledModel, compile_model
 from mdrsim.errors import MdrsimError, UserSuppliedValueError
 from mdrsim.model import Model, ModelBuilder
+from mdrsim.model.domain import non_negative, positive
 from mdrsim.patient.library_bridge import (
     INHIBITOR_SPECIES,
     Interaction,
@@ -299,7 +300,13 @@ def build_patient_model(scenario: Scenario, library: Library) -> PatientModel:
     b = ModelBuilder("patient", description=f"whole-patient model for scenario {scenario.name!r}")
     k_el: str | None = None
     if inhibitor is None:
-        b.parameter(INHIBITOR_SPECIES, 0.0, unit="uM", source="no inhibitor in this scenario")
+        b.parameter(
+            INHIBITOR_SPECIES,
+            0.0,
+            unit="uM",
+            source="no inhibitor in this scenario",
+            domain=non_negative("a concentration"),
+        )
         inh = INHIBITOR_SPECIES
     else:
         inh, k_el = add_inhibitor_pk(b, inhibitor, library)
@@ -368,10 +375,17 @@ def build_patient_model(scenario: Scenario, library: Library) -> PatientModel:
 
     ctl = "CTL_tumour"
     ctl0 = 1e6 * patient_in.immune.tumour_ctl_fraction
-    b.parameter("ctl_turnover", 0.05, unit="1/d", source=_CTL_SOURCE)
-    b.parameter("ctl_source", 0.05 * ctl0, unit="cells/d", source=_CTL_SOURCE)
-    b.parameter("ctl_kill_max", 0.01, unit="1/d", source=_CTL_SOURCE)
-    b.parameter("ctl_half", 1e6, unit="cells", source=_CTL_SOURCE)
+    rate = non_negative("a rate")
+    b.parameter("ctl_turnover", 0.05, unit="1/d", source=_CTL_SOURCE, domain=rate)
+    b.parameter("ctl_source", 0.05 * ctl0, unit="cells/d", source=_CTL_SOURCE, domain=rate)
+    b.parameter("ctl_kill_max", 0.01, unit="1/d", source=_CTL_SOURCE, domain=rate)
+    b.parameter(
+        "ctl_half",
+        1e6,
+        unit="cells",
+        source=_CTL_SOURCE,
+        domain=positive("a half-saturation count (divides)"),
+    )
     b.species(ctl, ctl0, unit="cells", description="tumour-specific CTLs")
     b.reaction("ctl_production", "ctl_source", products={ctl: 1})
     b.reaction("ctl_death", f"ctl_turnover*{ctl}", reactants={ctl: 1})

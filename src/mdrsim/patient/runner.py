@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from mdrsim.engine import EventTable, run_batch
-from mdrsim.errors import SimulationInputError
+from mdrsim.errors import PhysicalBoundsError, SimulationInputError
 from mdrsim.patient.deaths import (
     CAUSE_CODES,
     EARLY_DEATH_DAYS,
@@ -55,6 +55,7 @@ from mdrsim.patient.deaths import (
 )
 from mdrsim.patient.library_bridge import inhibitor_spans
 from mdrsim.patient.model import PatientModel
+from mdrsim.patient.scenario import BSA_DOMAIN, WEIGHT_DOMAIN
 from mdrsim.regimen.recist import Assessment, classify, diameter_mm
 from mdrsim.regimen.schedule import Dose, Regimen
 
@@ -145,6 +146,27 @@ class RunOutput:
     failures: dict[int, str]
 
 
+def check_inputs(pm: PatientModel, inputs: PatientInputs) -> None:
+    """Refuse a patient whose parameter or initial state lies outside the range the patient
+    model declares for it (:class:`~mdrsim.errors.PhysicalBoundsError` naming the name, the
+    patient, the value and the range) — whoever set it: a trial population, a scan, a caller.
+    """
+    cm = pm.compiled
+    values = {name: inputs.params[:, j] for j, name in enumerate(cm.parameter_names)}
+    values |= {name: inputs.y0[:, j] for j, name in enumerate(cm.state_names)}
+    cm.model.check_values(values, "patient input")
+    for name, column, domain in (
+        ("bsa_m2", inputs.bsa_m2, BSA_DOMAIN),
+        ("weight_kg", inputs.weight_kg, WEIGHT_DOMAIN),
+    ):
+        ok = domain.inside(column)
+        if not ok.all():
+            k = int(np.argmin(ok))
+            raise PhysicalBoundsError(
+                f"patient input {domain.problem(name, float(column[k]))} (patient {k})"
+            )
+
+
 def run_patients(
     pm: PatientModel,
     inputs: PatientInputs | None = None,
@@ -164,6 +186,7 @@ def run_patients(
     carries per-patient seeds."""
     sc = pm.scenario
     inputs = inputs or default_inputs(pm)
+    check_inputs(pm, inputs)
     regimens = tuple(sc.lines if lines is None else lines)
     twin = sc.outputs.untreated_twin if untreated_twin is None else untreated_twin
     interval = float(sc.scan_interval_days)

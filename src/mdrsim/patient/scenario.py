@@ -36,8 +36,9 @@ import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import annotated_types
 import yaml
 from pydantic import (
     BaseModel,
@@ -49,9 +50,16 @@ from pydantic import (
     model_validator,
 )
 
+from mdrsim.biology.tumour import (
+    CAPACITY_DOMAIN,
+    COST_DOMAIN,
+    GROWTH_RATE_DOMAIN,
+    SWITCH_DOMAIN,
+)
 from mdrsim.data.units import convert_field
 from mdrsim.engine import SolverOptions
 from mdrsim.errors import InputFileError, ScenarioError
+from mdrsim.model.domain import Domain, fraction, non_negative, positive
 from mdrsim.patient.library_bridge import label_dose_exceedances, library_gaps
 from mdrsim.regimen.schedule import Patient, Regimen, RegimenError
 
@@ -65,6 +73,52 @@ _SEED_MESSAGE = (
     "the whole-patient model is deterministic (ODE), so a seed has no effect — remove it "
     "(a trial file's seed draws its virtual patients)"
 )
+
+
+#: Declared physical ranges of the patient's covariates: the scenario's fields and the trial
+#: covariates of the same name validate against these (mdrsim.model.domain).
+BSA_DOMAIN = Domain(
+    0.0,
+    3.5,
+    lower_inclusive=False,
+    why=(
+        "body surface area, m2; assumed: a physical limit far above adult cancer patients "
+        "(mean 1.79 m2 in 3,613 UK patients, Sacco et al. PLoS One 2010, PMID 20126669) — "
+        "3.5 m2 is the Mosteller BSA of a 210 cm, 210 kg adult"
+    ),
+)
+WEIGHT_DOMAIN = Domain(
+    0.0,
+    300.0,
+    lower_inclusive=False,
+    why="body weight, kg; assumed: a physical limit above any patient dosed by these models",
+)
+HEIGHT_DOMAIN = Domain(
+    0.0, 250.0, lower_inclusive=False, why="height, cm; assumed: above any adult patient"
+)
+MDR1_FRACTION_DOMAIN = fraction(
+    "a fraction of the tumour cells (below 1: the parental clone is never empty)",
+    upper_inclusive=False,
+)
+BURDEN_DOMAIN = Domain(
+    0.0,
+    None,
+    lower_inclusive=False,
+    upper_inclusive=False,
+    upper_name="tum_K",
+    why="tumour cells (1e9): a tumour is present and below the carrying capacity tum_K",
+)
+CD8_FUNCTION_DOMAIN = fraction("a fraction of wild-type P-gp function in CD8 T cells")
+
+
+_RATE = non_negative("a rate (0: none)")
+#: pydantic's range errors: the message also names the value given.
+_RANGE_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+
+
+def _within(domain: Domain) -> annotated_types.Interval:
+    """A scenario field's constraint from a declared range (pydantic reads the interval)."""
+    return annotated_types.Interval(**domain.field_constraints())
 
 
 class _Base(BaseModel):
@@ -110,16 +164,18 @@ class TumourInput(_Base):
     """The tumour at the start of treatment."""
 
     diameter_mm: float = Field(default=50.0, gt=0, description="baseline sum of diameters")
-    cells_1e9: float = Field(default=10.0, gt=0, description="baseline burden (1e9 cells)")
-    mdr1_high_fraction: float = Field(default=1e-4, ge=0, lt=1)
-    mdr1_low_fraction: float = Field(default=0.01, ge=0, lt=1)
+    cells_1e9: Annotated[float, _within(BURDEN_DOMAIN)] = Field(
+        default=10.0, description="baseline burden (1e9 cells)"
+    )
+    mdr1_high_fraction: Annotated[float, _within(MDR1_FRACTION_DOMAIN)] = 1e-4
+    mdr1_low_fraction: Annotated[float, _within(MDR1_FRACTION_DOMAIN)] = 0.01
     growth: Literal["gompertz", "logistic"] = "gompertz"
-    growth_rate_per_day: float = Field(default=0.003, gt=0)
-    carrying_capacity_1e9: float = Field(default=1000.0, gt=0)
-    mdr1_fitness_cost: float = Field(default=0.2, ge=0, lt=1)
-    switching_per_division: float = Field(default=1e-6, ge=0, lt=1)
-    induction_per_uM_day: float = Field(default=0.0, ge=0)
-    reversion_per_day: float = Field(default=0.0, ge=0)
+    growth_rate_per_day: Annotated[float, _within(GROWTH_RATE_DOMAIN)] = 0.003
+    carrying_capacity_1e9: Annotated[float, _within(CAPACITY_DOMAIN)] = 1000.0
+    mdr1_fitness_cost: Annotated[float, _within(COST_DOMAIN)] = 0.2
+    switching_per_division: Annotated[float, _within(SWITCH_DOMAIN)] = 1e-6
+    induction_per_uM_day: Annotated[float, _within(_RATE)] = 0.0
+    reversion_per_day: Annotated[float, _within(_RATE)] = 0.0
     mdr1_high_pgp: MDR1HighPgp | None = None
 
     @model_validator(mode="after")
@@ -135,7 +191,9 @@ class ImmuneInput(_Base):
     """Immune status: the CD8 T cells' MDR1 genotype and the size of their pools."""
 
     cd8_mdr1: Literal["wild_type", "deficient"] = "wild_type"
-    precursors: float = Field(default=150.0, gt=0, description="naive pathogen-specific cells")
+    precursors: Annotated[float, _within(positive("a cell count"))] = Field(
+        default=150.0, description="naive pathogen-specific cells"
+    )
     tumour_ctl_fraction: float = Field(
         default=1.0, ge=0, description="tumour-specific CTL pool relative to a normal patient"
     )
@@ -146,9 +204,9 @@ class MarrowInput(_Base):
 
 
 class PatientInput(_Base):
-    bsa_m2: float | None = Field(default=None, gt=0, le=3.5)
-    height_cm: float | None = Field(default=None, gt=0, le=250)
-    weight_kg: float = Field(default=70.0, gt=0, le=300)
+    bsa_m2: Annotated[float, _within(BSA_DOMAIN)] | None = None
+    height_cm: Annotated[float, _within(HEIGHT_DOMAIN)] | None = None
+    weight_kg: Annotated[float, _within(WEIGHT_DOMAIN)] = 70.0
     tumour: TumourInput = TumourInput()
     immune: ImmuneInput = ImmuneInput()
     marrow: MarrowInput = MarrowInput()
@@ -431,6 +489,8 @@ def parse_scenario(
             msg = err["msg"].removeprefix("Value error, ")
             if loc == ("seed",) and err["type"] == "extra_forbidden":
                 msg = _SEED_MESSAGE
+            if err["type"] in _RANGE_ERRORS:
+                msg = f"{err['input']!r} is outside the declared range: {msg}"
             problems.append(f"{where}: {msg}")
         raise ScenarioError(source, problems) from None
     lib = load_library() if library is None else library

@@ -23,7 +23,7 @@ days of its nominal day, drawn from the same stream, as trial visits do.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,7 @@ from pydantic import TypeAdapter, ValidationError
 from mdrsim import __version__
 from mdrsim.errors import InputFileError
 from mdrsim.io.safe_yaml import load_yaml, read_text_file
+from mdrsim.model.domain import Domain
 from mdrsim.patient.deaths import DeathModel
 from mdrsim.patient.library_bridge import (
     label_dose_exceedances,
@@ -42,7 +43,16 @@ from mdrsim.patient.library_bridge import (
 )
 from mdrsim.patient.model import PatientModel, build_patient_model
 from mdrsim.patient.runner import PatientInputs, default_inputs, run_patients
-from mdrsim.patient.scenario import Scenario, ScenarioError, parse_scenario
+from mdrsim.patient.scenario import (
+    BSA_DOMAIN,
+    BURDEN_DOMAIN,
+    CD8_FUNCTION_DOMAIN,
+    MDR1_FRACTION_DOMAIN,
+    WEIGHT_DOMAIN,
+    Scenario,
+    ScenarioError,
+    parse_scenario,
+)
 from mdrsim.regimen.schedule import Patient, Regimen, RegimenError
 from mdrsim.trial.errors import TrialSpecError
 from mdrsim.trial.population import PhysicalBound
@@ -58,8 +68,14 @@ if TYPE_CHECKING:
 
 COVARIATES = ("bsa_m2", "weight_kg", "mdr1_high_fraction", "tumour_cells_1e9", "cd8_mdr1_function")
 _PK_SCALED = ("CL_", "Q2_", "Q3_")
-#: Name parts of parameters the model divides by (physical bounds: > 0).
-_DIVISORS = ("EC50", "IC50", "Ki", "_half", "_K", "K_", "_mtt", "circ0")
+#: Declared physical ranges of the covariates (the scenario's fields use the same ones).
+COVARIATE_DOMAINS: dict[str, Domain] = {
+    "bsa_m2": BSA_DOMAIN,
+    "weight_kg": WEIGHT_DOMAIN,
+    "mdr1_high_fraction": MDR1_FRACTION_DOMAIN,
+    "tumour_cells_1e9": BURDEN_DOMAIN,
+    "cd8_mdr1_function": CD8_FUNCTION_DOMAIN,
+}
 _MODELS: dict[str, PatientModel] = {}
 
 
@@ -158,54 +174,26 @@ class ScenarioSimulator:
         }
 
     def physical_bounds(self) -> dict[str, PhysicalBound]:
-        """What each samplable name can physically be (see :class:`PhysicalBound`).
-
-        Every parameter of the patient model is a rate, clearance, volume, concentration,
-        time, count, molar mass, ratio or fraction (its unit says which): none is negative.
-        Those the model divides by (clearances, volumes, molar masses, EC50/IC50/Ki and
-        half-saturation constants, carrying capacities, transit times) must be > 0; those
-        in unit "fraction" lie in [0, 1]. Every state is an amount, a concentration or a cell
-        count: >= 0, and a tumour clone stays below the carrying capacity ``tum_K``.
-        Covariates: 0 < bsa_m2 <= 3.5 and 0 < weight_kg <= 300 (the scenario file's limits),
-        0 < tumour_cells_1e9 < tum_K, 0 <= mdr1_high_fraction < 1, 0 <= cd8_mdr1_function <= 1.
-        """
-        pm = self.model
-        cm = pm.compiled
-        volumes = {v for d in pm.drugs for v in pm.variables.pk[d].volumes}
+        """What each samplable name can physically be: the range the patient model declares
+        where the name is defined (the biology modules' ``domain=``, e.g. a clearance > 0, a
+        fraction in [0, 1], a tumour clone below ``tum_K``) and the covariates' declared ranges
+        (:data:`COVARIATE_DOMAINS`, shared with the scenario's fields). Nothing is inferred
+        from a name or a unit; a samplable name without a declaration is a bug in the model
+        (tested)."""
+        model = self.model.compiled.model
         out: dict[str, PhysicalBound] = {}
-        for name in cm.parameter_names:
-            p = cm.model.parameters.get(name)
-            unit = p.unit if p is not None else ""
-            if p is not None and p.bounds is not None:
-                out[name] = PhysicalBound(p.bounds[0], p.bounds[1], why="model metadata")
-            elif unit == "fraction":
-                out[name] = PhysicalBound(0.0, 1.0, why="a fraction")
-            elif (
-                name in volumes
-                or name.startswith((*_PK_SCALED, "MW_"))
-                or any(k in name for k in _DIVISORS)
-            ):
-                out[name] = PhysicalBound(0.0, lower_inclusive=False, why=f"divides ({unit})")
-            else:
-                out[name] = PhysicalBound(0.0, why=f"non-negative ({unit or 'dimensionless'})")
-        k = "tum_K" if "tum_K" in cm.parameter_names else None
-        k_default = float(cm.model.value_of(k)) if k else None
-        for name in cm.state_names:
-            if name in pm.clones and k_default is not None:
-                out[name] = PhysicalBound(
-                    0.0, k_default, upper_inclusive=False, upper_name=k,
-                    why="tumour cells below the carrying capacity tum_K",
-                )  # fmt: skip
-            else:
-                out[name] = PhysicalBound(0.0, why="an amount, concentration or cell count")
-        out["bsa_m2"] = PhysicalBound(0.0, 3.5, lower_inclusive=False, why="body surface area")
-        out["weight_kg"] = PhysicalBound(0.0, 300.0, lower_inclusive=False, why="body weight")
-        out["mdr1_high_fraction"] = PhysicalBound(0.0, 1.0, upper_inclusive=False, why="fraction")
-        out["cd8_mdr1_function"] = PhysicalBound(0.0, 1.0, why="fraction of wild-type function")
-        out["tumour_cells_1e9"] = PhysicalBound(
-            0.0, k_default, lower_inclusive=False, upper_inclusive=False, upper_name=k,
-            why="tumour cells below the carrying capacity tum_K",
-        )  # fmt: skip
+        for name in (*self.model.compiled.parameter_names, *self.model.compiled.state_names):
+            domain = model.domain_of(name)
+            if domain is not None:
+                if domain.upper_name is not None and domain.upper_name in model.defined_names():
+                    # The named bound's value for patients that do not sample it.
+                    domain = replace(domain, upper=model.value_of(domain.upper_name))
+                out[name] = domain
+        k = "tum_K"
+        for name, domain in COVARIATE_DOMAINS.items():
+            if domain.upper_name == k:
+                domain = replace(domain, upper=model.value_of(k))
+            out[name] = domain
         return out
 
     def simulate_chunk(self, arm: str, patients: pd.DataFrame) -> ChunkOutput:

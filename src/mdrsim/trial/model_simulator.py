@@ -13,6 +13,7 @@ process runs it, so it pickles to process and Dask workers.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 from typing import Any, Literal
@@ -209,16 +210,19 @@ class ModelSimulator:
         return [*c.parameter_names, *c.state_names, *extra]
 
     def physical_bounds(self) -> dict[str, PhysicalBound]:
-        """Bounds from the model's metadata: a parameter's declared ``bounds``; every species
-        (an amount or concentration) >= 0; the split's fraction in [0, 1] and total >= 0."""
+        """The ranges the model declares (a parameter's ``domain`` or ``bounds``, a species'
+        ``domain``/``non_negative``); a species without one is sampled >= 0 (an initial amount
+        or concentration of a trial patient); the split's fraction in [0, 1] and total >= 0."""
         c = self.compiled
         out: dict[str, PhysicalBound] = {}
-        for name in c.parameter_names:
-            p = c.model.parameters.get(name)
-            if p is not None and p.bounds is not None:
-                out[name] = PhysicalBound(p.bounds[0], p.bounds[1], why="the model's bounds")
-        for name in c.state_names:
-            if name in c.model.species:
+        for name in [*c.parameter_names, *c.state_names]:
+            declared = c.model.domain_of(name)
+            if declared is not None:
+                if declared.upper_name in c.model.defined_names():
+                    upper = c.model.value_of(str(declared.upper_name))
+                    declared = dataclasses.replace(declared, upper=upper)
+                out[name] = declared
+            elif name in c.model.species:
                 out[name] = PhysicalBound(0.0, why="a species amount or concentration")
         if self.config.split:
             s = self.config.split

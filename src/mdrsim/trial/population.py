@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import special, stats
 
 from mdrsim.errors import PhysicalBoundsError
+from mdrsim.model.domain import Domain
 from mdrsim.trial.errors import PopulationError, TrialSpecError
 from mdrsim.trial.simulator import patient_seeds
 from mdrsim.trial.spec import Beta, LogitNormal, LogNormal, Normal, PopulationSpec, Uniform
@@ -108,43 +109,9 @@ def pdf(d: AnyDist, x: np.ndarray) -> np.ndarray:
     return np.where(inside, dens / (hi - lo), 0.0)
 
 
-@dataclass(frozen=True)
-class PhysicalBound:
-    """What a variable can physically be: ``lower < x`` (or ``<=``), ``x < upper`` (or ``<=``).
-
-    A bound is a number, or the name of another variable whose per-patient value is the bound
-    (a tumour burden below the carrying capacity ``tum_K``, sampled or not); ``default`` is the
-    bound's value for patients when that variable is not sampled. ``why`` says where the bound
-    comes from (model metadata, unit, library).
-    """
-
-    lower: float | None = None
-    upper: float | None = None
-    lower_inclusive: bool = True
-    upper_inclusive: bool = True
-    why: str = ""
-    upper_name: str | None = None  # per-patient upper bound: another variable's value
-
-    def describe(self) -> str:
-        lo = (
-            "" if self.lower is None else f"{self.lower:g} {'<=' if self.lower_inclusive else '<'} "
-        )
-        if self.upper_name is not None:
-            up = f" {'<=' if self.upper_inclusive else '<'} {self.upper_name}"
-        elif self.upper is not None:
-            up = f" {'<=' if self.upper_inclusive else '<'} {self.upper:g}"
-        else:
-            up = ""
-        return f"{lo}x{up}" + (f" ({self.why})" if self.why else "")
-
-    def inside(self, x: np.ndarray, upper: np.ndarray | float | None = None) -> np.ndarray:
-        ok = np.isfinite(x)
-        if self.lower is not None:
-            ok &= (x >= self.lower) if self.lower_inclusive else (x > self.lower)
-        hi = upper if upper is not None else self.upper
-        if hi is not None:
-            ok &= (x <= hi) if self.upper_inclusive else (x < hi)
-        return np.asarray(ok)
+#: What a variable can physically be — the range its model declares (see
+#: :class:`mdrsim.model.domain.Domain`; a bound may name another variable, e.g. ``tum_K``).
+PhysicalBound = Domain
 
 
 def _mass_outside(d: AnyDist, b: PhysicalBound, upper_fixed: bool = True) -> float:

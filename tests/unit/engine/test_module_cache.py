@@ -58,3 +58,70 @@ def test_a_planted_or_damaged_module_is_a_cache_miss_never_imported(tmp_path: Pa
         "k2", source, tmp_path
     )
     assert module.VALUE == 42
+
+
+_NUMBA_SOURCE = """from numba import njit
+
+
+@njit(cache=True)
+def f(x):
+    return x + 1.0
+"""
+
+
+class _Plant:
+    """Unpickling this writes a marker file: what a planted numba cache file could run."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return (Path.write_text, (self.marker, "pwned"))
+
+
+def test_numba_cache_files_are_sealed_and_a_planted_one_is_never_unpickled(tmp_path: Path):
+    # numba keeps the machine code of a generated module in __pycache__/<module>.<fn>-….nbi
+    # (index) and ….nbc (data): pickles, which run code when loaded. Each is sealed when numba
+    # writes it; an unsealed, damaged or planted one is a miss (numba compiles again).
+    import pickle
+
+    def source() -> str:
+        return _NUMBA_SOURCE
+
+    def fresh(tag: str) -> object:
+        # A new cache object imports the module afresh: its function loads numba's files.
+        module, _ = ModuleCache("kind", "gen_", module_prefix=f"test_numba_{tag}_").get(
+            "n1", source, tmp_path
+        )
+        return module.f
+
+    f = fresh("a")
+    assert f(1.0) == 2.0  # type: ignore[operator]
+    pycache = tmp_path / "kind" / "__pycache__"
+    index = next(pycache.glob("gen_n1.f-*.nbi"))
+    data = next(pycache.glob("gen_n1.f-*.nbc"))
+    for p in (index, data):
+        assert (p.parent / (p.name + ".sha256")).is_file(), p
+    # A sealed cache is used: the next import loads the machine code, no new compile.
+    f = fresh("b")
+    assert f(1.0) == 2.0  # type: ignore[operator]
+    assert f.stats.cache_hits, f.stats  # type: ignore[attr-defined]
+
+    marker = tmp_path / "pwned"
+    for target in (index, data):
+        target.write_bytes(pickle.dumps(_Plant(marker)))  # planted, seal no longer matches
+        f = fresh(f"planted_{target.suffix[1:]}")
+        assert f(1.0) == 2.0  # type: ignore[operator]
+        assert not marker.exists(), f"{target.name} was unpickled"
+        assert f.stats.cache_misses, f.stats  # type: ignore[attr-defined]
+        # numba wrote a fresh file, sealed again (the damage is repaired, not repeated)
+        assert target.read_bytes() != pickle.dumps(_Plant(marker))
+        assert (target.parent / (target.name + ".sha256")).is_file()
+    # A damaged (truncated) index is a miss too, not a crash.
+    index.write_bytes(index.read_bytes()[:7])
+    assert fresh("damaged")(1.0) == 2.0  # type: ignore[operator]
+    # A file that has no seal at all (written by something else) is not trusted.
+    (index.parent / (index.name + ".sha256")).unlink()
+    index.write_bytes(pickle.dumps(_Plant(marker)))
+    assert fresh("unsealed")(1.0) == 2.0  # type: ignore[operator]
+    assert not marker.exists()

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from mdrsim.data.library import load_library
+from mdrsim.errors import PhysicalBoundsError
 from mdrsim.patient import build_patient_model, default_inputs, run_patients
+from mdrsim.patient.runner import PatientInputs
 from mdrsim.patient.scenario import parse_scenario
 
 LIB = load_library()
@@ -81,10 +83,10 @@ def test_auc_equals_dose_over_clearance():
 
 def test_bsa_scales_the_dose(dox_model):
     inputs = default_inputs(dox_model, 2)
-    inputs.bsa_m2[1] = 2 * inputs.bsa_m2[0]
+    inputs.bsa_m2[1] = 1.5 * inputs.bsa_m2[0]  # 2.7 m2: inside the declared range (<= 3.5)
     out = run_patients(dox_model, inputs, record=(), untreated_twin=False)
     auc = out.endpoints["auc_doxorubicin_mg_h_per_L"].to_numpy()
-    assert auc[1] == pytest.approx(2 * auc[0], rel=1e-9)
+    assert auc[1] == pytest.approx(1.5 * auc[0], rel=1e-9)
 
 
 def test_a_patient_gives_the_same_numbers_alone_and_in_any_batch(dox_model):
@@ -225,10 +227,22 @@ def test_tariquidar_trades_resistance_for_t_cell_memory():
     assert load_library().inhibitor("tariquidar").ki.value > 0
 
 
-def test_failure_is_reported_per_patient_not_as_nan(dox_model):
+def _engine_failure(monkeypatch: pytest.MonkeyPatch, dox_model) -> PatientInputs:
+    """Two patients, the second one made to fail in the engine: a negative carrying capacity
+    (log(K/N) trips the engine's error model). Such an input is refused up front now (tested
+    here too); the input check is bypassed to exercise how an engine failure is reported."""
+    import mdrsim.patient.runner as runner
+
     inputs = default_inputs(dox_model, 2)
-    col = dox_model.compiled.parameter_names.index("tum_K")
-    inputs.params[1, col] = -1.0  # log(K/N) of a negative K: the engine's error model trips
+    inputs.params[1, dox_model.compiled.parameter_names.index("tum_K")] = -1.0
+    with pytest.raises(PhysicalBoundsError, match=r"tum_K: -1 is outside .*\(patient 1\)"):
+        run_patients(dox_model, inputs, record=(), untreated_twin=False)
+    monkeypatch.setattr(runner, "check_inputs", lambda pm, inputs: None)
+    return inputs
+
+
+def test_failure_is_reported_per_patient_not_as_nan(dox_model, monkeypatch):
+    inputs = _engine_failure(monkeypatch, dox_model)
     out = run_patients(dox_model, inputs, record=(), untreated_twin=False)
     assert out.endpoints.loc[0, "status"] == "ok"
     assert out.endpoints.loc[1, "status"] == "failed"
@@ -301,9 +315,8 @@ def test_drug_holiday_skips_the_cycles_it_covers():
     assert auc == pytest.approx(0.75 * plain.endpoints.loc[0, "auc_doxorubicin_mg_h_per_L"])
 
 
-def test_a_failed_patient_has_no_outcome(dox_model):
-    inputs = default_inputs(dox_model, 2)
-    inputs.params[1, dox_model.compiled.parameter_names.index("tum_K")] = -1.0
+def test_a_failed_patient_has_no_outcome(dox_model, monkeypatch):
+    inputs = _engine_failure(monkeypatch, dox_model)
     ep = run_patients(dox_model, inputs, record=()).endpoints
     failed = ep.iloc[1]
     for col in ("pfs_days", "pfs_event", "best_response", "cd8_memory_ratio", "anc_nadir"):

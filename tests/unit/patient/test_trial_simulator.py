@@ -180,6 +180,43 @@ def test_physical_bounds_tumour_below_carrying_capacity_and_bsa_positive() -> No
         _plan(population=bsa)
 
 
+def test_physical_bounds_are_the_declared_ranges_of_the_patient_model() -> None:
+    """The sampler's bounds are what the biology modules declared (nothing from names)."""
+    sim = _plan().simulator
+    assert isinstance(sim, ts.ScenarioSimulator)
+    bounds = sim.physical_bounds()
+    model = sim.model.compiled.model
+    for name in [*sim.model.compiled.parameter_names, *sim.model.compiled.state_names]:
+        assert name in bounds, name
+        assert bounds[name].why == model.domain_of(name).why  # type: ignore[union-attr]
+    assert bounds["tum_mu_up"].upper == 1.0 and not bounds["tum_mu_up"].upper_inclusive
+    assert bounds["T_parental"].upper == model.value_of("tum_K")
+
+
+def test_a_patient_input_outside_its_declared_range_is_refused() -> None:
+    """Whoever sets a patient's numbers (a scan, a caller, a population): a negative
+    clearance or a fraction of 1.2 is refused before any solve, naming name, value, range."""
+    from mdrsim.errors import PhysicalBoundsError
+    from mdrsim.patient.runner import default_inputs, run_patients
+
+    sim = _plan().simulator
+    assert isinstance(sim, ts.ScenarioSimulator)
+    pm = sim.model
+    names = pm.compiled.parameter_names
+    for name, value, shown in [
+        ("CL_doxorubicin", -5.0, r"CL_doxorubicin: -5 is outside its physical range 0 < x"),
+        ("mdr1_genotype_cd8", 1.2, r"mdr1_genotype_cd8: 1\.2 is outside .*0 <= x <= 1"),
+    ]:
+        inputs = default_inputs(pm, 2)
+        inputs.params[1, names.index(name)] = value
+        with pytest.raises(PhysicalBoundsError, match=shown + r".*\(patient 1\)"):
+            run_patients(pm, inputs, record=())
+    inputs = default_inputs(pm, 1)
+    inputs.bsa_m2[:] = -1.8
+    with pytest.raises(PhysicalBoundsError, match=r"bsa_m2: -1\.8 is outside"):
+        run_patients(pm, inputs, record=())
+
+
 def test_a_flat_or_per_kg_dose_of_a_label_limited_drug_is_refused_in_a_trial() -> None:
     # Review finding: 1.07 mg/kg doxorubicin is 75 mg/m2 for the scenario's 70 kg, 1.8 m2
     # patient, so one check passed; sampled patients convert it with their own weight and BSA

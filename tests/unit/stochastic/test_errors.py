@@ -7,7 +7,7 @@ import pytest
 
 from mdrsim.engine import EventTable
 from mdrsim.engine.stochastic import simulate_stochastic
-from mdrsim.errors import SimulationInputError, UnsupportedFeatureError
+from mdrsim.errors import PhysicalBoundsError, SimulationInputError, UnsupportedFeatureError
 from mdrsim.model import ModelBuilder
 
 from .models import birth_death, drug_kill
@@ -61,7 +61,8 @@ def test_ssa_refuses_continuous_variables_and_points_to_hybrid():
 def test_a_count_must_start_whole_and_non_negative():
     with pytest.raises(SimulationInputError, match=r"'X' is 2\.5"):
         simulate_stochastic(birth_death(), T, initial={"X": 2.5}, seed=1)
-    with pytest.raises(SimulationInputError, match=r"'X' is -1"):
+    # -1 is refused by the species' declared range (ModelBuilder: non-negative) first.
+    with pytest.raises(PhysicalBoundsError, match=r"X: -1 is outside its physical range 0 <= x"):
         simulate_stochastic(birth_death(), T, initial={"X": [3, -1]}, n_trajectories=2, seed=1)
 
 
