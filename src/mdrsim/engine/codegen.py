@@ -81,6 +81,14 @@ class EventPlan:
     timed_index: list[int]  # index into timed_event_times() output, or -1
     state_index: list[int]  # index into triggers() output, or -1
     initial_value: list[bool]
+    # Delayed events (SBML <delay>) go through the engine's pending queue (engine/pending.py).
+    delayed: list[bool] = field(default_factory=list)
+    persistent: list[bool] = field(default_factory=list)
+    values_at_trigger: list[bool] = field(default_factory=list)
+
+    @property
+    def any_delayed(self) -> bool:
+        return any(self.delayed)
 
 
 @dataclass
@@ -99,6 +107,7 @@ class FlatModel:
     triggers: list[sympy.Basic] = field(default_factory=list)
     assignments: list[list[tuple[str, int, sympy.Expr]]] = field(default_factory=list)
     uses_time: bool = False
+    delays: list[sympy.Expr | None] = field(default_factory=list)
 
 
 def _timed_threshold(trigger: sympy.Basic, event_assigned: set[str]) -> sympy.Expr | None:
@@ -196,6 +205,9 @@ def flatten(model: Model) -> FlatModel:
         threshold = _timed_threshold(sub(event.trigger), event_assigned)
         plan.names.append(event.name)
         plan.initial_value.append(event.initial_value)
+        plan.delayed.append(event.delay is not None)
+        plan.persistent.append(event.persistent)
+        plan.values_at_trigger.append(event.use_values_from_trigger_time)
         if threshold is not None:
             plan.timed.append(True)
             plan.timed_index.append(len(timed_times))
@@ -233,6 +245,7 @@ def flatten(model: Model) -> FlatModel:
         triggers=triggers,
         assignments=assignments,
         uses_time=any(TIME in e.free_symbols for e in rhs),
+        delays=[None if e.delay is None else sub(e.delay) for e in model.events.values()],
     )
 
 
@@ -399,7 +412,36 @@ def generate_source(flat: FlatModel) -> str:
             ev_lines.append(f"        {kind}[{index}] = v_{m}")
     ev_lines.append("    return\n")
     parts.append("\n".join(ev_lines) + "\n")
+    if flat.events.any_delayed:
+        parts.append(_delayed_event_source(flat, idx, loads))
     return "".join(parts)
+
+
+def _delayed_event_source(flat: FlatModel, idx: _Indexer, loads: dict[str, str]) -> str:
+    """``event_values`` (buf[0] = delay, buf[1:] = assigned values, all at time t) and
+    ``event_write`` (store buf[1:] in the targets) for the pending-event queue."""
+    sig = "types.void(types.int64, types.float64, _PTR, _PTR, _PTR)"
+    deco = f'@cfunc({sig}, cache=True, nogil=True, error_model="numpy")'
+    val_lines = [deco, "def event_values(k, t, y, p, buf):"]
+    write_lines = [deco, "def event_write(k, t, y, p, buf):"]
+    first = True
+    for k, targets in enumerate(flat.assignments):
+        delay = flat.delays[k]
+        if delay is None:
+            continue
+        head = f"    {'if' if first else 'elif'} k == {k}:"
+        first = False
+        val_lines.append(head)
+        write_lines.append(head)
+        for m, expr in enumerate([delay] + [e for _, _, e in targets]):
+            body = _inline(idx(expr), loads, prefix=f"e{m}_")
+            val_lines += [f"        {line}" for line in body[:-1]]
+            val_lines.append(f"        buf[{m}] = {body[-1]}")
+        for m, (kind, index, _expr) in enumerate(targets):
+            write_lines.append(f"        {kind}[{index}] = buf[{m + 1}]")
+    val_lines.append("    return\n")
+    write_lines.append("    return\n")
+    return "\n\n" + "\n".join(val_lines) + "\n\n" + "\n".join(write_lines) + "\n"
 
 
 def _stub_lu() -> str:

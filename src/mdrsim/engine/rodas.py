@@ -26,6 +26,15 @@ import numpy as np
 from numba import njit, types
 
 from mdrsim.engine.options import ODE_H_FIXED, ODE_H_MAX, ODE_MAX_STEPS, ODE_RTOL
+from mdrsim.engine.pending import (
+    EVENT_BUF_FN,
+    F_DELAYED,
+    drop_cancelled,
+    new_queue,
+    next_time,
+    schedule,
+    settle,
+)
 from mdrsim.engine.segments import (
     EVENT_FN,
     MODEL_FN,
@@ -241,6 +250,8 @@ def integrate_patient(
     event_timed_index,
     event_state_index,
     event_initial_value,
+    ev_queue,
+    event_flags,
     n_timed,
     n_triggers,
     uses_time,
@@ -281,6 +292,7 @@ def integrate_patient(
         lu_solve,
     ) = fns
     apply_event = ev_fn
+    ev_values, ev_write = ev_queue
     n = y0.shape[0]
     n_model_events = event_timed_index.shape[0]
     p = p_in.copy()
@@ -327,6 +339,12 @@ def integrate_patient(
         j = event_state_index[k]
         if j >= 0:
             trig_prev[j] = 1.0 if event_initial_value[k] else 0.0
+    # Delayed events (SBML <delay>) wait in a queue; see mdrsim.engine.pending.
+    has_queue = False
+    for k in range(n_model_events):
+        if event_flags[k, F_DELAYED] != 0:
+            has_queue = True
+    queue = new_queue(event_flags)
 
     status = STATUS_OK
     t = t0
@@ -351,7 +369,13 @@ def integrate_patient(
         # Fire every discontinuity due now, then the state events they may trigger.
         while di < m and disc_t[order[di]] <= t:
             k = order[di]
-            if k < n_model_events:
+            if k < n_model_events and event_flags[k, F_DELAYED] != 0:
+                q_status = schedule(ev_values, k, t, y, p, queue)
+                if q_status != STATUS_OK:
+                    status = q_status
+                    fail = True
+                    break
+            elif k < n_model_events:
                 apply_event(k, t, y.ctypes, p.ctypes)
             else:
                 e = k - n_model_events
@@ -359,7 +383,33 @@ def integrate_patient(
             n_events += 1
             di += 1
             events_here = True
-        if events_here:
+        if fail:
+            break
+        if has_queue and next_time(queue) <= t:
+            events_here = True
+        if events_here and has_queue:
+            fired, q_status = settle(
+                triggers,
+                apply_event,
+                ev_values,
+                ev_write,
+                event_state_index,
+                event_flags,
+                t,
+                y,
+                p,
+                trig_prev,
+                trig_now,
+                queue,
+            )
+            n_events += fired
+            events_here = False
+            h = 0.0
+            if q_status != STATUS_OK:
+                status = q_status
+                fail = True
+                break
+        elif events_here:
             n_events += _cascade(
                 triggers, apply_event, event_state_index, t, y, p, trig_prev, trig_now
             )
@@ -374,6 +424,8 @@ def integrate_patient(
         seg_end = t_end
         if di < m and disc_t[order[di]] < seg_end:
             seg_end = disc_t[order[di]]
+        if has_queue:
+            seg_end = min(seg_end, next_time(queue))
 
         if h == 0.0:
             if h_fixed > 0.0:
@@ -616,6 +668,8 @@ def integrate_patient(
                     y[i] = ynew[i]
                 for j in range(n_triggers):
                     trig_prev[j] = trig_now[j]
+                if has_queue and n_triggers > 0:
+                    drop_cancelled(queue, event_flags, event_state_index, trig_now)
                 t = t_new
                 h = h_new
                 have_jac = False
@@ -667,6 +721,8 @@ _FNS = types.UniTuple(MODEL_FN, 10)
         types.int64[::1],
         types.int64[::1],
         types.boolean[::1],
+        types.UniTuple(EVENT_BUF_FN, 2),
+        types.int64[:, ::1],
         _I,
         _I,
         types.boolean,
@@ -701,6 +757,8 @@ def solve_range(
     event_timed_index,
     event_state_index,
     event_initial_value,
+    ev_queue,
+    event_flags,
     n_timed,
     n_triggers,
     uses_time,
@@ -743,6 +801,8 @@ def solve_range(
             event_timed_index,
             event_state_index,
             event_initial_value,
+            ev_queue,
+            event_flags,
             n_timed,
             n_triggers,
             uses_time,

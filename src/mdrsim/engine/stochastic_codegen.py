@@ -233,6 +233,12 @@ def compile_stochastic(
     ``continuous`` lists species changed by reactions that should nonetheless be integrated
     deterministically (drug concentrations); variables with rate rules always are.
     """
+    delayed = [e.name for e in model.events.values() if e.delay is not None]
+    if delayed:
+        raise UnsupportedFeatureError(
+            f"event(s) {', '.join(repr(n) for n in delayed)} have a delay; the stochastic "
+            "engines carry out events only at once — use the ODE engine (method 'rodas')"
+        )
     ode = compile_model(model, cache=cache, warm=False)
     continuous = tuple(sorted(set(continuous)))
     discrete, unit_compartments = _partition(model, ode, continuous)

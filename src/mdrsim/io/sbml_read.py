@@ -593,6 +593,8 @@ class _Importer:
             return dict(events)  # no variable set twice: any order gives the same values
         if set(self.prioritised) != set(events) or self.non_persistent:
             return None
+        if any(e.delay is not None for e in events.values()):
+            return None  # delayed executions may meet at one instant in any combination
         fixed = {
             sympy.Symbol(p.name): sympy.Float(p.value)
             for p in self.parameters.values()
@@ -900,7 +902,7 @@ class _Importer:
 
     def _event(self, e: Any, index: int) -> Event | None:
         name = e.getId() if e.isSetId() else _unique(f"event_{index + 1}", self.taken)
-        self._check_no_delay(e, name)
+        delay = self._delay(e, name)
         trigger = e.getTrigger()
         if trigger is None or not trigger.isSetMath():
             return None  # SBML L3V2: an event without a trigger never fires
@@ -924,17 +926,28 @@ class _Importer:
             initial_value=bool(trigger.getInitialValue()),
             persistent=bool(trigger.getPersistent()),
             description=description,
+            delay=delay,
+            # SBML Level 2 before version 4 has no attribute: values from the trigger time.
+            use_values_from_trigger_time=(
+                bool(e.getUseValuesFromTriggerTime())
+                if e.isSetUseValuesFromTriggerTime() or self.m.getLevel() > 2
+                else True
+            ),
         )
 
-    def _check_no_delay(self, e: Any, name: str) -> None:
+    def _delay(self, e: Any, name: str) -> sympy.Expr | None:
+        """The event's delay, or None when it has none (or one that is exactly 0)."""
         if not e.isSetDelay() or not e.getDelay().isSetMath():
-            return
-        delay = self.math.read(e.getDelay().getMath(), f"delay of event {name!r}")
-        if delay.is_zero is not True:
-            raise UnsupportedFeatureError(
-                f"event {name!r} has a delay ({delay}); mdrsim carries out event assignments "
-                "at the instant the trigger becomes true"
+            return None
+        delay = as_number(self.math.read(e.getDelay().getMath(), f"delay of event {name!r}"))
+        if delay.is_zero is True:
+            return None
+        if delay.is_number and (delay.is_negative or not delay.is_finite):
+            raise UnsupportedSBMLFeatureError(
+                f"event {name!r} has the delay {delay}; a delay must be a finite number >= 0",
+                "event delay",
             )
+        return delay
 
     def _event_assignment(self, a: Any, event: str) -> EventAssignment:
         variable = a.getVariable()
@@ -962,6 +975,17 @@ def _concentrations_as_amounts(model: Model, as_amounts: Mapping[str, str]) -> M
         e = fn(e)
         return e * sympy.Symbol(as_amounts[variable]) if variable in as_amounts else e
 
+    for e in model.events.values():
+        stored = sorted({a.variable for a in e.assignments} & set(as_amounts))
+        if e.delay is not None and e.use_values_from_trigger_time and stored:
+            # value * size would be taken at the trigger time, but the size may change before
+            # the assignment is carried out.
+            raise UnsupportedSBMLFeatureError(
+                f"event {e.name!r} has a delay and assigns the concentration of "
+                f"{', '.join(repr(v) for v in stored)}, whose compartment changes size, with "
+                "values from the trigger time; mdrsim cannot convert that to an amount",
+                "event delay",
+            )
     mapped = _map_expressions(model, fn)
     reactions = {k: replace(r, rate=fn(r.rate)) for k, r in model.reactions.items()}
     initial = {
@@ -972,6 +996,7 @@ def _concentrations_as_amounts(model: Model, as_amounts: Mapping[str, str]) -> M
         k: replace(
             e,
             trigger=fn(e.trigger),
+            delay=None if e.delay is None else fn(e.delay),
             assignments=tuple(
                 replace(a, expression=amount(a.variable, a.expression)) for a in e.assignments
             ),
@@ -1009,6 +1034,7 @@ def _map_expressions(model: Model, fn: Callable[[sympy.Basic], sympy.Basic]) -> 
         k: replace(
             e,
             trigger=fn(e.trigger),
+            delay=None if e.delay is None else fn(e.delay),
             assignments=tuple(replace(a, expression=fn(a.expression)) for a in e.assignments),
         )
         for k, e in model.events.items()

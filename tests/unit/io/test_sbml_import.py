@@ -319,7 +319,7 @@ def test_document_without_model() -> None:
         read_sbml_string(xml)
 
 
-def test_event_with_delay_is_unsupported() -> None:
+def test_event_with_delay_is_read() -> None:
     body = parameters("x~1") + (
         '<listOfEvents><event id="late" useValuesFromTriggerTime="true">'
         '<trigger initialValue="true" persistent="true">'
@@ -328,8 +328,11 @@ def test_event_with_delay_is_unsupported() -> None:
         '<listOfEventAssignments><eventAssignment variable="x">' + mathml("<cn>2</cn>")
         + "</eventAssignment></listOfEventAssignments></event></listOfEvents>"
     )  # fmt: skip
-    with pytest.raises(UnsupportedFeatureError, match="event 'late' has a delay"):
-        read_sbml_string(sbml_document(body))
+    event = read_sbml_string(sbml_document(body)).events["late"]
+    assert float(event.delay) == 2.0 and event.use_values_from_trigger_time is True
+    negative = body.replace(mathml("<cn>2</cn>") + "</delay>", mathml("<cn>-2</cn>") + "</delay>")
+    with pytest.raises(UnsupportedFeatureError, match="must be a finite number >= 0"):
+        read_sbml_string(sbml_document(negative))
 
 
 def test_algebraic_rule_is_unsupported() -> None:
