@@ -72,6 +72,7 @@ def _read(xml: str, location: Path | None) -> Model:
     if sbml_model is None:
         raise ModelImportError("the SBML document contains no <model> element")
     _reject_required_packages(document)
+    _reject_required_foreign_namespaces(xml, document)
     return _Importer(sbml_model).run().validate()
 
 
@@ -158,6 +159,50 @@ def _reject_required_packages(document: Any) -> None:
         uri = document.getUnknownPackageURI(i)
         if document.getPackageRequired(uri):
             raise UnsupportedFeatureError(f"the SBML package {uri!r} is not supported")
+
+
+class _RootSeen(Exception):
+    pass
+
+
+def _reject_required_foreign_namespaces(xml: str, document: Any) -> None:
+    """A package marked required whose namespace libsbml does not know is refused by name.
+
+    libsbml records unknown packages only when their URI follows the sbml.org pattern; for any
+    other namespace a ``required="true"`` on <sbml> would be silently ignored. The root tag's
+    attributes are read with expat (stopping at the root; nothing is fetched or expanded).
+    """
+    if document.getLevel() < 3:
+        return
+    from xml.parsers import expat
+
+    required: list[str] = []
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        for key, value in attrs.items():
+            uri, _, local = key.rpartition(" ")
+            if uri and local == "required" and value.strip().lower() in ("true", "1"):
+                required.append(uri)
+        raise _RootSeen
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartElementHandler = start
+    try:
+        parser.Parse(xml.encode("utf-8"), True)
+    except (_RootSeen, expat.ExpatError):
+        pass
+    # Packages libsbml knows were judged by _reject_required_packages (or flattened: comp);
+    # so were the unknown ones it recorded.
+    registry = libsbml.SBMLExtensionRegistry.getInstance()
+    recorded = {document.getUnknownPackageURI(i) for i in range(document.getNumUnknownPackages())}
+    for uri in required:
+        if not registry.isRegistered(uri) and uri not in recorded:
+            raise UnsupportedSBMLFeatureError(
+                f"the document marks the package {uri!r} as required, and neither libsbml nor "
+                "mdrsim knows it; its meaning cannot be simulated safely",
+                "SBML package (required, unknown)",
+            )
 
 
 def _notes_text(sbase: SBase) -> str:

@@ -455,6 +455,22 @@ def test_required_package_is_unsupported() -> None:
         read_sbml_string(xml)
 
 
+@pytest.mark.parametrize("required", ["true", "false"])
+def test_required_package_unknown_to_libsbml_is_refused_by_name(required: str) -> None:
+    # libsbml records unknown packages only under sbml.org URIs: this one it would ignore.
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" '
+        'xmlns:foo="http://www.example.org/foo/version1" '
+        f'level="3" version="2" foo:required="{required}"><model id="m"/></sbml>'
+    )
+    if required == "false":
+        assert read_sbml_string(xml).name == "m"  # an optional package only adds information
+        return
+    with pytest.raises(UnsupportedFeatureError, match="'http://www.example.org/foo/version1'"):
+        read_sbml_string(xml)
+
+
 def test_parameter_without_any_value_is_an_error() -> None:
     xml = sbml_document('<listOfParameters><parameter id="k" constant="true"/></listOfParameters>')
     with pytest.raises(ModelValidationError, match="parameter 'k' has no value"):
