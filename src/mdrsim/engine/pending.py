@@ -97,9 +97,7 @@ def new_queue(flags: Any) -> tuple[Any, Any, Any, Any, Any]:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def schedule(
-    ev_values: Any, k: int, t: float, y: Any, p: Any, queue: Any
-) -> int:
+def schedule(ev_values: Any, k: int, t: float, y: Any, p: Any, queue: Any) -> int:
     """Event ``k`` triggered at ``t``: evaluate its delay (and values) and queue it."""
     q_time, q_event, q_seq, q_vals, q_n = queue
     n = q_n[0]
@@ -165,11 +163,12 @@ def _due(queue: Any, t: float) -> int:
     q_time, q_event, q_seq, _, q_n = queue
     best = -1
     for i in range(q_n[0]):
-        if q_time[i] <= t:
-            if best < 0 or q_event[i] < q_event[best] or (
-                q_event[i] == q_event[best] and q_seq[i] < q_seq[best]
-            ):
-                best = i
+        if q_time[i] <= t and (
+            best < 0
+            or q_event[i] < q_event[best]
+            or (q_event[i] == q_event[best] and q_seq[i] < q_seq[best])
+        ):
+            best = i
     return best
 
 
@@ -201,17 +200,22 @@ def settle(
         if n_trig > 0:
             triggers(t, y.ctypes, p.ctypes, trig_now.ctypes)
             drop_cancelled(queue, flags, event_state_index, trig_now)
+            # Delayed events triggered now take their delay and values before any event
+            # triggered at the same time is carried out; then the others, in model order.
             for k in range(event_state_index.shape[0]):
                 j = event_state_index[k]
                 if j >= 0 and trig_prev[j] == 0.0 and trig_now[j] == 1.0:
+                    any_new = True
                     if flags[k, F_DELAYED] != 0:
                         status = schedule(ev_values, k, t, y, p, queue)
                         if status != STATUS_OK:
                             return fired, status
-                    else:
-                        apply_event(k, t, y.ctypes, p.ctypes)
-                        fired += 1
-                    any_new = True
+            for k in range(event_state_index.shape[0]):
+                j = event_state_index[k]
+                crossed = j >= 0 and trig_prev[j] == 0.0 and trig_now[j] == 1.0
+                if crossed and flags[k, F_DELAYED] == 0:
+                    apply_event(k, t, y.ctypes, p.ctypes)
+                    fired += 1
             for j in range(n_trig):
                 trig_prev[j] = trig_now[j]
         if any_new:

@@ -366,15 +366,24 @@ def integrate_patient(
     fail = False
 
     while True:
-        # Fire every discontinuity due now, then the state events they may trigger.
-        while di < m and disc_t[order[di]] <= t:
-            k = order[di]
+        # Fire every discontinuity due now, then the state events they may trigger. Delayed
+        # timed events due now take their delay and values first (before any is carried out).
+        dj = di
+        while has_queue and dj < m and disc_t[order[dj]] <= t:
+            k = order[dj]
+            dj += 1
             if k < n_model_events and event_flags[k, F_DELAYED] != 0:
                 q_status = schedule(ev_values, k, t, y, p, queue)
                 if q_status != STATUS_OK:
                     status = q_status
                     fail = True
                     break
+        if fail:
+            break
+        while di < m and disc_t[order[di]] <= t:
+            k = order[di]
+            if k < n_model_events and event_flags[k, F_DELAYED] != 0:
+                pass  # scheduled above
             elif k < n_model_events:
                 apply_event(k, t, y.ctypes, p.ctypes)
             else:
@@ -383,8 +392,6 @@ def integrate_patient(
             n_events += 1
             di += 1
             events_here = True
-        if fail:
-            break
         if has_queue and next_time(queue) <= t:
             events_here = True
         if events_here and has_queue:

@@ -116,7 +116,7 @@ def _map_all(model: Model, fn: Callable[[sympy.Basic], sympy.Basic]) -> Model:
             k: replace(
                 e,
                 trigger=fn(e.trigger),
-            delay=None if e.delay is None else fn(e.delay),
+                delay=None if e.delay is None else fn(e.delay),
                 assignments=tuple(replace(a, expression=fn(a.expression)) for a in e.assignments),
             )
             for k, e in model.events.items()

@@ -8,6 +8,7 @@ ones and features mdrsim does not simulate are reported by name.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -161,7 +162,7 @@ def _reject_required_packages(document: Any) -> None:
             raise UnsupportedFeatureError(f"the SBML package {uri!r} is not supported")
 
 
-class _RootSeen(Exception):
+class _RootSeenError(Exception):
     pass
 
 
@@ -183,15 +184,13 @@ def _reject_required_foreign_namespaces(xml: str, document: Any) -> None:
             uri, _, local = key.rpartition(" ")
             if uri and local == "required" and value.strip().lower() in ("true", "1"):
                 required.append(uri)
-        raise _RootSeen
+        raise _RootSeenError
 
     parser = expat.ParserCreate(namespace_separator=" ")
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartElementHandler = start
-    try:
+    with contextlib.suppress(_RootSeenError, expat.ExpatError):
         parser.Parse(xml.encode("utf-8"), True)
-    except (_RootSeen, expat.ExpatError):
-        pass
     # Packages libsbml knows were judged by _reject_required_packages (or flattened: comp);
     # so were the unknown ones it recorded.
     registry = libsbml.SBMLExtensionRegistry.getInstance()

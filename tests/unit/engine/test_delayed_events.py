@@ -191,3 +191,16 @@ def test_sbml_round_trip_keeps_delay_and_value_time():
         assert event.delay is not None and float(event.delay) == 2.0
         assert event.use_values_from_trigger_time is flag
         assert back.structure_hash() == model.structure_hash()
+
+
+@pytest.mark.parametrize("trigger", ["time >= 1", "s > 1"])
+def test_delayed_values_are_taken_before_an_event_at_the_same_instant_is_carried_out(trigger):
+    """Both events trigger together (timed, or one state trigger, s = time); the delayed one
+    takes y = x (x = 3) at the trigger time, before the undelayed one sets x = 7."""
+    b = ModelBuilder("same_instant")
+    b.parameter("x", 3.0, constant=False).parameter("y", 0.0, constant=False)
+    b.parameter("s", 0.0, constant=False).rate_rule("s", "1")
+    b.event("set_x", trigger, {"x": "7"})
+    b.event("copy_later", trigger, {"y": "x"}, delay="1")
+    r = simulate(b.build(), [0.0, 3.0], check=True, **TOL)
+    assert (r["x"][0][-1], r["y"][0][-1]) == (7.0, 3.0)

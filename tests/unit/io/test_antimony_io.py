@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 import sympy
 
-from mdrsim.errors import ModelImportError, ModelValidationError, UnsupportedFeatureError
+from mdrsim.errors import ModelImportError, ModelValidationError
 from mdrsim.io import models_equivalent, read_antimony, write_antimony
 from mdrsim.io.compare import expressions_equivalent
 from mdrsim.model import TIME, Model

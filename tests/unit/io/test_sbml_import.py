@@ -467,7 +467,7 @@ def test_required_package_unknown_to_libsbml_is_refused_by_name(required: str) -
     if required == "false":
         assert read_sbml_string(xml).name == "m"  # an optional package only adds information
         return
-    with pytest.raises(UnsupportedFeatureError, match="'http://www.example.org/foo/version1'"):
+    with pytest.raises(UnsupportedFeatureError, match=r"'http://www\.example\.org/foo/version1'"):
         read_sbml_string(xml)
 
 
