@@ -85,6 +85,13 @@ class EventPlan:
     delayed: list[bool] = field(default_factory=list)
     persistent: list[bool] = field(default_factory=list)
     values_at_trigger: list[bool] = field(default_factory=list)
+    # With priorities (SBML <priority>, kept by the importer only where order matters) every
+    # event goes through the queue, undelayed ones with delay 0, ordered by priority.
+    has_priority: list[bool] = field(default_factory=list)
+
+    @property
+    def by_priority(self) -> bool:
+        return any(self.has_priority)
 
     @property
     def any_delayed(self) -> bool:
@@ -108,6 +115,7 @@ class FlatModel:
     assignments: list[list[tuple[str, int, sympy.Expr]]] = field(default_factory=list)
     uses_time: bool = False
     delays: list[sympy.Expr | None] = field(default_factory=list)
+    priorities: list[sympy.Expr | None] = field(default_factory=list)
 
 
 def _timed_threshold(trigger: sympy.Basic, event_assigned: set[str]) -> sympy.Expr | None:
@@ -198,6 +206,7 @@ def flatten(model: Model) -> FlatModel:
     # Events.
     event_assigned = {a.variable for e in model.events.values() for a in e.assignments}
     plan = EventPlan([], [], [], [], [])
+    by_priority = any(e.priority is not None for e in model.events.values())
     timed_times: list[sympy.Expr] = []
     triggers: list[sympy.Basic] = []
     assignments: list[list[tuple[str, int, sympy.Expr]]] = []
@@ -205,7 +214,8 @@ def flatten(model: Model) -> FlatModel:
         threshold = _timed_threshold(sub(event.trigger), event_assigned)
         plan.names.append(event.name)
         plan.initial_value.append(event.initial_value)
-        plan.delayed.append(event.delay is not None)
+        plan.delayed.append(event.delay is not None or by_priority)
+        plan.has_priority.append(event.priority is not None)
         plan.persistent.append(event.persistent)
         plan.values_at_trigger.append(event.use_values_from_trigger_time)
         if threshold is not None:
@@ -245,7 +255,11 @@ def flatten(model: Model) -> FlatModel:
         triggers=triggers,
         assignments=assignments,
         uses_time=any(TIME in e.free_symbols for e in rhs),
-        delays=[None if e.delay is None else sub(e.delay) for e in model.events.values()],
+        delays=[
+            sub(e.delay) if e.delay is not None else sympy.Integer(0) if by_priority else None
+            for e in model.events.values()
+        ],
+        priorities=[None if e.priority is None else sub(e.priority) for e in model.events.values()],
     )
 
 
@@ -414,7 +428,26 @@ def generate_source(flat: FlatModel) -> str:
     parts.append("\n".join(ev_lines) + "\n")
     if flat.events.any_delayed:
         parts.append(_delayed_event_source(flat, idx, loads))
+    if flat.events.by_priority:
+        parts.append(_priority_source(flat, idx, loads))
     return "".join(parts)
+
+
+def _priority_source(flat: FlatModel, idx: _Indexer, loads: dict[str, str]) -> str:
+    """``event_priority``: buf[0] = the priority of event k at time t (NaN: none)."""
+    sig = "types.void(types.int64, types.float64, _PTR, _PTR, _PTR)"
+    lines = [f'@cfunc({sig}, cache=True, nogil=True, error_model="numpy")']
+    lines.append("def event_priority(k, t, y, p, buf):")
+    lines.append("    buf[0] = math.nan")
+    for k, priority in enumerate(flat.priorities):
+        if priority is None:
+            continue
+        lines.append(f"    if k == {k}:")
+        body = _inline(idx(priority), loads)
+        lines += [f"        {line}" for line in body[:-1]]
+        lines.append(f"        buf[0] = {body[-1]}")
+    lines.append("    return\n")
+    return "\n\n" + "\n".join(lines) + "\n"
 
 
 def _delayed_event_source(flat: FlatModel, idx: _Indexer, loads: dict[str, str]) -> str:

@@ -89,15 +89,16 @@ class CompiledModel:
             np.array(ev.state_index, dtype=np.int64),
             np.array(ev.initial_value, dtype=np.bool_),
             (
-                (m.event_values, m.event_write)
-                if ev.any_delayed
-                else (pending.no_event_values, pending.no_event_write)
+                m.event_values if ev.any_delayed else pending.no_event_values,
+                m.event_write if ev.any_delayed else pending.no_event_write,
+                m.event_priority if ev.by_priority else pending.no_event_priority,
             ),
             pending.event_flags(
                 ev.delayed,
                 ev.persistent,
                 ev.values_at_trigger,
                 [1 + len(a) for a in self.flat.assignments],
+                ev.has_priority,
             ),
             len(self.flat.timed_times),
             len(self.flat.triggers),

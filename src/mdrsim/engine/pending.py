@@ -16,11 +16,18 @@ functions here:
   execution); each pending execution is a row of the queue.
 
 Executions due at one instant are carried out in model order (the importer puts events in
-priority order where that order is well defined and refuses the model where it is not, see
+priority order where that order is provably SBML's, see
 ``mdrsim.io.sbml_read._Importer._check_event_order``), earlier-triggered first among
-executions of one event. Events without a delay are carried out at once when triggered, as
-before. The queue holds at most :data:`MAX_PENDING` executions per patient; more is the
-patient's failure (:attr:`mdrsim.engine.status.Status.EVENT_QUEUE_FULL`), never a silently
+executions of one event. Events without a delay are then carried out at once when triggered,
+as before. Where the importer could not prove that, the events keep their SBML priorities and
+*every* event goes through the queue (undelayed ones with delay 0, so their values are also
+taken at the trigger time): at each choice the priorities of the due executions are evaluated
+and the highest goes first; a tie between two events (equal priorities, or one without a
+priority), whose order SBML leaves to chance, fails the patient
+(:attr:`~mdrsim.engine.status.Status.EVENT_TIE`) rather than pick one.
+
+The queue holds at most :data:`MAX_PENDING` executions per patient; more is the patient's
+failure (:attr:`mdrsim.engine.status.Status.EVENT_QUEUE_FULL`), never a silently
 dropped event.
 """
 
@@ -46,11 +53,13 @@ F_DELAYED = 0
 F_PERSISTENT = 1
 F_VALUES_AT_TRIGGER = 2
 F_N_VALUES = 3
+F_PRIORITY = 4
 
 STATUS_OK = int(Status.OK)
 STATUS_QUEUE_FULL = int(Status.EVENT_QUEUE_FULL)
 STATUS_BAD_DELAY = int(Status.BAD_EVENT_DELAY)
 STATUS_EVENT_LOOP = int(Status.EVENT_LOOP)
+STATUS_EVENT_TIE = int(Status.EVENT_TIE)
 
 
 @cfunc(EVENT_BUF_SIG, cache=True, nogil=True)
@@ -65,17 +74,28 @@ def no_event_write(k, t, y, p, buf):  # type: ignore[no-untyped-def]  # pragma: 
     return
 
 
+@cfunc(EVENT_BUF_SIG, cache=True, nogil=True)
+def no_event_priority(k, t, y, p, buf):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Stand-in for models without priorities (never called)."""
+    return
+
+
 def event_flags(
-    delayed: list[bool], persistent: list[bool], at_trigger: list[bool], n_values: list[int]
+    delayed: list[bool],
+    persistent: list[bool],
+    at_trigger: list[bool],
+    n_values: list[int],
+    has_priority: list[bool],
 ) -> np.ndarray:
-    """The kernel's per-event flags: (delayed, persistent, values at trigger time, number of
-    buffer entries = 1 + assignments)."""
-    flags = np.zeros((len(delayed), 4), dtype=np.int64)
+    """The kernel's per-event flags: (delayed or queued, persistent, values at trigger time,
+    number of buffer entries = 1 + assignments, has a priority)."""
+    flags = np.zeros((len(delayed), 5), dtype=np.int64)
     for k in range(len(delayed)):
         flags[k, F_DELAYED] = int(delayed[k])
         flags[k, F_PERSISTENT] = int(persistent[k])
         flags[k, F_VALUES_AT_TRIGGER] = int(at_trigger[k])
         flags[k, F_N_VALUES] = n_values[k]
+        flags[k, F_PRIORITY] = int(has_priority[k])
     return flags
 
 
@@ -173,11 +193,40 @@ def _due(queue: Any, t: float) -> int:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _due_by_priority(
+    queue: Any, t: float, ev_priority: Any, y: Any, p: Any, flags: Any, scratch: Any
+) -> tuple[int, int]:
+    """The due execution with the highest priority (evaluated now), or -1; a tie between two
+    different events (equal priorities, or one without a priority) is STATUS_EVENT_TIE."""
+    q_time, q_event, q_seq, _, q_n = queue
+    n = q_n[0]
+    pr = np.full(n, np.nan)
+    best = -1
+    for i in range(n):
+        if q_time[i] > t:
+            continue
+        k = q_event[i]
+        if flags[k, F_PRIORITY] != 0:
+            ev_priority(k, t, y.ctypes, p.ctypes, scratch.ctypes)
+            pr[i] = scratch[0]
+        if best < 0 or pr[i] > pr[best] or (q_event[i] == q_event[best] and q_seq[i] < q_seq[best]):
+            best = i
+    if best < 0:
+        return -1, STATUS_OK
+    for i in range(n):
+        other = q_time[i] <= t and q_event[i] != q_event[best]
+        if other and (np.isnan(pr[i]) or np.isnan(pr[best]) or pr[i] >= pr[best]):
+            return -1, STATUS_EVENT_TIE
+    return best, STATUS_OK
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def settle(
     triggers: Any,
     apply_event: Any,
     ev_values: Any,
     ev_write: Any,
+    ev_priority: Any,
     event_state_index: Any,
     flags: Any,
     t: float,
@@ -195,6 +244,11 @@ def settle(
     """
     fired = 0
     n_trig = trig_now.shape[0]
+    by_priority = False
+    for k in range(flags.shape[0]):
+        if flags[k, F_PRIORITY] != 0:
+            by_priority = True
+    scratch = np.empty(1)
     for _ in range(MAX_AT_ONE_INSTANT):
         any_new = False
         if n_trig > 0:
@@ -220,7 +274,12 @@ def settle(
                 trig_prev[j] = trig_now[j]
         if any_new:
             continue
-        i = _due(queue, t)
+        if by_priority:
+            i, status = _due_by_priority(queue, t, ev_priority, y, p, flags, scratch)
+            if status != STATUS_OK:
+                return fired, status
+        else:
+            i = _due(queue, t)
         if i < 0:
             return fired, STATUS_OK
         k = queue[1][i]

@@ -292,7 +292,7 @@ def integrate_patient(
         lu_solve,
     ) = fns
     apply_event = ev_fn
-    ev_values, ev_write = ev_queue
+    ev_values, ev_write, ev_priority = ev_queue
     n = y0.shape[0]
     n_model_events = event_timed_index.shape[0]
     p = p_in.copy()
@@ -400,6 +400,7 @@ def integrate_patient(
                 apply_event,
                 ev_values,
                 ev_write,
+                ev_priority,
                 event_state_index,
                 event_flags,
                 t,
@@ -728,7 +729,7 @@ _FNS = types.UniTuple(MODEL_FN, 10)
         types.int64[::1],
         types.int64[::1],
         types.boolean[::1],
-        types.UniTuple(EVENT_BUF_FN, 2),
+        types.UniTuple(EVENT_BUF_FN, 3),
         types.int64[:, ::1],
         _I,
         _I,

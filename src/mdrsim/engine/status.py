@@ -30,6 +30,7 @@ class Status(IntEnum):
     EVENT_QUEUE_FULL = 5
     BAD_EVENT_DELAY = 6
     EVENT_LOOP = 7
+    EVENT_TIE = 8
     # Stochastic engines:
     BAD_COUNT = 10
     BAD_PROPENSITY = 11
@@ -63,6 +64,11 @@ _MESSAGES: dict[Status, str] = {
     Status.EVENT_LOOP: (
         "events kept triggering each other at one instant (10,000 executions without time "
         "advancing); check the event triggers and delays"
+    ),
+    Status.EVENT_TIE: (
+        "two events were due at the same instant with equal priorities (or one without a "
+        "priority); SBML leaves their order to chance and mdrsim could not show that it "
+        "does not matter, so neither is picked"
     ),
     Status.BAD_COUNT: "an event made a species count negative or not a whole number",
     Status.BAD_PROPENSITY: (

@@ -117,6 +117,7 @@ def _map_all(model: Model, fn: Callable[[sympy.Basic], sympy.Basic]) -> Model:
                 e,
                 trigger=fn(e.trigger),
                 delay=None if e.delay is None else fn(e.delay),
+                priority=None if e.priority is None else fn(e.priority),
                 assignments=tuple(replace(a, expression=fn(a.expression)) for a in e.assignments),
             )
             for k, e in model.events.items()

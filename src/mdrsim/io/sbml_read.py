@@ -552,12 +552,15 @@ class _Importer:
             self.initial_assignments[sid] = InitialAssignment(sid, expression)
 
     def _check_event_order(self) -> None:
-        """Refuse priorities and non-persistent triggers where they could matter.
+        """Priorities and non-persistent triggers where they could matter.
 
-        Both only change results when events are pending at the same instant; mdrsim then
-        carries out every triggered event, in model order, whatever the priorities and even if
-        an earlier one makes a non-persistent trigger false. With one event that is exact; with
-        two or more it could be wrong, so the model is refused.
+        Both only change results when events are due at the same instant. Where the order in
+        which mdrsim carries out such events (model order) is provably SBML's (see
+        :meth:`_events_by_priority`) the events are put in that order. Otherwise, with
+        priorities, the events keep them and the engine orders the executions due at one
+        instant by priority (values from the trigger time taken first; a tie — equal
+        priorities or an event without one, which SBML leaves to chance — fails that patient
+        with a named status). Non-persistent triggers without priorities are refused.
         """
         if len(self.events) < 2:
             return
@@ -565,6 +568,7 @@ class _Importer:
         if meta is not None and meta.attributes.get("writer") == "mdrsim":
             # Written by mdrsim from its own model: the flags mean what mdrsim does with
             # them, and reading the document back must give the same model.
+            self._use_priorities()
             return
         if self.prioritised or self.non_persistent:
             ordered = self._events_by_priority()
@@ -572,14 +576,8 @@ class _Importer:
                 self.events = ordered
                 return
         if self.prioritised:
-            names = ", ".join(repr(n) for n in self.prioritised)
-            raise UnsupportedSBMLFeatureError(
-                f"event priority: event(s) {names} have a <priority>; mdrsim carries out events "
-                "that fire at the same instant in model order and does not use priorities, so "
-                "a model with several events and priorities is refused rather than risk a "
-                "wrong order",
-                "event priority",
-            )
+            self._use_priorities()
+            return
         if self.non_persistent:
             names = ", ".join(repr(n) for n in self.non_persistent)
             raise UnsupportedSBMLFeatureError(
@@ -589,6 +587,13 @@ class _Importer:
                 "trigger is refused",
                 "non-persistent event trigger",
             )
+
+    def _use_priorities(self) -> None:
+        """Keep each event's priority: the engine orders executions due at one instant by it."""
+        if self.prioritised:
+            self.events = {
+                k: replace(e, priority=self.prioritised.get(k)) for k, e in self.events.items()
+            }
 
     def _events_by_priority(self) -> dict[str, Event] | None:
         """The events in an order whose one-after-another execution is SBML's, or None.
@@ -1041,6 +1046,7 @@ def _concentrations_as_amounts(model: Model, as_amounts: Mapping[str, str]) -> M
             e,
             trigger=fn(e.trigger),
             delay=None if e.delay is None else fn(e.delay),
+            priority=None if e.priority is None else fn(e.priority),
             assignments=tuple(
                 replace(a, expression=amount(a.variable, a.expression)) for a in e.assignments
             ),
@@ -1079,6 +1085,7 @@ def _map_expressions(model: Model, fn: Callable[[sympy.Basic], sympy.Basic]) -> 
             e,
             trigger=fn(e.trigger),
             delay=None if e.delay is None else fn(e.delay),
+            priority=None if e.priority is None else fn(e.priority),
             assignments=tuple(replace(a, expression=fn(a.expression)) for a in e.assignments),
         )
         for k, e in model.events.items()

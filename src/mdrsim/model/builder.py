@@ -216,6 +216,7 @@ class ModelBuilder:
         description: str = "",
         delay: ExprLike | None = None,
         use_values_from_trigger_time: bool = True,
+        priority: ExprLike | None = None,
     ) -> ModelBuilder:
         """Add an event: when ``trigger`` becomes true, carry out ``assignments`` at once, or
         ``delay`` later (values computed at the trigger time unless
@@ -236,6 +237,9 @@ class ModelBuilder:
             description,
             None if delay is None else as_expression(delay, context=f"delay of event {name!r}"),
             use_values_from_trigger_time,
+            None
+            if priority is None
+            else as_expression(priority, context=f"priority of event {name!r}"),
         )
         return self
 

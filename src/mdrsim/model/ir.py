@@ -164,6 +164,9 @@ class Event:
     description: str = ""
     delay: sympy.Expr | None = None
     use_values_from_trigger_time: bool = True
+    #: SBML <priority>, kept only where the order of events due at one instant matters (the
+    #: engine then orders them by it and fails a patient on a tie; see engine/pending.py).
+    priority: sympy.Expr | None = None
 
 
 def _freeze(mapping: Mapping[str, object]) -> Mapping[str, object]:
@@ -318,6 +321,7 @@ class Model:
                     if e.delay is not None
                     else []
                 )
+                + (["priority", expr(e.priority)] if e.priority is not None else [])
                 for e in self.events.values()
             ],
         }
@@ -362,8 +366,9 @@ class Model:
             names |= free_names(o.expression)
         for e in self.events.values():
             names |= free_names(e.trigger)
-            if e.delay is not None:
-                names |= free_names(e.delay)
+            for extra in (e.delay, e.priority):
+                if extra is not None:
+                    names |= free_names(extra)
             for a in e.assignments:
                 names |= free_names(a.expression)
         return names

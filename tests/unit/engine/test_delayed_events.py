@@ -204,3 +204,57 @@ def test_delayed_values_are_taken_before_an_event_at_the_same_instant_is_carried
     b.event("copy_later", trigger, {"y": "x"}, delay="1")
     r = simulate(b.build(), [0.0, 3.0], check=True, **TOL)
     assert (r["x"][0][-1], r["y"][0][-1]) == (7.0, 3.0)
+
+
+# -- priorities (SBML <priority>, where the order of events due at one instant matters) --------
+
+
+def _two_events(p_first: float, p_second: float, at_trigger: bool = True):
+    """Both due when time > 3.5 (x = 3): 'first' sets x = 7, 'second' sets y = x."""
+    b = ModelBuilder("prioritised")
+    b.parameter("x", 3.0, constant=False).parameter("y", 0.0, constant=False)
+    b.event("first", "time > 3.5", {"x": "7"}, priority=str(p_first))
+    b.event(
+        "second",
+        "time > 3.5",
+        {"y": "x"},
+        priority=str(p_second),
+        use_values_from_trigger_time=at_trigger,
+    )
+    return b.build()
+
+
+def test_values_from_trigger_time_at_one_instant_whatever_the_priority():
+    """SBML Test Suite case 01330's model: y = x as it was when both triggered (3)."""
+    for priorities in ((10.0, 5.0), (5.0, 10.0)):
+        r = simulate(_two_events(*priorities), [0.0, 5.0], check=True, **TOL)
+        assert (r["x"][0][-1], r["y"][0][-1]) == (7.0, 3.0)
+
+
+def test_priority_orders_executions_with_values_from_execution_time():
+    """Case 01331's model: 'second' computes y = x when carried out, after or before 'first'."""
+    r = simulate(_two_events(10.0, 5.0, at_trigger=False), [0.0, 5.0], check=True, **TOL)
+    assert r["y"][0][-1] == 7.0  # 'first' (10) went first
+    r = simulate(_two_events(5.0, 10.0, at_trigger=False), [0.0, 5.0], check=True, **TOL)
+    assert r["y"][0][-1] == 3.0  # 'second' (10) went first
+
+
+def test_equal_priorities_are_a_named_failure_not_a_guess():
+    r = simulate(_two_events(5.0, 5.0, at_trigger=False), [0.0, 5.0])
+    assert not r.ok
+    assert int(r.stats[0, 0]) == Status.EVENT_TIE
+    assert "chance" in next(iter(r.failures().values()))
+
+
+def test_execution_cancels_a_non_persistent_event_due_at_the_same_instant():
+    """Both trigger when s = time crosses 1; 'stop' (priority 10) sets go = 0, so the
+    non-persistent 'count' (5), whose trigger needs go = 1, is dropped; persistent, it is
+    carried out."""
+    for persistent, expected in ((False, 0.0), (True, 1.0)):
+        b = ModelBuilder("cancel")
+        b.parameter("go", 1.0, constant=False).parameter("n", 0.0, constant=False)
+        b.parameter("s", 0.0, constant=False).rate_rule("s", "1")
+        b.event("stop", "s > 1", {"go": "0"}, priority="10")
+        b.event("count", "s > 1 and go > 0.5", {"n": "n + 1"}, priority="5", persistent=persistent)
+        r = simulate(b.build(), [0.0, 2.0], check=True, **TOL)
+        assert r["n"][0][-1] == expected
