@@ -33,6 +33,8 @@ from mdrsim.model.validation import rule_order
 
 #: Bump when the generated code's layout changes, so old cache entries are not reused.
 CODEGEN_VERSION = "8"
+#: Bump when the generated pending-queue functions change (only delayed-event models).
+QUEUE_LAYOUT = "2"
 
 
 class _Printer(PythonCodePrinter):
@@ -116,6 +118,16 @@ class FlatModel:
     uses_time: bool = False
     delays: list[sympy.Expr | None] = field(default_factory=list)
     priorities: list[sympy.Expr | None] = field(default_factory=list)
+
+    def trigger_atoms(self) -> list[sympy.Basic]:
+        """The comparisons inside the state triggers (queue path: each one's change of value
+        is located, so a trigger true only in a window shorter than a step is not missed)."""
+        atoms: list[sympy.Basic] = []
+        for trigger in self.triggers:
+            for atom in sorted(trigger.atoms(sympy.core.relational.Relational), key=str):
+                if atom not in atoms:
+                    atoms.append(atom)
+        return atoms
 
 
 def _timed_threshold(trigger: sympy.Basic, event_assigned: set[str]) -> sympy.Expr | None:
@@ -430,6 +442,19 @@ def generate_source(flat: FlatModel) -> str:
         parts.append(_delayed_event_source(flat, idx, loads))
     if flat.events.by_priority:
         parts.append(_priority_source(flat, idx, loads))
+    if flat.events.any_delayed:
+        atoms = flat.trigger_atoms()
+        sig = "types.void(types.int64, types.float64, _PTR, _PTR, _PTR)"
+        text = _function(
+            "trigger_atoms",
+            "k, t, y, p, out",
+            [idx(a) for a in atoms],
+            [f"out[{i}]" for i in range(len(atoms))],
+            loads,
+            as_float=True,
+        )
+        deco = f'@cfunc({sig}, cache=True, nogil=True, error_model="numpy")'
+        parts.append("\n\n" + text.replace(CFUNC, deco, 1))
     return "".join(parts)
 
 
@@ -512,4 +537,7 @@ def source_key(flat: FlatModel) -> str:
     ):
         h.update(piece.encode())
         h.update(b"\0")
+    if flat.events.any_delayed:
+        # Layout of the pending-queue functions (models without delays keep their keys).
+        h.update(f"queue {QUEUE_LAYOUT}".encode())
     return h.hexdigest()[:24]

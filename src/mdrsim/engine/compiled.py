@@ -92,6 +92,7 @@ class CompiledModel:
                 m.event_values if ev.any_delayed else pending.no_event_values,
                 m.event_write if ev.any_delayed else pending.no_event_write,
                 m.event_priority if ev.by_priority else pending.no_event_priority,
+                m.trigger_atoms if ev.any_delayed else pending.no_event_priority,
             ),
             pending.event_flags(
                 ev.delayed,
@@ -99,6 +100,7 @@ class CompiledModel:
                 ev.values_at_trigger,
                 [1 + len(a) for a in self.flat.assignments],
                 ev.has_priority,
+                len(self.flat.trigger_atoms()) if ev.any_delayed else 0,
             ),
             len(self.flat.timed_times),
             len(self.flat.triggers),

@@ -54,6 +54,7 @@ F_PERSISTENT = 1
 F_VALUES_AT_TRIGGER = 2
 F_N_VALUES = 3
 F_PRIORITY = 4
+F_N_ATOMS = 5  # the number of trigger comparisons (same in every row)
 
 STATUS_OK = int(Status.OK)
 STATUS_QUEUE_FULL = int(Status.EVENT_QUEUE_FULL)
@@ -86,16 +87,18 @@ def event_flags(
     at_trigger: list[bool],
     n_values: list[int],
     has_priority: list[bool],
+    n_atoms: int = 0,
 ) -> np.ndarray:
     """The kernel's per-event flags: (delayed or queued, persistent, values at trigger time,
     number of buffer entries = 1 + assignments, has a priority)."""
-    flags = np.zeros((len(delayed), 5), dtype=np.int64)
+    flags = np.zeros((len(delayed), 6), dtype=np.int64)
     for k in range(len(delayed)):
         flags[k, F_DELAYED] = int(delayed[k])
         flags[k, F_PERSISTENT] = int(persistent[k])
         flags[k, F_VALUES_AT_TRIGGER] = int(at_trigger[k])
         flags[k, F_N_VALUES] = n_values[k]
         flags[k, F_PRIORITY] = int(has_priority[k])
+        flags[k, F_N_ATOMS] = n_atoms
     return flags
 
 

@@ -29,6 +29,7 @@ from mdrsim.engine.options import ODE_H_FIXED, ODE_H_MAX, ODE_MAX_STEPS, ODE_RTO
 from mdrsim.engine.pending import (
     EVENT_BUF_FN,
     F_DELAYED,
+    F_N_ATOMS,
     drop_cancelled,
     new_queue,
     next_time,
@@ -292,7 +293,7 @@ def integrate_patient(
         lu_solve,
     ) = fns
     apply_event = ev_fn
-    ev_values, ev_write, ev_priority = ev_queue
+    ev_values, ev_write, ev_priority, trigger_atoms = ev_queue
     n = y0.shape[0]
     n_model_events = event_timed_index.shape[0]
     p = p_in.copy()
@@ -345,6 +346,12 @@ def integrate_patient(
         if event_flags[k, F_DELAYED] != 0:
             has_queue = True
     queue = new_queue(event_flags)
+    # Queue path: the comparisons inside the triggers, so that a change of any of them (a
+    # trigger true only in a window shorter than a step) is located like a crossing.
+    n_atoms = event_flags[0, F_N_ATOMS] if has_queue else 0
+    atom_prev = np.zeros(n_atoms)
+    atom_now = np.zeros(n_atoms)
+    atom_mid = np.zeros(n_atoms)
 
     status = STATUS_OK
     t = t0
@@ -422,6 +429,8 @@ def integrate_patient(
                 triggers, apply_event, event_state_index, t, y, p, trig_prev, trig_now
             )
             events_here = False
+        if n_atoms > 0:
+            trigger_atoms(0, t, y.ctypes, p.ctypes, atom_prev.ctypes)
             h = 0.0  # restart the step-size sequence after a discontinuity
         while io < n_out and t_out[io] <= t:
             _record(outputs, io, t, y, p, out_y, out_obs, obs_tmp)
@@ -634,6 +643,11 @@ def integrate_patient(
                     for j in range(n_triggers):
                         if trig_prev[j] == 0.0 and trig_now[j] == 1.0:
                             crossed = True
+                if n_atoms > 0 and not crossed:
+                    trigger_atoms(0, t_new, ynew.ctypes, p.ctypes, atom_now.ctypes)
+                    for j in range(n_atoms):
+                        if atom_now[j] != atom_prev[j]:
+                            crossed = True
                 if crossed:
                     # Bisection on the dense output for the earliest crossing.
                     lo = 0.0
@@ -648,6 +662,11 @@ def integrate_patient(
                         for j in range(n_triggers):
                             if trig_prev[j] == 0.0 and trig_mid[j] == 1.0:
                                 hit = True
+                        if n_atoms > 0 and not hit:
+                            trigger_atoms(0, t + mid * hh, ytmp.ctypes, p.ctypes, atom_mid.ctypes)
+                            for j in range(n_atoms):
+                                if atom_mid[j] != atom_prev[j]:
+                                    hit = True
                         if hit:
                             hi = mid
                         else:
@@ -678,6 +697,8 @@ def integrate_patient(
                     trig_prev[j] = trig_now[j]
                 if has_queue and n_triggers > 0:
                     drop_cancelled(queue, event_flags, event_state_index, trig_now)
+                for j in range(n_atoms):
+                    atom_prev[j] = atom_now[j]
                 t = t_new
                 h = h_new
                 have_jac = False
@@ -729,7 +750,7 @@ _FNS = types.UniTuple(MODEL_FN, 10)
         types.int64[::1],
         types.int64[::1],
         types.boolean[::1],
-        types.UniTuple(EVENT_BUF_FN, 3),
+        types.UniTuple(EVENT_BUF_FN, 4),
         types.int64[:, ::1],
         _I,
         _I,

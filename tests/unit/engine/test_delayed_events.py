@@ -258,3 +258,14 @@ def test_execution_cancels_a_non_persistent_event_due_at_the_same_instant():
         b.event("count", "s > 1 and go > 0.5", {"n": "n + 1"}, priority="5", persistent=persistent)
         r = simulate(b.build(), [0.0, 2.0], check=True, **TOL)
         assert r["n"][0][-1] == expected
+
+
+def test_trigger_true_only_in_a_window_shorter_than_a_step_is_not_missed():
+    """x' = 1 takes huge steps (its error estimate is 0); the trigger is true only for
+    4.5 < x < 5.1, which a step can jump over. Each comparison's change is located instead."""
+    b = ModelBuilder("window")
+    b.parameter("x", 0.0, constant=False).parameter("P", 0.0, constant=False)
+    b.rate_rule("x", "1")
+    b.event("mark", "x > 4.5 and x < 5.1", {"P": "P + 1"}, delay="2")
+    r = simulate(b.build(), [0.0, 6.4, 6.6, 30.0], check=True, **TOL)
+    assert list(r["P"][0]) == [0.0, 0.0, 1.0, 1.0]
