@@ -181,6 +181,10 @@ def test_other_engines_refuse_delayed_events():
         simulate(model, [0.0, 4.0], method="scipy-radau")
     with pytest.raises(UnsupportedFeatureError, match="have a delay"):
         simulate_stochastic(model, [0.0, 4.0], seed=1)
+    with pytest.raises(UnsupportedFeatureError, match="priority"):
+        simulate_stochastic(_two_events(10.0, 5.0), [0.0, 4.0], seed=1)
+    with pytest.raises(SimulationInputError, match="priorities"):
+        simulate(_two_events(10.0, 5.0), [0.0, 4.0], method="scipy-radau")
 
 
 def test_sbml_round_trip_keeps_delay_and_value_time():
