@@ -34,7 +34,7 @@ from mdrsim.model.validation import rule_order
 #: Bump when the generated code's layout changes, so old cache entries are not reused.
 CODEGEN_VERSION = "8"
 #: Bump when the generated pending-queue functions change (only delayed-event models).
-QUEUE_LAYOUT = "2"
+QUEUE_LAYOUT = "3"
 
 
 class _Printer(PythonCodePrinter):
@@ -223,7 +223,9 @@ def flatten(model: Model) -> FlatModel:
     triggers: list[sympy.Basic] = []
     assignments: list[list[tuple[str, int, sympy.Expr]]] = []
     for event in model.events.values():
-        threshold = _timed_threshold(sub(event.trigger), event_assigned)
+        # With priorities every trigger is located the same way (no timed shortcut), so that
+        # `time > 5.5` and `time > 5.5 && x > 0` are due at the same instant and compete.
+        threshold = None if by_priority else _timed_threshold(sub(event.trigger), event_assigned)
         plan.names.append(event.name)
         plan.initial_value.append(event.initial_value)
         plan.delayed.append(event.delay is not None or by_priority)

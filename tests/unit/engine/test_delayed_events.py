@@ -273,3 +273,14 @@ def test_trigger_true_only_in_a_window_shorter_than_a_step_is_not_missed():
     b.event("mark", "x > 4.5 and x < 5.1", {"P": "P + 1"}, delay="2")
     r = simulate(b.build(), [0.0, 6.4, 6.6, 30.0], check=True, **TOL)
     assert list(r["P"][0]) == [0.0, 0.0, 1.0, 1.0]
+
+
+def test_a_timed_and_a_state_trigger_due_together_compete_by_priority():
+    """`time > 1` and `time > 1 and go > 0.5` become true at the same instant; 'count' (10)
+    goes first and reads go = 1, then 'stop' (5) sets go = 0."""
+    b = ModelBuilder("mixed")
+    b.parameter("go", 1.0, constant=False).parameter("n", 0.0, constant=False)
+    b.event("stop", "time > 1", {"go": "0"}, priority="5")
+    b.event("count", "time > 1 and go > 0.5", {"n": "n + go"}, priority="10")
+    r = simulate(b.build(), [0.0, 2.0], check=True, **TOL)
+    assert (r["go"][0][-1], r["n"][0][-1]) == (0.0, 1.0)
