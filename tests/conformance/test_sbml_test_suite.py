@@ -1,7 +1,10 @@
 """A fixed, representative subset of the SBML Test Suite, with the suite's pass rule.
 
 The subset (``sbml_expected.json``) is every case that gave a wrong number or crashed before
-the fixes of issue 12, plus every 12th time-course case of the suite (spread over all its tags).
+the fixes of issue 12, plus every 12th time-course case of the suite (spread over all its tags),
+plus event-delay cases chosen to cover the tags of the delay cases (values from trigger or
+execution time, persistence, chains, t0 firing, window triggers) and event-priority cases
+(ordered, values from the trigger time, rateOf in a priority, a tie).
 Asserted: no wrong numbers, no crashes (untyped exceptions), and at least ``min_pass`` passes.
 Each case runs in its own process with a time limit (see benchmarks/sbml_test_suite.py, which
 runs the whole suite).

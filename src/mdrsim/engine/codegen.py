@@ -33,6 +33,8 @@ from mdrsim.model.validation import rule_order
 
 #: Bump when the generated code's layout changes, so old cache entries are not reused.
 CODEGEN_VERSION = "8"
+#: Bump when the generated pending-queue functions change (only delayed-event models).
+QUEUE_LAYOUT = "3"
 
 
 class _Printer(PythonCodePrinter):
@@ -81,6 +83,21 @@ class EventPlan:
     timed_index: list[int]  # index into timed_event_times() output, or -1
     state_index: list[int]  # index into triggers() output, or -1
     initial_value: list[bool]
+    # Delayed events (SBML <delay>) go through the engine's pending queue (engine/pending.py).
+    delayed: list[bool] = field(default_factory=list)
+    persistent: list[bool] = field(default_factory=list)
+    values_at_trigger: list[bool] = field(default_factory=list)
+    # With priorities (SBML <priority>, kept by the importer only where order matters) every
+    # event goes through the queue, undelayed ones with delay 0, ordered by priority.
+    has_priority: list[bool] = field(default_factory=list)
+
+    @property
+    def by_priority(self) -> bool:
+        return any(self.has_priority)
+
+    @property
+    def any_delayed(self) -> bool:
+        return any(self.delayed)
 
 
 @dataclass
@@ -99,6 +116,18 @@ class FlatModel:
     triggers: list[sympy.Basic] = field(default_factory=list)
     assignments: list[list[tuple[str, int, sympy.Expr]]] = field(default_factory=list)
     uses_time: bool = False
+    delays: list[sympy.Expr | None] = field(default_factory=list)
+    priorities: list[sympy.Expr | None] = field(default_factory=list)
+
+    def trigger_atoms(self) -> list[sympy.Basic]:
+        """The comparisons inside the state triggers (queue path: each one's change of value
+        is located, so a trigger true only in a window shorter than a step is not missed)."""
+        atoms: list[sympy.Basic] = []
+        for trigger in self.triggers:
+            for atom in sorted(trigger.atoms(sympy.core.relational.Relational), key=str):
+                if atom not in atoms:
+                    atoms.append(atom)
+        return atoms
 
 
 def _timed_threshold(trigger: sympy.Basic, event_assigned: set[str]) -> sympy.Expr | None:
@@ -189,13 +218,20 @@ def flatten(model: Model) -> FlatModel:
     # Events.
     event_assigned = {a.variable for e in model.events.values() for a in e.assignments}
     plan = EventPlan([], [], [], [], [])
+    by_priority = any(e.priority is not None for e in model.events.values())
     timed_times: list[sympy.Expr] = []
     triggers: list[sympy.Basic] = []
     assignments: list[list[tuple[str, int, sympy.Expr]]] = []
     for event in model.events.values():
-        threshold = _timed_threshold(sub(event.trigger), event_assigned)
+        # With priorities every trigger is located the same way (no timed shortcut), so that
+        # `time > 5.5` and `time > 5.5 && x > 0` are due at the same instant and compete.
+        threshold = None if by_priority else _timed_threshold(sub(event.trigger), event_assigned)
         plan.names.append(event.name)
         plan.initial_value.append(event.initial_value)
+        plan.delayed.append(event.delay is not None or by_priority)
+        plan.has_priority.append(event.priority is not None)
+        plan.persistent.append(event.persistent)
+        plan.values_at_trigger.append(event.use_values_from_trigger_time)
         if threshold is not None:
             plan.timed.append(True)
             plan.timed_index.append(len(timed_times))
@@ -233,6 +269,11 @@ def flatten(model: Model) -> FlatModel:
         triggers=triggers,
         assignments=assignments,
         uses_time=any(TIME in e.free_symbols for e in rhs),
+        delays=[
+            sub(e.delay) if e.delay is not None else sympy.Integer(0) if by_priority else None
+            for e in model.events.values()
+        ],
+        priorities=[None if e.priority is None else sub(e.priority) for e in model.events.values()],
     )
 
 
@@ -399,7 +440,68 @@ def generate_source(flat: FlatModel) -> str:
             ev_lines.append(f"        {kind}[{index}] = v_{m}")
     ev_lines.append("    return\n")
     parts.append("\n".join(ev_lines) + "\n")
+    if flat.events.any_delayed:
+        parts.append(_delayed_event_source(flat, idx, loads))
+    if flat.events.by_priority:
+        parts.append(_priority_source(flat, idx, loads))
+    if flat.events.any_delayed:
+        atoms = flat.trigger_atoms()
+        sig = "types.void(types.int64, types.float64, _PTR, _PTR, _PTR)"
+        text = _function(
+            "trigger_atoms",
+            "k, t, y, p, out",
+            [idx(a) for a in atoms],
+            [f"out[{i}]" for i in range(len(atoms))],
+            loads,
+            as_float=True,
+        )
+        deco = f'@cfunc({sig}, cache=True, nogil=True, error_model="numpy")'
+        parts.append("\n\n" + text.replace(CFUNC, deco, 1))
     return "".join(parts)
+
+
+def _priority_source(flat: FlatModel, idx: _Indexer, loads: dict[str, str]) -> str:
+    """``event_priority``: buf[0] = the priority of event k at time t (NaN: none)."""
+    sig = "types.void(types.int64, types.float64, _PTR, _PTR, _PTR)"
+    lines = [f'@cfunc({sig}, cache=True, nogil=True, error_model="numpy")']
+    lines.append("def event_priority(k, t, y, p, buf):")
+    lines.append("    buf[0] = math.nan")
+    for k, priority in enumerate(flat.priorities):
+        if priority is None:
+            continue
+        lines.append(f"    if k == {k}:")
+        body = _inline(idx(priority), loads)
+        lines += [f"        {line}" for line in body[:-1]]
+        lines.append(f"        buf[0] = {body[-1]}")
+    lines.append("    return\n")
+    return "\n\n" + "\n".join(lines) + "\n"
+
+
+def _delayed_event_source(flat: FlatModel, idx: _Indexer, loads: dict[str, str]) -> str:
+    """``event_values`` (buf[0] = delay, buf[1:] = assigned values, all at time t) and
+    ``event_write`` (store buf[1:] in the targets) for the pending-event queue."""
+    sig = "types.void(types.int64, types.float64, _PTR, _PTR, _PTR)"
+    deco = f'@cfunc({sig}, cache=True, nogil=True, error_model="numpy")'
+    val_lines = [deco, "def event_values(k, t, y, p, buf):"]
+    write_lines = [deco, "def event_write(k, t, y, p, buf):"]
+    first = True
+    for k, targets in enumerate(flat.assignments):
+        delay = flat.delays[k]
+        if delay is None:
+            continue
+        head = f"    {'if' if first else 'elif'} k == {k}:"
+        first = False
+        val_lines.append(head)
+        write_lines.append(head)
+        for m, expr in enumerate([delay] + [e for _, _, e in targets]):
+            body = _inline(idx(expr), loads, prefix=f"e{m}_")
+            val_lines += [f"        {line}" for line in body[:-1]]
+            val_lines.append(f"        buf[{m}] = {body[-1]}")
+        for m, (kind, index, _expr) in enumerate(targets):
+            write_lines.append(f"        {kind}[{index}] = buf[{m + 1}]")
+    val_lines.append("    return\n")
+    write_lines.append("    return\n")
+    return "\n\n" + "\n".join(val_lines) + "\n\n" + "\n".join(write_lines) + "\n"
 
 
 def _stub_lu() -> str:
@@ -437,4 +539,7 @@ def source_key(flat: FlatModel) -> str:
     ):
         h.update(piece.encode())
         h.update(b"\0")
+    if flat.events.any_delayed:
+        # Layout of the pending-queue functions (models without delays keep their keys).
+        h.update(f"queue {QUEUE_LAYOUT}".encode())
     return h.hexdigest()[:24]

@@ -9,6 +9,7 @@ from types import ModuleType
 
 import numpy as np
 
+from mdrsim.engine import pending
 from mdrsim.engine.cache import ModuleCache, cache_dir
 from mdrsim.engine.codegen import FlatModel, flatten, generate_source, source_key
 from mdrsim.model.ir import Model
@@ -87,6 +88,20 @@ class CompiledModel:
             np.array(ev.timed_index, dtype=np.int64),
             np.array(ev.state_index, dtype=np.int64),
             np.array(ev.initial_value, dtype=np.bool_),
+            (
+                m.event_values if ev.any_delayed else pending.no_event_values,
+                m.event_write if ev.any_delayed else pending.no_event_write,
+                m.event_priority if ev.by_priority else pending.no_event_priority,
+                m.trigger_atoms if ev.any_delayed else pending.no_event_priority,
+            ),
+            pending.event_flags(
+                ev.delayed,
+                ev.persistent,
+                ev.values_at_trigger,
+                [1 + len(a) for a in self.flat.assignments],
+                ev.has_priority,
+                len(self.flat.trigger_atoms()) if ev.any_delayed else 0,
+            ),
             len(self.flat.timed_times),
             len(self.flat.triggers),
             bool(self.flat.uses_time),

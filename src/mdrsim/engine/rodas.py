@@ -26,6 +26,16 @@ import numpy as np
 from numba import njit, types
 
 from mdrsim.engine.options import ODE_H_FIXED, ODE_H_MAX, ODE_MAX_STEPS, ODE_RTOL
+from mdrsim.engine.pending import (
+    EVENT_BUF_FN,
+    F_DELAYED,
+    F_N_ATOMS,
+    drop_cancelled,
+    new_queue,
+    next_time,
+    schedule,
+    settle,
+)
 from mdrsim.engine.segments import (
     EVENT_FN,
     MODEL_FN,
@@ -241,6 +251,8 @@ def integrate_patient(
     event_timed_index,
     event_state_index,
     event_initial_value,
+    ev_queue,
+    event_flags,
     n_timed,
     n_triggers,
     uses_time,
@@ -281,6 +293,7 @@ def integrate_patient(
         lu_solve,
     ) = fns
     apply_event = ev_fn
+    ev_values, ev_write, ev_priority, trigger_atoms = ev_queue
     n = y0.shape[0]
     n_model_events = event_timed_index.shape[0]
     p = p_in.copy()
@@ -327,6 +340,18 @@ def integrate_patient(
         j = event_state_index[k]
         if j >= 0:
             trig_prev[j] = 1.0 if event_initial_value[k] else 0.0
+    # Delayed events (SBML <delay>) wait in a queue; see mdrsim.engine.pending.
+    has_queue = False
+    for k in range(n_model_events):
+        if event_flags[k, F_DELAYED] != 0:
+            has_queue = True
+    queue = new_queue(event_flags)
+    # Queue path: the comparisons inside the triggers, so that a change of any of them (a
+    # trigger true only in a window shorter than a step) is located like a crossing.
+    n_atoms = event_flags[0, F_N_ATOMS] if has_queue else 0
+    atom_prev = np.zeros(n_atoms)
+    atom_now = np.zeros(n_atoms)
+    atom_mid = np.zeros(n_atoms)
 
     status = STATUS_OK
     t = t0
@@ -348,10 +373,25 @@ def integrate_patient(
     fail = False
 
     while True:
-        # Fire every discontinuity due now, then the state events they may trigger.
+        # Fire every discontinuity due now, then the state events they may trigger. Delayed
+        # timed events due now take their delay and values first (before any is carried out).
+        dj = di
+        while has_queue and dj < m and disc_t[order[dj]] <= t:
+            k = order[dj]
+            dj += 1
+            if k < n_model_events and event_flags[k, F_DELAYED] != 0:
+                q_status = schedule(ev_values, k, t, y, p, queue)
+                if q_status != STATUS_OK:
+                    status = q_status
+                    fail = True
+                    break
+        if fail:
+            break
         while di < m and disc_t[order[di]] <= t:
             k = order[di]
-            if k < n_model_events:
+            if k < n_model_events and event_flags[k, F_DELAYED] != 0:
+                pass  # scheduled above
+            elif k < n_model_events:
                 apply_event(k, t, y.ctypes, p.ctypes)
             else:
                 e = k - n_model_events
@@ -359,11 +399,38 @@ def integrate_patient(
             n_events += 1
             di += 1
             events_here = True
-        if events_here:
+        if has_queue and next_time(queue) <= t:
+            events_here = True
+        if events_here and has_queue:
+            fired, q_status = settle(
+                triggers,
+                apply_event,
+                ev_values,
+                ev_write,
+                ev_priority,
+                event_state_index,
+                event_flags,
+                t,
+                y,
+                p,
+                trig_prev,
+                trig_now,
+                queue,
+            )
+            n_events += fired
+            events_here = False
+            h = 0.0
+            if q_status != STATUS_OK:
+                status = q_status
+                fail = True
+                break
+        elif events_here:
             n_events += _cascade(
                 triggers, apply_event, event_state_index, t, y, p, trig_prev, trig_now
             )
             events_here = False
+        if n_atoms > 0:
+            trigger_atoms(0, t, y.ctypes, p.ctypes, atom_prev.ctypes)
             h = 0.0  # restart the step-size sequence after a discontinuity
         while io < n_out and t_out[io] <= t:
             _record(outputs, io, t, y, p, out_y, out_obs, obs_tmp)
@@ -374,6 +441,8 @@ def integrate_patient(
         seg_end = t_end
         if di < m and disc_t[order[di]] < seg_end:
             seg_end = disc_t[order[di]]
+        if has_queue:
+            seg_end = min(seg_end, next_time(queue))
 
         if h == 0.0:
             if h_fixed > 0.0:
@@ -574,6 +643,11 @@ def integrate_patient(
                     for j in range(n_triggers):
                         if trig_prev[j] == 0.0 and trig_now[j] == 1.0:
                             crossed = True
+                if n_atoms > 0 and not crossed:
+                    trigger_atoms(0, t_new, ynew.ctypes, p.ctypes, atom_now.ctypes)
+                    for j in range(n_atoms):
+                        if atom_now[j] != atom_prev[j]:
+                            crossed = True
                 if crossed:
                     # Bisection on the dense output for the earliest crossing.
                     lo = 0.0
@@ -588,6 +662,11 @@ def integrate_patient(
                         for j in range(n_triggers):
                             if trig_prev[j] == 0.0 and trig_mid[j] == 1.0:
                                 hit = True
+                        if n_atoms > 0 and not hit:
+                            trigger_atoms(0, t + mid * hh, ytmp.ctypes, p.ctypes, atom_mid.ctypes)
+                            for j in range(n_atoms):
+                                if atom_mid[j] != atom_prev[j]:
+                                    hit = True
                         if hit:
                             hi = mid
                         else:
@@ -616,6 +695,10 @@ def integrate_patient(
                     y[i] = ynew[i]
                 for j in range(n_triggers):
                     trig_prev[j] = trig_now[j]
+                if has_queue and n_triggers > 0:
+                    drop_cancelled(queue, event_flags, event_state_index, trig_now)
+                for j in range(n_atoms):
+                    atom_prev[j] = atom_now[j]
                 t = t_new
                 h = h_new
                 have_jac = False
@@ -667,6 +750,8 @@ _FNS = types.UniTuple(MODEL_FN, 10)
         types.int64[::1],
         types.int64[::1],
         types.boolean[::1],
+        types.UniTuple(EVENT_BUF_FN, 4),
+        types.int64[:, ::1],
         _I,
         _I,
         types.boolean,
@@ -701,6 +786,8 @@ def solve_range(
     event_timed_index,
     event_state_index,
     event_initial_value,
+    ev_queue,
+    event_flags,
     n_timed,
     n_triggers,
     uses_time,
@@ -743,6 +830,8 @@ def solve_range(
             event_timed_index,
             event_state_index,
             event_initial_value,
+            ev_queue,
+            event_flags,
             n_timed,
             n_triggers,
             uses_time,

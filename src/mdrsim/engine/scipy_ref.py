@@ -103,6 +103,12 @@ def run_scipy(
         raise SimulationInputError(
             f"unknown scipy method {method!r}; allowed: {', '.join(_SOLVERS)}"
         )
+    if compiled.flat.events.any_delayed:
+        raise SimulationInputError(
+            "the scipy reference path carries out events only at once, in model order; this "
+            "model has delayed events (or priorities that order simultaneous ones) — use "
+            "method 'rodas4'"
+        )
     t = check_times(t_eval)
     params, y0 = check_arrays(compiled, params, y0, allow_empty=True)
     n, n_s = y0.shape

@@ -26,8 +26,13 @@ class Status(IntEnum):
     NONFINITE = 2
     MAX_STEPS = 3
     SINGULAR = 4
+    # The pending-event queue of delayed SBML events (mdrsim.engine.pending):
+    EVENT_QUEUE_FULL = 5
+    BAD_EVENT_DELAY = 6
+    EVENT_LOOP = 7
+    EVENT_TIE = 8
     #: Set after the solve (mdrsim.engine.batch.check_states), not by a kernel.
-    NEGATIVE_STATE = 5
+    NEGATIVE_STATE = 9
     # Stochastic engines:
     BAD_COUNT = 10
     BAD_PROPENSITY = 11
@@ -53,6 +58,20 @@ _MESSAGES: dict[Status, str] = {
     Status.NONFINITE: "non-finite state (NaN or infinity in the right-hand side; check parameters)",
     Status.MAX_STEPS: "maximum number of steps reached (raise max_steps or check the model)",
     Status.SINGULAR: "singular iteration matrix (check the Jacobian / parameters)",
+    Status.EVENT_QUEUE_FULL: (
+        "more delayed event executions pending at once than the queue holds (1,000 per "
+        "patient); check the event delays and triggers"
+    ),
+    Status.BAD_EVENT_DELAY: "an event delay evaluated to a negative or non-finite number",
+    Status.EVENT_LOOP: (
+        "events kept triggering each other at one instant (10,000 executions without time "
+        "advancing); check the event triggers and delays"
+    ),
+    Status.EVENT_TIE: (
+        "two events were due at the same instant with equal priorities (or one without a "
+        "priority); SBML leaves their order to chance and mdrsim could not show that it "
+        "does not matter, so neither is picked"
+    ),
     Status.NEGATIVE_STATE: (
         "a state declared non-negative went below zero beyond the solver tolerance (the "
         "model or its parameters give an impossible solution)"

@@ -233,6 +233,15 @@ def compile_stochastic(
     ``continuous`` lists species changed by reactions that should nonetheless be integrated
     deterministically (drug concentrations); variables with rate rules always are.
     """
+    queued = [
+        e.name for e in model.events.values() if e.delay is not None or e.priority is not None
+    ]
+    if queued:
+        raise UnsupportedFeatureError(
+            f"event(s) {', '.join(repr(n) for n in queued)} have a delay or a priority that "
+            "orders simultaneous events; the stochastic engines carry out events only at once, "
+            "in model order — use the ODE engine (method 'rodas4')"
+        )
     ode = compile_model(model, cache=cache, warm=False)
     continuous = tuple(sorted(set(continuous)))
     discrete, unit_compartments = _partition(model, ode, continuous)

@@ -63,6 +63,7 @@ def substitute_rate_of(model: Model, concentration_species: set[str] | None = No
     exprs += [o.expression for o in model.observables.values()]
     for e in model.events.values():
         exprs += [e.trigger, *(a.expression for a in e.assignments)]
+        exprs += [x for x in (e.delay, e.priority) if x is not None]
     if not any(_uses_rate_of(e) for e in exprs):
         return model
     derivatives = _derivatives(model)
@@ -116,6 +117,8 @@ def _map_all(model: Model, fn: Callable[[sympy.Basic], sympy.Basic]) -> Model:
             k: replace(
                 e,
                 trigger=fn(e.trigger),
+                delay=None if e.delay is None else fn(e.delay),
+                priority=None if e.priority is None else fn(e.priority),
                 assignments=tuple(replace(a, expression=fn(a.expression)) for a in e.assignments),
             )
             for k, e in model.events.items()

@@ -8,6 +8,7 @@ ones and features mdrsim does not simulate are reported by name.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -72,6 +73,7 @@ def _read(xml: str, location: Path | None) -> Model:
     if sbml_model is None:
         raise ModelImportError("the SBML document contains no <model> element")
     _reject_required_packages(document)
+    _reject_required_foreign_namespaces(xml, document)
     return _Importer(sbml_model).run().validate()
 
 
@@ -158,6 +160,48 @@ def _reject_required_packages(document: Any) -> None:
         uri = document.getUnknownPackageURI(i)
         if document.getPackageRequired(uri):
             raise UnsupportedFeatureError(f"the SBML package {uri!r} is not supported")
+
+
+class _RootSeenError(Exception):
+    pass
+
+
+def _reject_required_foreign_namespaces(xml: str, document: Any) -> None:
+    """A package marked required whose namespace libsbml does not know is refused by name.
+
+    libsbml records unknown packages only when their URI follows the sbml.org pattern; for any
+    other namespace a ``required="true"`` on <sbml> would be silently ignored. The root tag's
+    attributes are read with expat (stopping at the root; nothing is fetched or expanded).
+    """
+    if document.getLevel() < 3:
+        return
+    from xml.parsers import expat
+
+    required: list[str] = []
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        for key, value in attrs.items():
+            uri, _, local = key.rpartition(" ")
+            if uri and local == "required" and value.strip().lower() in ("true", "1"):
+                required.append(uri)
+        raise _RootSeenError
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartElementHandler = start
+    with contextlib.suppress(_RootSeenError, expat.ExpatError):
+        parser.Parse(xml.encode("utf-8"), True)
+    # Packages libsbml knows were judged by _reject_required_packages (or flattened: comp);
+    # so were the unknown ones it recorded.
+    registry = libsbml.SBMLExtensionRegistry.getInstance()
+    recorded = {document.getUnknownPackageURI(i) for i in range(document.getNumUnknownPackages())}
+    for uri in required:
+        if not registry.isRegistered(uri) and uri not in recorded:
+            raise UnsupportedSBMLFeatureError(
+                f"the document marks the package {uri!r} as required, and neither libsbml nor "
+                "mdrsim knows it; its meaning cannot be simulated safely",
+                "SBML package (required, unknown)",
+            )
 
 
 def _notes_text(sbase: SBase) -> str:
@@ -508,12 +552,15 @@ class _Importer:
             self.initial_assignments[sid] = InitialAssignment(sid, expression)
 
     def _check_event_order(self) -> None:
-        """Refuse priorities and non-persistent triggers where they could matter.
+        """Priorities and non-persistent triggers where they could matter.
 
-        Both only change results when events are pending at the same instant; mdrsim then
-        carries out every triggered event, in model order, whatever the priorities and even if
-        an earlier one makes a non-persistent trigger false. With one event that is exact; with
-        two or more it could be wrong, so the model is refused.
+        Both only change results when events are due at the same instant. Where the order in
+        which mdrsim carries out such events (model order) is provably SBML's (see
+        :meth:`_events_by_priority`) the events are put in that order. Otherwise, with
+        priorities, the events keep them and the engine orders the executions due at one
+        instant by priority (values from the trigger time taken first; a tie — equal
+        priorities or an event without one, which SBML leaves to chance — fails that patient
+        with a named status). Non-persistent triggers without priorities are refused.
         """
         if len(self.events) < 2:
             return
@@ -521,6 +568,7 @@ class _Importer:
         if meta is not None and meta.attributes.get("writer") == "mdrsim":
             # Written by mdrsim from its own model: the flags mean what mdrsim does with
             # them, and reading the document back must give the same model.
+            self._use_priorities()
             return
         if self.prioritised or self.non_persistent:
             ordered = self._events_by_priority()
@@ -528,14 +576,8 @@ class _Importer:
                 self.events = ordered
                 return
         if self.prioritised:
-            names = ", ".join(repr(n) for n in self.prioritised)
-            raise UnsupportedSBMLFeatureError(
-                f"event priority: event(s) {names} have a <priority>; mdrsim carries out events "
-                "that fire at the same instant in model order and does not use priorities, so "
-                "a model with several events and priorities is refused rather than risk a "
-                "wrong order",
-                "event priority",
-            )
+            self._use_priorities()
+            return
         if self.non_persistent:
             names = ", ".join(repr(n) for n in self.non_persistent)
             raise UnsupportedSBMLFeatureError(
@@ -545,6 +587,13 @@ class _Importer:
                 "trigger is refused",
                 "non-persistent event trigger",
             )
+
+    def _use_priorities(self) -> None:
+        """Keep each event's priority: the engine orders executions due at one instant by it."""
+        if self.prioritised:
+            self.events = {
+                k: replace(e, priority=self.prioritised.get(k)) for k, e in self.events.items()
+            }
 
     def _events_by_priority(self) -> dict[str, Event] | None:
         """The events in an order whose one-after-another execution is SBML's, or None.
@@ -593,6 +642,8 @@ class _Importer:
             return dict(events)  # no variable set twice: any order gives the same values
         if set(self.prioritised) != set(events) or self.non_persistent:
             return None
+        if any(e.delay is not None for e in events.values()):
+            return None  # delayed executions may meet at one instant in any combination
         fixed = {
             sympy.Symbol(p.name): sympy.Float(p.value)
             for p in self.parameters.values()
@@ -903,7 +954,7 @@ class _Importer:
 
     def _event(self, e: Any, index: int) -> Event | None:
         name = e.getId() if e.isSetId() else _unique(f"event_{index + 1}", self.taken)
-        self._check_no_delay(e, name)
+        delay = self._delay(e, name)
         trigger = e.getTrigger()
         if trigger is None or not trigger.isSetMath():
             return None  # SBML L3V2: an event without a trigger never fires
@@ -927,17 +978,28 @@ class _Importer:
             initial_value=bool(trigger.getInitialValue()),
             persistent=bool(trigger.getPersistent()),
             description=description,
+            delay=delay,
+            # SBML Level 2 before version 4 has no attribute: values from the trigger time.
+            use_values_from_trigger_time=(
+                bool(e.getUseValuesFromTriggerTime())
+                if e.isSetUseValuesFromTriggerTime() or self.m.getLevel() > 2
+                else True
+            ),
         )
 
-    def _check_no_delay(self, e: Any, name: str) -> None:
+    def _delay(self, e: Any, name: str) -> sympy.Expr | None:
+        """The event's delay, or None when it has none (or one that is exactly 0)."""
         if not e.isSetDelay() or not e.getDelay().isSetMath():
-            return
-        delay = self.math.read(e.getDelay().getMath(), f"delay of event {name!r}")
-        if delay.is_zero is not True:
-            raise UnsupportedFeatureError(
-                f"event {name!r} has a delay ({delay}); mdrsim carries out event assignments "
-                "at the instant the trigger becomes true"
+            return None
+        delay = as_number(self.math.read(e.getDelay().getMath(), f"delay of event {name!r}"))
+        if delay.is_zero is True:
+            return None
+        if delay.is_number and (delay.is_negative or not delay.is_finite):
+            raise UnsupportedSBMLFeatureError(
+                f"event {name!r} has the delay {delay}; a delay must be a finite number >= 0",
+                "event delay",
             )
+        return delay
 
     def _event_assignment(self, a: Any, event: str) -> EventAssignment:
         variable = a.getVariable()
@@ -965,6 +1027,17 @@ def _concentrations_as_amounts(model: Model, as_amounts: Mapping[str, str]) -> M
         e = fn(e)
         return e * sympy.Symbol(as_amounts[variable]) if variable in as_amounts else e
 
+    for e in model.events.values():
+        stored = sorted({a.variable for a in e.assignments} & set(as_amounts))
+        if e.delay is not None and e.use_values_from_trigger_time and stored:
+            # value * size would be taken at the trigger time, but the size may change before
+            # the assignment is carried out.
+            raise UnsupportedSBMLFeatureError(
+                f"event {e.name!r} has a delay and assigns the concentration of "
+                f"{', '.join(repr(v) for v in stored)}, whose compartment changes size, with "
+                "values from the trigger time; mdrsim cannot convert that to an amount",
+                "event delay",
+            )
     mapped = _map_expressions(model, fn)
     reactions = {k: replace(r, rate=fn(r.rate)) for k, r in model.reactions.items()}
     initial = {
@@ -975,6 +1048,8 @@ def _concentrations_as_amounts(model: Model, as_amounts: Mapping[str, str]) -> M
         k: replace(
             e,
             trigger=fn(e.trigger),
+            delay=None if e.delay is None else fn(e.delay),
+            priority=None if e.priority is None else fn(e.priority),
             assignments=tuple(
                 replace(a, expression=amount(a.variable, a.expression)) for a in e.assignments
             ),
@@ -1012,6 +1087,8 @@ def _map_expressions(model: Model, fn: Callable[[sympy.Basic], sympy.Basic]) -> 
         k: replace(
             e,
             trigger=fn(e.trigger),
+            delay=None if e.delay is None else fn(e.delay),
+            priority=None if e.priority is None else fn(e.priority),
             assignments=tuple(replace(a, expression=fn(a.expression)) for a in e.assignments),
         )
         for k, e in model.events.items()

@@ -233,7 +233,11 @@ class _Exporter:
     def _event(self, e: Event) -> None:
         se = self.m.createEvent()
         check(se.setId(e.name), f"event {e.name!r}")
-        se.setUseValuesFromTriggerTime(True)
+        se.setUseValuesFromTriggerTime(bool(e.use_values_from_trigger_time))
+        if e.delay is not None:
+            self._set_math(se.createDelay(), e.delay, f"delay of event {e.name!r}")
+        if e.priority is not None:
+            self._set_math(se.createPriority(), e.priority, f"priority of event {e.name!r}")
         trigger = se.createTrigger()
         trigger.setInitialValue(bool(e.initial_value))
         trigger.setPersistent(bool(e.persistent))

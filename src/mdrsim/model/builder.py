@@ -232,8 +232,13 @@ class ModelBuilder:
         initial_value: bool = True,
         persistent: bool = True,
         description: str = "",
+        delay: ExprLike | None = None,
+        use_values_from_trigger_time: bool = True,
+        priority: ExprLike | None = None,
     ) -> ModelBuilder:
-        """Add an event: when ``trigger`` becomes true, carry out ``assignments`` at once."""
+        """Add an event: when ``trigger`` becomes true, carry out ``assignments`` at once, or
+        ``delay`` later (values computed at the trigger time unless
+        ``use_values_from_trigger_time`` is false; see :class:`mdrsim.model.ir.Event`)."""
         self._claim(name, "event")
         assigns = tuple(
             EventAssignment(
@@ -248,6 +253,11 @@ class ModelBuilder:
             initial_value,
             persistent,
             description,
+            None if delay is None else as_expression(delay, context=f"delay of event {name!r}"),
+            use_values_from_trigger_time,
+            None
+            if priority is None
+            else as_expression(priority, context=f"priority of event {name!r}"),
         )
         return self
 

@@ -174,6 +174,11 @@ class Event:
     event: the engine stops exactly at ``c``. Any other trigger is *state-triggered* and located
     by root-finding. ``initial_value`` is the trigger's value assumed just before the start, so
     a trigger already true at the start fires only when ``initial_value`` is false.
+
+    ``delay`` (SBML ``<delay>``): evaluated when the trigger becomes true; the assignments are
+    carried out that long afterwards. Their values are computed at the trigger time when
+    ``use_values_from_trigger_time`` (SBML's default), else at the execution time. A pending
+    execution of a non-``persistent`` event is dropped if its trigger becomes false first.
     """
 
     name: str
@@ -182,6 +187,11 @@ class Event:
     initial_value: bool = True
     persistent: bool = True
     description: str = ""
+    delay: sympy.Expr | None = None
+    use_values_from_trigger_time: bool = True
+    #: SBML <priority>, kept only where the order of events due at one instant matters (the
+    #: engine then orders them by it and fails a patient on a tie; see engine/pending.py).
+    priority: sympy.Expr | None = None
 
 
 def _freeze(mapping: Mapping[str, object]) -> Mapping[str, object]:
@@ -366,6 +376,13 @@ class Model:
                     [[a.variable, expr(a.expression)] for a in e.assignments],
                     e.initial_value,
                 ]
+                # Delayed events only (so that the hash of every other model is unchanged).
+                + (
+                    [expr(e.delay), e.use_values_from_trigger_time, e.persistent]
+                    if e.delay is not None
+                    else []
+                )
+                + (["priority", expr(e.priority)] if e.priority is not None else [])
                 for e in self.events.values()
             ],
         }
@@ -410,6 +427,9 @@ class Model:
             names |= free_names(o.expression)
         for e in self.events.values():
             names |= free_names(e.trigger)
+            for extra in (e.delay, e.priority):
+                if extra is not None:
+                    names |= free_names(extra)
             for a in e.assignments:
                 names |= free_names(a.expression)
         return names

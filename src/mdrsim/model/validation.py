@@ -188,6 +188,10 @@ def validate_model(model: Model) -> None:
             problems.append(f"trigger of event {e.name!r} must be a condition, got {e.trigger}")
         if not e.assignments:
             problems.append(f"event {e.name!r} has no assignments")
+        if e.delay is not None:
+            check_expr(e.delay, f"delay of event {e.name!r}")
+        if e.priority is not None:
+            check_expr(e.priority, f"priority of event {e.name!r}")
         for a in e.assignments:
             check_target(a.variable, f"event {e.name!r} assignment")
             check_expr(a.expression, f"event {e.name!r} assignment to {a.variable!r}")

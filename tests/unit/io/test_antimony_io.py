@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 import sympy
 
-from mdrsim.errors import ModelImportError, ModelValidationError, UnsupportedFeatureError
+from mdrsim.errors import ModelImportError, ModelValidationError
 from mdrsim.io import models_equivalent, read_antimony, write_antimony
 from mdrsim.io.compare import expressions_equivalent
 from mdrsim.model import TIME, Model
@@ -110,6 +110,6 @@ def test_species_without_initial_value_start_at_zero() -> None:
     assert model.species["B"].initial == 0.0
 
 
-def test_antimony_delay_is_unsupported() -> None:
-    with pytest.raises(UnsupportedFeatureError, match="delay"):
-        read_antimony("x = 1\nE1: at 2 after time > 1: x = 3\n")
+def test_antimony_event_delay_is_read() -> None:
+    event = read_antimony("x = 1\nE1: at 2 after time > 1: x = 3\n").events["E1"]
+    assert event.delay is not None and float(event.delay) == 2.0

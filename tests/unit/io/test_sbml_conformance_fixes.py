@@ -147,11 +147,15 @@ def _two_events(**first: object) -> str:
     )
 
 
-def test_priorities_with_several_events_are_refused_by_name() -> None:
-    with pytest.raises(UnsupportedSBMLFeatureError) as info:
-        read_sbml_string(_two_events(priority="<cn>1</cn>"))
-    assert info.value.feature == "event priority"
-    assert "'a'" in str(info.value)
+def test_priorities_where_order_matters_go_to_the_engine_and_a_tie_is_a_named_failure() -> None:
+    # Third round of issue 12: no longer refused; the engine orders by priority, and b has
+    # none, so the order of a and b at t = 1 is SBML's "random": the patient fails by name.
+    model = read_sbml_string(_two_events(priority="<cn>1</cn>"))
+    assert model.events["a"].priority is not None and float(model.events["a"].priority) == 1.0
+    assert model.events["b"].priority is None
+    result = simulate(model, [0.0, 2.0])
+    assert not result.ok
+    assert "chance" in next(iter(result.failures().values()))
 
 
 def test_non_persistent_trigger_with_several_events_is_refused() -> None:

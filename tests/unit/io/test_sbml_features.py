@@ -414,9 +414,11 @@ def test_events_setting_different_variables_need_no_order() -> None:
     ("first", "second"),
     [("<cn>5</cn>", "<cn>5</cn>"), ("<ci>x</ci>", "<cn>5</cn>"), ("<cn>5</cn>", None)],
 )
-def test_tied_variable_or_missing_priorities_on_one_variable_are_refused(
+def test_tied_variable_or_missing_priorities_on_one_variable_go_to_the_engine(
     first: str, second: str | None
 ) -> None:
+    # Kept for the engine (third round of issue 12): a tie fails the patient by name; the
+    # variable priority x is 0 at t = 1, so b (5) goes first and a's x = 2 stays.
     xml = sbml_document(
         parameters("x~0")
         + "<listOfEvents>"
@@ -424,8 +426,13 @@ def test_tied_variable_or_missing_priorities_on_one_variable_are_refused(
         + _event("b", "1", "x", "<cn>1</cn>", second)
         + "</listOfEvents>"
     )
-    with pytest.raises(UnsupportedFeatureError, match="priority"):
-        read_sbml_string(xml)
+    model = read_sbml_string(xml)
+    assert model.events["a"].priority is not None
+    result = simulate(model, [0.0, 2.0])
+    if first == "<ci>x</ci>":
+        assert result.ok and result["x"][0][-1] == 2.0
+    else:
+        assert not result.ok and "chance" in next(iter(result.failures().values()))
 
 
 # -- algebraic rules ------------------------------------------------------------------------------
@@ -486,5 +493,7 @@ def test_resizing_a_compartment_counts_as_changing_its_concentrations_for_event_
         + watch
         + "</listOfEvents>"
     )
-    with pytest.raises(UnsupportedFeatureError, match="priority"):
-        read_sbml_string(xml)
+    # Not put in a fixed order: the priorities are kept for the engine (issue 12, third round).
+    model = read_sbml_string(xml)
+    priorities = {k: float(e.priority) for k, e in model.events.items() if e.priority is not None}
+    assert priorities == {"grow": 10.0, "watch": 5.0}

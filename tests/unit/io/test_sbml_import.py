@@ -319,7 +319,7 @@ def test_document_without_model() -> None:
         read_sbml_string(xml)
 
 
-def test_event_with_delay_is_unsupported() -> None:
+def test_event_with_delay_is_read() -> None:
     body = parameters("x~1") + (
         '<listOfEvents><event id="late" useValuesFromTriggerTime="true">'
         '<trigger initialValue="true" persistent="true">'
@@ -328,8 +328,11 @@ def test_event_with_delay_is_unsupported() -> None:
         '<listOfEventAssignments><eventAssignment variable="x">' + mathml("<cn>2</cn>")
         + "</eventAssignment></listOfEventAssignments></event></listOfEvents>"
     )  # fmt: skip
-    with pytest.raises(UnsupportedFeatureError, match="event 'late' has a delay"):
-        read_sbml_string(sbml_document(body))
+    event = read_sbml_string(sbml_document(body)).events["late"]
+    assert float(event.delay) == 2.0 and event.use_values_from_trigger_time is True
+    negative = body.replace(mathml("<cn>2</cn>") + "</delay>", mathml("<cn>-2</cn>") + "</delay>")
+    with pytest.raises(UnsupportedFeatureError, match="must be a finite number >= 0"):
+        read_sbml_string(sbml_document(negative))
 
 
 def test_algebraic_rule_is_unsupported() -> None:
@@ -449,6 +452,22 @@ def test_required_package_is_unsupported() -> None:
         'level="3" version="1" qual:required="true"><model id="m"/></sbml>'
     )  # comp, once refused here, is flattened now (test_sbml_features.py)
     with pytest.raises(UnsupportedFeatureError, match="package 'qual'"):
+        read_sbml_string(xml)
+
+
+@pytest.mark.parametrize("required", ["true", "false"])
+def test_required_package_unknown_to_libsbml_is_refused_by_name(required: str) -> None:
+    # libsbml records unknown packages only under sbml.org URIs: this one it would ignore.
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" '
+        'xmlns:foo="http://www.example.org/foo/version1" '
+        f'level="3" version="2" foo:required="{required}"><model id="m"/></sbml>'
+    )
+    if required == "false":
+        assert read_sbml_string(xml).name == "m"  # an optional package only adds information
+        return
+    with pytest.raises(UnsupportedFeatureError, match=r"'http://www\.example\.org/foo/version1'"):
         read_sbml_string(xml)
 
 
