@@ -49,8 +49,10 @@ class _Patient:
         return out + self.u
 
     def jac(self, t: float, y: np.ndarray) -> np.ndarray:
+        jv = np.empty(max(int(self.m.N_JAC), 1))
+        call_model_fn(self.m.jac_sparse, float(t), np.ascontiguousarray(y), self.p, jv)
         out = np.empty(self.n * self.n)
-        call_model_fn(self.m.jac, float(t), np.ascontiguousarray(y), self.p, out)
+        call_model_fn(self.m.jac, float(t), jv, self.p, out)
         return out.reshape(self.n, self.n)
 
     def triggers(self, t: float, y: np.ndarray) -> np.ndarray:
