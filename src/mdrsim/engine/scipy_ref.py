@@ -108,7 +108,7 @@ def run_scipy(
     t = check_times(t_eval)
     params, y0 = check_arrays(compiled, params, y0, allow_empty=True)
     n, n_s = y0.shape
-    atol = options.atol_vector(n_s)
+    atol = options.atol_vector(n_s, compiled.default_initial_state())
     solver_cls = _SOLVERS[method.upper()]
     ext_t, ext_kind, ext_idx, ext_op, ext_val = event_rows(events, n, compiled)
     skip = skip_matrix(skip_init, n, len(compiled.flat.initial))
