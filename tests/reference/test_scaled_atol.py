@@ -80,13 +80,17 @@ def test_a_plain_absolute_tolerance_would_fail_this_check(compiled, reference) -
 
 
 def test_scaled_tolerances_follow_the_initial_state(compiled) -> None:  # type: ignore[no-untyped-def]
-    opts = SolverOptions()
-    vec = opts.atol_vector(len(compiled.state_names), compiled.default_initial_state())
-    named = dict(zip(compiled.state_names, vec, strict=True))
-    assert named["R"] == pytest.approx(1e-9 * 2e-6)
-    assert named["L"] == pytest.approx(1e-9 * 5e-6)
+    y0 = compiled.default_initial_state()
+    opts = SolverOptions(atol=1e-6)
+    named = dict(zip(compiled.state_names, opts.atol_vector(len(y0), y0), strict=True))
+    assert named["R"] == pytest.approx(1e-6 * 2e-6)
+    assert named["L"] == pytest.approx(1e-6 * 5e-6)
     # states starting at 0 take the median non-zero magnitude of the model (of R and L)
-    assert named["C"] == named["A"] == named["D"] == pytest.approx(1e-9 * 3.5e-6)
+    assert named["C"] == named["A"] == named["D"] == pytest.approx(1e-6 * 3.5e-6)
+    # scaling stops at 1e-12 (the default 1e-9 here), and never undercuts a smaller atol
+    default = SolverOptions().atol_vector(len(y0), y0)
+    assert default.tolist() == [1e-12] * len(y0)
+    assert SolverOptions(atol=1e-14).atol_vector(len(y0), y0).tolist() == [1e-14] * len(y0)
     # an explicit vector and atol_scaling="none" are used as given
     assert SolverOptions(atol_scaling="none").atol_vector(2, np.array([1e-6, 1e3])).tolist() == [
         1e-9,

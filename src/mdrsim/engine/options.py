@@ -57,6 +57,8 @@ def _check_atol(value: float | Sequence[float]) -> float | tuple[float, ...]:
 ATOL_SCALINGS = ("magnitude", "none")
 #: Smallest per-state factor of :func:`atol_scales`.
 ATOL_SCALE_FLOOR = 1e-15
+#: Smallest absolute tolerance that scaling produces (see :meth:`SolverOptions.atol_vector`).
+SCALED_ATOL_MIN = 1e-12
 
 
 def atol_scales(magnitudes: np.ndarray) -> np.ndarray:
@@ -85,9 +87,10 @@ class SolverOptions:
 
     ``atol`` may be one number or one per state. One number is scaled per state by default
     (``atol_scaling="magnitude"``: state ``i`` gets ``atol * min(1, |y0_i|)`` from the model's
-    initial state, see :func:`atol_scales`), as libroadrunner scales its scalar absolute
-    tolerance by each state's value; ``atol_scaling="none"`` applies the number as it is. A
-    tuple (one value per state) is always used as given. ``h_max`` caps the step size;
+    initial state, see :func:`atol_scales`, but not below 1e-12 or ``atol`` if smaller), as
+    libroadrunner scales its scalar absolute tolerance by each state's value;
+    ``atol_scaling="none"`` applies the number as it is. A tuple (one value per state) is
+    always used as given. ``h_max`` caps the step size;
     ``h_fixed`` > 0 switches error control off and takes steps of that size (used to measure
     the convergence order; not for production runs; RODAS4 only).
     """
@@ -135,7 +138,12 @@ class SolverOptions:
             return np.asarray(self.atol, dtype=np.float64).copy()
         vec = np.full(n_states, self.atol, dtype=np.float64)
         if self.atol_scaling == "magnitude" and magnitudes is not None and n_states:
-            vec *= atol_scales(np.asarray(magnitudes, dtype=np.float64).reshape(n_states))
+            scaled = vec * atol_scales(np.asarray(magnitudes, dtype=np.float64).reshape(n_states))
+            # Scaling tightens atol down to SCALED_ATOL_MIN at most (never below a smaller
+            # number the caller chose): RODAS's error control on a state decaying to ~0 with an
+            # absolute tolerance of ~1e-18 ends in a step-size underflow (seen on the tumour
+            # example at atol 1e-14 x a magnitude of 1e-4).
+            vec = np.maximum(scaled, min(self.atol, SCALED_ATOL_MIN))
         return vec
 
     def kernel_settings(self) -> tuple[np.ndarray, np.ndarray]:
