@@ -23,7 +23,8 @@ def main() -> None:
     job = json.loads(Path(sys.argv[1]).read_text())
     import amici
     import numpy as np
-    from amici.sbml_import import SbmlImporter
+    from amici import SbmlImporter, import_model_module
+    from amici.sim import sundials as sim  # AMICI 1.x: simulation API, snake_case
 
     build = Path(job["build_dir"])
     name = "mdrsim_reference"
@@ -31,45 +32,45 @@ def main() -> None:
     importer = SbmlImporter(job["sbml_file"])
     importer.sbml2amici(name, str(build), verbose=False, generate_sensitivity_code=False)
     build_seconds = time.perf_counter() - t0
-    module = amici.import_model_module(name, str(build))
-    model = module.getModel()
-    model.setTimepoints([float(job["t_end"])])
-    solver = model.getSolver()
-    solver.setRelativeTolerance(float(job["rtol"]))
-    solver.setAbsoluteTolerance(float(job["atol"]))
-    solver.setMaxSteps(int(job.get("max_steps", 1_000_000)))
-    solver.setSensitivityOrder(amici.SensitivityOrder.none)
+    module = import_model_module(name, str(build))
+    model = module.get_model()
+    model.set_timepoints([float(job["t_end"])])
+    solver = model.create_solver()
+    solver.set_relative_tolerance(float(job["rtol"]))
+    solver.set_absolute_tolerance(float(job["atol"]))
+    solver.set_max_steps(int(job.get("max_steps", 1_000_000)))
+    solver.set_sensitivity_order(sim.SensitivityOrder.none)
 
     names = list(job["names"])
     values = np.asarray(job["values"], dtype=float)
-    ids = list(model.getParameterIds())
+    ids = list(model.get_free_parameter_ids())
     missing = [n for n in names if n not in ids]
     if missing:
         raise SystemExit(f"AMICI model lacks parameters {missing}")
-    base = np.asarray(model.getParameters(), dtype=float)
+    base = np.asarray(model.get_free_parameters(), dtype=float)
     cols = [ids.index(n) for n in names]
-    state_ids = list(model.getStateIds())
+    state_ids = list(model.get_state_ids())
     out_idx = [state_ids.index(o) for o in job["outputs"]]
 
     edatas = []
     for row in values:
         p = base.copy()
         p[cols] = row
-        edata = amici.ExpData(model)
-        edata.parameters = p.tolist()
+        edata = sim.ExpData(model)
+        edata.free_parameters = p.tolist()
         edatas.append(edata)
 
     def run(threads: int) -> tuple[float, list[float], int, float, float]:
         t = time.perf_counter()
         c = time.process_time()
-        rdatas = amici.runAmiciSimulations(model, solver, edatas, num_threads=threads)
+        rdatas = sim.run_simulations(model, solver, edatas, failfast=False, num_threads=threads)
         wall = time.perf_counter() - t
         cpu = time.process_time() - c
         final = []
         failed = 0
         steps = 0.0
         for rd in rdatas:
-            if rd.status != amici.AMICI_SUCCESS:
+            if rd.status != sim.AMICI_SUCCESS:
                 final.append(float("nan"))
                 failed += 1
                 continue
@@ -93,7 +94,7 @@ def main() -> None:
     doc = {
         "amici_version": amici.__version__,
         "build_seconds": build_seconds,
-        "compiled_with_openmp": bool(amici.compiledWithOpenMP()),
+        "compiled_with_openmp": bool(sim.compiled_with_openmp()),
         "runs": results,
     }
     Path(sys.argv[2]).write_text(json.dumps(doc))

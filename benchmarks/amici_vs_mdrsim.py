@@ -160,6 +160,8 @@ def main() -> int:
             capture_output=True,
             text=True,
             check=False,
+            # the peer environment's tools (AMICI's model build needs its swig) come first
+            env=dict(os.environ, PATH=f"{Path(args.amici_python).parent}:{os.environ['PATH']}"),
         )
         if proc.returncode != 0:
             sys.exit(f"AMICI run failed:\n{proc.stderr[-3000:]}")
