@@ -92,6 +92,17 @@ OUTPUT = ("Ts", "Tr")
 #: a number says nothing, so errors are |x - ref| / max(|ref|, FLOOR).
 FLOOR = 1e-9
 
+
+def _plain_atol() -> Any:
+    """The protocol's tolerance: atol the same number for every state, not scaled per state
+    (mdrsim's default scales a scalar atol by each state's magnitude since issue 14)."""
+    from mdrsim.engine import SolverOptions
+
+    return SolverOptions(atol_scaling="none")
+
+
+PLAIN_ATOL = _plain_atol()
+
 Params = dict[str, np.ndarray]
 
 
@@ -225,7 +236,15 @@ def mdrsim_row(cm: Any, params: Params, workers: int, repeats: int) -> Row:
 
     def once() -> tuple[Timing, Any]:
         with timed() as t:
-            r = simulate(cm, [0.0, T_END], params=params, rtol=RTOL, atol=ATOL, workers=workers)
+            r = simulate(
+                cm,
+                [0.0, T_END],
+                params=params,
+                options=PLAIN_ATOL,
+                rtol=RTOL,
+                atol=ATOL,
+                workers=workers,
+            )
         return t, r
 
     timing, r, walls = best_of(repeats, once)
@@ -260,8 +279,14 @@ def scipy_row(cm: Any, params: Params, indices: np.ndarray, method: str) -> Row:
 
     with timed() as t:
         r = simulate(
-            cm, [0.0, T_END], params=subset(params, indices), rtol=RTOL, atol=ATOL, method=method
-        )  # type: ignore[arg-type]
+            cm,
+            [0.0, T_END],
+            params=subset(params, indices),
+            options=PLAIN_ATOL,
+            rtol=RTOL,
+            atol=ATOL,
+            method=method,  # type: ignore[arg-type]
+        )
     failed = int(np.count_nonzero(r.status))
     row = Row(
         f"scipy {method.split('-')[1].upper()} (mdrsim scipy path)",
@@ -483,6 +508,7 @@ def _radau_worker(model_path: str, values: dict[str, np.ndarray]) -> tuple[np.nd
         _WORKER_CM,
         [0.0, T_END],
         params=values,
+        options=PLAIN_ATOL,
         rtol=RADAU_RTOL,
         atol=RADAU_ATOL,
         method="scipy-radau",
@@ -538,6 +564,7 @@ def tight_reference(cm: Any, params: Params, workers: int) -> tuple[np.ndarray, 
         cm,
         [0.0, T_END],
         params=params,
+        options=PLAIN_ATOL,
         rtol=TIGHT_RTOL,
         atol=TIGHT_ATOL,
         workers=workers,

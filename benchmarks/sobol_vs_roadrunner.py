@@ -64,7 +64,7 @@ def main() -> None:
     compile_s = time.perf_counter() - t0
     problem = ModelProblem(
         cm, FACTORS, ["final(Ts)", "final(Tr)"], until=T_END, points=1,
-        options=SolverOptions(rtol=RTOL, atol=ATOL), workers=args.workers,
+        options=SolverOptions(rtol=RTOL, atol=ATOL, atol_scaling="none"), workers=args.workers,
     )  # fmt: skip
     nominal = {f.name: f.nominal for f in problem.factors}
     ranges = [Range(n, nominal[n] / 2, nominal[n] * 2, log=True) for n in FACTORS]

@@ -61,6 +61,15 @@ def warmup(
         rows.append({"example": name, "kind": kind, "seconds": round(seconds, 2)})
         if not as_json:
             err_console.print(f"warmed {name} ({kind}) in {seconds:.1f} s")
+    # The stochastic kernels compile when their module is first imported (an ODE run never
+    # imports them): pay that here too.
+    start = time.perf_counter()
+    import mdrsim.engine.stochastic  # noqa: F401
+
+    seconds = time.perf_counter() - start
+    rows.append({"example": "stochastic kernels", "kind": "kernel", "seconds": round(seconds, 2)})
+    if not as_json:
+        err_console.print(f"warmed the stochastic kernels in {seconds:.1f} s")
     if as_json:
         emit_json({"cache": str(cache_dir()), "examples": rows})
         return

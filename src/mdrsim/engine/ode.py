@@ -51,7 +51,7 @@ def run_batch(
     t = check_times(t_eval)
     params, y0 = check_arrays(compiled, params, y0, allow_empty=True)
     n, n_s = y0.shape
-    atol = options.atol_vector(n_s)
+    atol = options.atol_vector(n_s, compiled.default_initial_state())
     skip = skip_matrix(skip_init, n, len(compiled.flat.initial))
     rows = event_rows(events, n, compiled)
 

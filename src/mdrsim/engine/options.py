@@ -53,13 +53,46 @@ def _check_atol(value: float | Sequence[float]) -> float | tuple[float, ...]:
     return float(arr) if arr.ndim == 0 else tuple(float(v) for v in arr)
 
 
+#: How a single ``atol`` number is applied per state (``SolverOptions.atol_scaling``).
+ATOL_SCALINGS = ("magnitude", "none")
+#: Smallest per-state factor of :func:`atol_scales`.
+ATOL_SCALE_FLOOR = 1e-15
+#: Smallest absolute tolerance that scaling produces (see :meth:`SolverOptions.atol_vector`).
+SCALED_ATOL_MIN = 1e-12
+
+
+def atol_scales(magnitudes: np.ndarray) -> np.ndarray:
+    """Per-state factors for a scalar ``atol``: ``min(1, |value|)`` of each state.
+
+    ``magnitudes`` are the states' nominal values (the model's initial state). A state that
+    starts at 0 has no magnitude of its own; it gets the median of the model's non-zero
+    magnitudes (a complex formed from species is on their scale; a drug compartment empty
+    until the first dose in a model of cells and mg/L stays at ``atol``), or 1 if every state
+    starts at 0.
+    Factors lie in [1e-15, 1], so scaling only ever tightens ``atol``: a state of magnitude 1e-6
+    is controlled to ``atol * 1e-6`` and keeps ``rtol``-relative accuracy, where a plain
+    ``atol`` of 1e-9 would allow errors of 1e-3 of its value.
+    """
+    m = np.abs(np.asarray(magnitudes, dtype=np.float64)).ravel()
+    known = np.isfinite(m) & (m > 0.0)
+    fill = float(np.median(m[known])) if known.any() else 1.0
+    # Floor 1e-15: a state that starts at, say, 1e-300 would otherwise get a subnormal atol
+    # and fail with a step-size underflow as it decays to 0.
+    return np.clip(np.where(known, m, fill), ATOL_SCALE_FLOOR, 1.0)
+
+
 @dataclass(frozen=True)
 class SolverOptions:
     """Tolerances and limits of the ODE engines (RODAS4 and the scipy reference path).
 
-    ``atol`` may be one number or one per state. ``h_max`` caps the step size; ``h_fixed`` > 0
-    switches error control off and takes steps of that size (used to measure the convergence
-    order; not for production runs; RODAS4 only).
+    ``atol`` may be one number or one per state. One number is scaled per state by default
+    (``atol_scaling="magnitude"``: state ``i`` gets ``atol * min(1, |y0_i|)`` from the model's
+    initial state, see :func:`atol_scales`, but not below 1e-12 or ``atol`` if smaller), as
+    libroadrunner scales its scalar absolute tolerance by each state's value;
+    ``atol_scaling="none"`` applies the number as it is. A tuple (one value per state) is
+    always used as given. ``h_max`` caps the step size;
+    ``h_fixed`` > 0 switches error control off and takes steps of that size (used to measure
+    the convergence order; not for production runs; RODAS4 only).
     """
 
     rtol: float = 1e-6
@@ -67,11 +100,14 @@ class SolverOptions:
     max_steps: int = 200_000
     h_max: float = math.inf
     h_fixed: float = 0.0
+    atol_scaling: str = "magnitude"
 
     def __post_init__(self) -> None:
         _check_fraction("rtol", self.rtol)
         object.__setattr__(self, "rtol", float(self.rtol))
         object.__setattr__(self, "atol", _check_atol(self.atol))
+        if self.atol_scaling not in ATOL_SCALINGS:
+            raise InvalidOptionError("atol_scaling", self.atol_scaling, " or ".join(ATOL_SCALINGS))
         _check_positive_int("max_steps", self.max_steps)
         object.__setattr__(self, "max_steps", int(self.max_steps))
         if isinstance(self.h_max, bool) or not (
@@ -87,13 +123,28 @@ class SolverOptions:
             raise InvalidOptionError("h_fixed", self.h_fixed, "a finite number >= 0")
         object.__setattr__(self, "h_fixed", float(self.h_fixed))
 
-    def atol_vector(self, n_states: int) -> np.ndarray:
-        """``atol`` as one value per state (the kernels' form)."""
-        if isinstance(self.atol, tuple) and len(self.atol) != n_states:
-            raise InvalidOptionError(
-                "atol", self.atol, f"one number or {n_states} numbers (one per state)"
-            )
-        return np.broadcast_to(np.asarray(self.atol, dtype=np.float64), (n_states,)).copy()
+    def atol_vector(self, n_states: int, magnitudes: np.ndarray | None = None) -> np.ndarray:
+        """``atol`` as one value per state (the kernels' form).
+
+        ``magnitudes``: the states' nominal values; with them a scalar ``atol`` is scaled per
+        state (``atol_scaling``). The engines pass the model's initial state, never a batch's,
+        so a patient's tolerances do not depend on who else is in the batch.
+        """
+        if isinstance(self.atol, tuple):
+            if len(self.atol) != n_states:
+                raise InvalidOptionError(
+                    "atol", self.atol, f"one number or {n_states} numbers (one per state)"
+                )
+            return np.asarray(self.atol, dtype=np.float64).copy()
+        vec = np.full(n_states, self.atol, dtype=np.float64)
+        if self.atol_scaling == "magnitude" and magnitudes is not None and n_states:
+            scaled = vec * atol_scales(np.asarray(magnitudes, dtype=np.float64).reshape(n_states))
+            # Scaling tightens atol down to SCALED_ATOL_MIN at most (never below a smaller
+            # number the caller chose): RODAS's error control on a state decaying to ~0 with an
+            # absolute tolerance of ~1e-18 ends in a step-size underflow (seen on the tumour
+            # example at atol 1e-14 x a magnitude of 1e-4).
+            vec = np.maximum(scaled, min(self.atol, SCALED_ATOL_MIN))
+        return vec
 
     def kernel_settings(self) -> tuple[np.ndarray, np.ndarray]:
         """(real, integer) settings arrays for :func:`mdrsim.engine.rodas.solve_range`."""
@@ -165,4 +216,10 @@ def options_provenance(options: SolverOptions | StochasticOptions, engine: str) 
     return {"engine": engine, "solver_options": values}
 
 
-__all__ = ["SolverOptions", "StochasticOptions", "options_provenance"]
+__all__ = [
+    "ATOL_SCALINGS",
+    "SolverOptions",
+    "StochasticOptions",
+    "atol_scales",
+    "options_provenance",
+]

@@ -480,11 +480,12 @@ def integrate_patient(
                     status = STATUS_NONFINITE
                     fail = True
                     break
+                # The Jacobian's non-zeros; jac() scatters them into the dense matrix.
+                jac_sparse(t, y.ctypes, p.ctypes, jv.ctypes)
                 if sparse_ok:
-                    jac_sparse(t, y.ctypes, p.ctypes, jv.ctypes)
                     dense_ready = False
                 else:
-                    jac(t, y.ctypes, p.ctypes, jmat.ctypes)
+                    jac(t, jv.ctypes, p.ctypes, jmat.ctypes)
                     dense_ready = True
                 if uses_time:
                     dfdt(t, y.ctypes, p.ctypes, fx.ctypes)
@@ -502,7 +503,7 @@ def integrate_patient(
                 # Dense LU with partial pivoting: always for models without the sparse code,
                 # and as the fallback when a sparse pivot was too small.
                 if not dense_ready:
-                    jac(t, y.ctypes, p.ctypes, jmat.ctypes)
+                    jac(t, jv.ctypes, p.ctypes, jmat.ctypes)
                     dense_ready = True
                     n_jac_eval += 1
                 for i in range(n):

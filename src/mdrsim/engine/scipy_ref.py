@@ -49,8 +49,10 @@ class _Patient:
         return out + self.u
 
     def jac(self, t: float, y: np.ndarray) -> np.ndarray:
+        jv = np.empty(max(int(self.m.N_JAC), 1))
+        call_model_fn(self.m.jac_sparse, float(t), np.ascontiguousarray(y), self.p, jv)
         out = np.empty(self.n * self.n)
-        call_model_fn(self.m.jac, float(t), np.ascontiguousarray(y), self.p, out)
+        call_model_fn(self.m.jac, float(t), jv, self.p, out)
         return out.reshape(self.n, self.n)
 
     def triggers(self, t: float, y: np.ndarray) -> np.ndarray:
@@ -112,7 +114,7 @@ def run_scipy(
     t = check_times(t_eval)
     params, y0 = check_arrays(compiled, params, y0, allow_empty=True)
     n, n_s = y0.shape
-    atol = options.atol_vector(n_s)
+    atol = options.atol_vector(n_s, compiled.default_initial_state())
     solver_cls = _SOLVERS[method.upper()]
     ext_t, ext_kind, ext_idx, ext_op, ext_val = event_rows(events, n, compiled)
     skip = skip_matrix(skip_init, n, len(compiled.flat.initial))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict
 
+import numpy as np
 import pytest
 
 from mdrsim.engine import (
@@ -35,6 +36,7 @@ from .models import logistic
         ("max_steps", True, "integer"),
         ("h_max", 0.0, "> 0"),
         ("h_fixed", -1.0, ">= 0"),
+        ("atol_scaling", "auto", "magnitude or none"),
     ],
 )
 def test_solver_options_refuse_bad_values_naming_field_value_and_range(field, value, allowed):
@@ -103,3 +105,12 @@ def test_stochastic_provenance_from_its_options():
     assert r.provenance["seed"] == 3  # the stochastic path keeps its seed
     short = simulate_stochastic(birth_death(), [0.0, 1.0], seed=3, tau_epsilon=0.07)
     assert short.provenance["solver_options"]["tau_epsilon"] == 0.07
+
+
+def test_atol_scales_follow_magnitudes_with_median_fill_cap_and_floor():
+    from mdrsim.engine.options import atol_scales
+
+    scales = atol_scales(np.array([1e-6, 0.0, 4e-6, 50.0, 1e-300, math.nan]))
+    # non-zero magnitudes 1e-6, 4e-6, 50, 1e-300: median 2.5e-6 fills the zero and the NaN
+    assert scales.tolist() == pytest.approx([1e-6, 2.5e-6, 4e-6, 1.0, 1e-15, 2.5e-6])
+    assert atol_scales(np.zeros(3)).tolist() == [1.0, 1.0, 1.0]
