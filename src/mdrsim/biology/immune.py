@@ -210,8 +210,20 @@ LISTERIA = Pathogen(
 )
 
 
-def add_pathogen(b: ModelBuilder, pathogen: Pathogen, *, killers: str, initial: float = 0.0) -> str:
-    """Add a pathogen species growing logistically and killed by ``killers`` (an expression)."""
+def add_pathogen(
+    b: ModelBuilder,
+    pathogen: Pathogen,
+    *,
+    killers: str,
+    initial: float = 0.0,
+    extinction: bool = True,
+) -> str:
+    """Add a pathogen species growing logistically and killed by ``killers`` (an expression).
+
+    ``extinction=False`` leaves out the extinction event (a load below 0.01 units set to 0):
+    a fit needs a model whose states do not jump (the sensitivities of :mod:`mdrsim.fit`
+    refuse state-changing events), and a decaying load below 0.01 units is no antigen anyway.
+    """
     n = pathogen.name
     b.parameter(f"r_{n}", pathogen.growth_rate, unit="1/d", source=pathogen.source)
     b.parameter(f"K_{n}", pathogen.carrying_capacity, unit="pathogen units", source=pathogen.source)
@@ -228,6 +240,8 @@ def add_pathogen(b: ModelBuilder, pathogen: Pathogen, *, killers: str, initial: 
     if pathogen.clearance > 0:
         b.parameter(f"c_{n}", pathogen.clearance, unit="1/d", source=pathogen.source)
         b.reaction(f"innate_clearance_{n}", f"c_{n}*{n}", reactants={n: 1})
+    if not extinction:
+        return n
     # A continuous load below one unit would otherwise regrow from nothing: below the
     # threshold the pathogen is extinct (a deterministic stand-in for stochastic extinction).
     b.parameter(
