@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,7 @@ _MEASUREMENT_COLUMNS = ("observableId", "simulationConditionId", "time", "measur
 
 def write_petab_problem(
     model: Model,
-    out: str | Path,
+    out: str | os.PathLike[str],
     *,
     measurements: pd.DataFrame,
     observables: Sequence[ObservableMap],
@@ -233,7 +234,7 @@ def _measurements(
             isinstance(r["noiseParameters"], float) and math.isnan(r["noiseParameters"])
         ):
             v = r["noiseParameters"]
-            if not isinstance(v, numbers.Real) or not (math.isfinite(v) and v > 0):
+            if not isinstance(v, numbers.Real) or not (math.isfinite(v) and float(v) > 0):
                 raise PetabError(f"{where}, column noiseParameters: {v!r} is not a positive number")
     cols = [*_MEASUREMENT_COLUMNS, *(["noiseParameters"] if "noiseParameters" in df else [])]
     return df[cols].reset_index(drop=True)
