@@ -28,7 +28,7 @@ import pandas as pd
 from mdrsim.experiments.cd8_crauste import CD8_FREE, LCMV_TARGETS, write_crauste_problem
 from mdrsim.fit import Objective
 from mdrsim.fit.multistart import MultistartResult, multistart, profile
-from mdrsim.io.petab import from_scale
+from mdrsim.io.petab import from_scale, to_scale
 from mdrsim.report.fit_report import read_best, write_fit_outputs, write_profile_outputs
 
 #: Log-likelihood of Crauste's own model (12 parameters) on the same 21 measurements at the
@@ -52,10 +52,18 @@ def main() -> None:
     ap.add_argument("--max-iter", type=int, default=1500)
     ap.add_argument("--no-lcmv", action="store_true")
     ap.add_argument("--no-profiles", action="store_true")
+    ap.add_argument("--profile-step", type=float, default=0.1, help="log10 units")
+    ap.add_argument("--profile-points", type=int, default=40, help="per direction")
+    ap.add_argument("--profile", nargs="*", default=None, help="ids (default: every CD8 one)")
     ap.add_argument(
         "--profiles-only",
         action="store_true",
         help="profile around OUT/best.json of an earlier run (same problem)",
+    )
+    ap.add_argument(
+        "--extra-start",
+        default=None,
+        help="best.json of another fit whose values (by id) are one more start",
     )
     ap.add_argument("--out", default="results/cd8_crauste")
     args = ap.parse_args()
@@ -71,6 +79,12 @@ def main() -> None:
     else:
         # Start 0 is the module's current (assumed) values; the others are seeded uniform draws.
         starts = _starts(objective, args.starts, args.seed)
+        if args.extra_start:
+            linear = json.loads(Path(args.extra_start).read_text())["linear"]
+            scales = problem.parameters.loc[ids, "scale"]
+            lb, ub = np.asarray(objective.lower), np.asarray(objective.upper)
+            x = [to_scale(linear[i], s) for i, s in zip(ids, scales, strict=True)]
+            starts = np.vstack([np.clip(x, lb, ub), starts])
         tables = []
         for i, x0 in enumerate(starts):
             t0 = time.perf_counter()
@@ -101,8 +115,10 @@ def main() -> None:
     n_best = int(((table["status"] == "converged") & (table["objective"] < best_obj + 0.1)).sum())
     intervals: dict[str, list[float | None]] = {}
     if not args.no_profiles:
-        for pid in CD8_FREE:
-            prof = profile(objective, pid, theta, step=0.1, max_points=40)
+        for pid in args.profile or CD8_FREE:
+            prof = profile(
+                objective, pid, theta, step=args.profile_step, max_points=args.profile_points
+            )
             write_profile_outputs(out, objective, prof, fit_dir=out)
             scale = problem.parameters.loc[pid, "scale"]
             intervals[pid] = [

@@ -47,6 +47,7 @@ from mdrsim.io.petab import PetabProblem
 from mdrsim.model import Model, ModelBuilder
 
 __all__ = [
+    "CRAUSTE_ANTIGEN",
     "CRAUSTE_DOI",
     "FREE",
     "NAIVE_AT_DAY0",
@@ -87,6 +88,9 @@ FREE = (
     FreeParameter("r_virus_crauste2017", 1e-1, 2e1, nominal=LCMV_ARMSTRONG.growth_rate),
     FreeParameter("k_kill_virus_crauste2017", 1e-10, 1e-2, nominal=LCMV_ARMSTRONG.kill_rate),
 )
+#: The fitted nuisance parameters of Crauste's antigen (scripts/fit_cd8_crauste.py; the
+#: experiment's own, not the module's): growth rate (1/d) and CD8 kill rate (1/(cell·d)).
+CRAUSTE_ANTIGEN = {"r_virus_crauste2017": 2.207, "k_kill_virus_crauste2017": 1.717e-5}
 CD8_FREE = ("k_act", "p_A", "p_E", "k_AE", "d_A", "d_E", "k_EM", "d_M", "K_Ag")
 
 
