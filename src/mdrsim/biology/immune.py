@@ -27,6 +27,7 @@ dimensionless form: ``dx/dt = σ + ρ·x·y/(η + y) − μ·x·y − δ·x``,
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 from mdrsim.errors import InputValueError
@@ -138,16 +139,18 @@ D_OX_FITTED_KINETICS = 0.28
 #: late-effector and memory CD8 T cells, days 4-28, PEtab benchmark problem
 #: Crauste_CellSystems2017) jointly with the LCMV targets of Blattman et al. 2002 (1e7 at day 8,
 #: 5e5 memory on days 30 and 60, log10 SD 0.2). Maximum-likelihood value and 95 % profile-
-#: likelihood interval (None: open up to the search bound) of each estimated parameter.
+#: likelihood interval of each estimated parameter: ±inf where the profile stays below the
+#: threshold up to the search bound (the data do not bound it there), None where the profile
+#: was not computed.
 CD8_FIT: dict[str, tuple[float, float | None, float | None]] = {
-    "k_act": (27.73, None, None),
-    "p_A": (8.121, None, None),
+    "k_act": (27.73, 5.855, math.inf),
+    "p_A": (8.121, 5.049, math.inf),
     "p_E": (0.3027, None, None),
     "k_AE": (0.3877, None, None),
-    "d_A": (4.950, None, None),
-    "d_E": (0.1441, None, None),
-    "k_EM": (0.03946, None, None),
-    "d_M": (1.0e-5, None, None),
+    "d_A": (4.95, None, None),
+    "d_E": (0.1441, 0.06926, 0.2753),
+    "k_EM": (0.03946, 0.02636, 0.05714),
+    "d_M": (1.002e-05, None, None),
     "K_Ag": (5201.0, None, None),
 }
 _CRAUSTE = (
@@ -158,8 +161,10 @@ _CRAUSTE = (
 
 def _fit_source(name: str) -> str:
     value, lo, hi = CD8_FIT[name]
-    lo_s = "open" if lo is None else f"{lo:.4g}"
-    hi_s = "open" if hi is None else f"{hi:.4g}"
+    if lo is None or hi is None:
+        return f"{_CRAUSTE}: {value:.4g} (profile-likelihood interval not computed)"
+    lo_s = "open (search bound)" if math.isinf(lo) else f"{lo:.4g}"
+    hi_s = "open (search bound)" if math.isinf(hi) else f"{hi:.4g}"
     return f"{_CRAUSTE}: {value:.4g}, 95 % profile-likelihood interval [{lo_s}, {hi_s}]"
 
 
