@@ -139,19 +139,20 @@ D_OX_FITTED_KINETICS = 0.28
 #: late-effector and memory CD8 T cells, days 4-28, PEtab benchmark problem
 #: Crauste_CellSystems2017) jointly with the LCMV targets of Blattman et al. 2002 (1e7 at day 8,
 #: 5e5 memory on days 30 and 60, log10 SD 0.2). Maximum-likelihood value and 95 % profile-
-#: likelihood interval of each estimated parameter: ±inf where the profile stays below the
-#: threshold up to the search bound (the data do not bound it there), None where the profile
-#: was not computed.
+#: likelihood interval of each estimated parameter: ±inf where the profile did not cross the
+#: threshold (the data do not bound it there: up to the search bound, or where the profile was
+#: stopped — d_M above 0.01 /d, d_A outside the range profiled; docs/immune.md), None where the
+#: profile was not computed.
 CD8_FIT: dict[str, tuple[float, float | None, float | None]] = {
     "k_act": (27.73, 5.855, math.inf),
-    "p_A": (8.121, 5.049, math.inf),
-    "p_E": (0.3027, None, None),
-    "k_AE": (0.3877, None, None),
-    "d_A": (4.95, None, None),
+    "p_A": (8.121, 4.795, math.inf),
+    "p_E": (0.3027, -math.inf, 0.7819),
+    "k_AE": (0.3877, 0.2371, 0.6031),
+    "d_A": (4.95, -math.inf, math.inf),
     "d_E": (0.1441, 0.06926, 0.2753),
     "k_EM": (0.03946, 0.02636, 0.05714),
-    "d_M": (1.002e-05, None, None),
-    "K_Ag": (5201.0, None, None),
+    "d_M": (1.002e-05, -math.inf, math.inf),
+    "K_Ag": (5201.0, 1054.0, 57940.0),
 }
 _CRAUSTE = (
     "fitted to Crauste et al., Cell Systems 2017;4:306, doi:10.1016/j.cels.2017.01.014 (and the "
