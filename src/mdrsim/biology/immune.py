@@ -141,14 +141,14 @@ D_OX_FITTED_KINETICS = 0.28
 #: 5e5 memory on days 30 and 60, log10 SD 0.2). Maximum-likelihood value and 95 % profile-
 #: likelihood interval of each estimated parameter: ±inf where the profile did not cross the
 #: threshold (the data do not bound it there: up to the search bound, or where the profile was
-#: stopped — d_M above 0.01 /d, d_A outside the range profiled; docs/immune.md), None where the
+#: stopped — d_M above 0.01 /d; docs/immune.md), None where the
 #: profile was not computed.
 CD8_FIT: dict[str, tuple[float, float | None, float | None]] = {
     "k_act": (27.73, 5.855, math.inf),
     "p_A": (8.121, 4.795, math.inf),
     "p_E": (0.3027, -math.inf, 0.7819),
     "k_AE": (0.3877, 0.2371, 0.6031),
-    "d_A": (4.95, -math.inf, math.inf),
+    "d_A": (4.95, 1.246, 7.07),
     "d_E": (0.1441, 0.06926, 0.2753),
     "k_EM": (0.03946, 0.02636, 0.05714),
     "d_M": (1.002e-05, -math.inf, math.inf),
