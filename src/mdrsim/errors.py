@@ -335,3 +335,16 @@ class AnalysisError(MdrsimError, ValueError):
     """A scan, sensitivity analysis or frontier cannot be done as asked: an unknown factor or
     output, a range that is not allowed, or failed runs that would make the indices wrong.
     The message names the factor, output or run and says what is allowed."""
+
+
+# --- fit: parameter files ---
+
+
+class ParameterFileError(MdrsimError, ValueError):
+    """A parameter file (``--params``; the best.json of a fit) is malformed: the message names
+    the file and the field."""
+
+
+class ParameterFileMismatchError(ParameterFileError):
+    """A parameter file was fitted to another model (its structure hash differs) or names
+    parameters the model does not have; the message says which."""

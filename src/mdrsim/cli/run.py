@@ -31,13 +31,27 @@ def _load(path: Path) -> tuple[Any, str]:
         fail(exc)
 
 
-def _run(path: Path, show_progress: bool) -> PatientRun:
+def _fitted(path: Path | None) -> Any:
+    """The parameter file of --params, read (checked against the model when it is built)."""
+    if path is None:
+        return None
+    from mdrsim.errors import MdrsimError
+    from mdrsim.fit.parameters import read_parameter_file
+
+    try:
+        return read_parameter_file(path)
+    except MdrsimError as exc:
+        fail(exc)
+
+
+def _run(path: Path, show_progress: bool, params_file: Path | None = None) -> PatientRun:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from mdrsim.errors import MdrsimError
     from mdrsim.patient import run_scenario
 
     scenario, text = _load(path)
+    fitted = _fitted(params_file)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -53,6 +67,7 @@ def _run(path: Path, show_progress: bool) -> PatientRun:
                 scenario,
                 scenario_text=text,
                 progress=lambda f: bar.update(task, completed=f * scenario.horizon_days),
+                parameters=fitted,
             )
         except MdrsimError as exc:
             # A failed patient exits 1, a scenario the model cannot be built from exits 2.
@@ -72,19 +87,27 @@ def run(
             "--no-figures writes the data files only, in about half the time."
         ),
     ] = True,
+    params_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--params",
+            help="Fitted parameters (best.json of `mdrsim fit`, or a parameter file) for the "
+            "patient model; refused unless fitted to this scenario's patient model.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run one patient's scenario: PK, tumour clones, T cells, marrow, infections.
 
     Writes OUT/trajectories.parquet (time, variable, value), OUT/lines.csv, OUT/summary.json
-    and, unless --no-figures, OUT/tumour_by_clone.png, OUT/drug_levels.png, OUT/cd8.png,
-    OUT/anc.png, OUT/infection.png (when the scenario has infections) and OUT/report.html
-    (self-contained).
+    (its provenance names the --params file, its sha256 and the values used) and, unless
+    --no-figures, OUT/tumour_by_clone.png, OUT/drug_levels.png, OUT/cd8.png, OUT/anc.png,
+    OUT/infection.png (when the scenario has infections) and OUT/report.html (self-contained).
     """
     from mdrsim.errors import MdrsimError
     from mdrsim.report.patient_report import write_patient_data, write_patient_figures
 
-    result = _run(scenario, progress and not as_json)
+    result = _run(scenario, progress and not as_json, params_file)
     try:
         report = write_patient_data(result, out)
     except MdrsimError as exc:

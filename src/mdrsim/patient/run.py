@@ -20,6 +20,7 @@ from mdrsim.patient.scenario import Scenario
 
 if TYPE_CHECKING:
     from mdrsim.data.library import Library
+    from mdrsim.fit.parameters import FittedParameters
 
 
 @dataclass
@@ -66,20 +67,31 @@ def run_scenario(
     library: Library | None = None,
     scenario_text: str | None = None,
     progress: Callable[[float], None] | None = None,
+    parameters: FittedParameters | None = None,
 ) -> PatientRun:
     """Build the whole-patient model from ``library`` (default: the packaged one — give the
     library the scenario was validated against), run the scenario's lines to its horizon,
-    summarise.
+    summarise. ``parameters`` (a fit's parameter file) replaces model parameters by name after
+    checking that it was fitted to this patient model (structure hash and names).
 
     Raises :class:`~mdrsim.errors.SimulationError` naming the segment if the patient fails."""
     from mdrsim.data.library import load_library
     from mdrsim.errors import SimulationError
+    from mdrsim.patient.runner import default_inputs
 
     pm = build_patient_model(scenario, load_library() if library is None else library)
-    out = run_patients(pm, progress=progress)
+    inputs = default_inputs(pm)
+    if parameters is not None:
+        names = list(pm.compiled.parameter_names)
+        parameters.check(pm.model, names)
+        for name, value in parameters.values.items():
+            inputs.params[:, names.index(name)] = value
+    out = run_patients(pm, inputs, progress=progress)
     if out.failures:
         raise SimulationError({0: f"scenario {scenario.name!r}: {out.failures[0]}"})
     summary = summarise(pm, out, scenario_text=scenario_text)
+    if parameters is not None:
+        summary["provenance"]["fitted_parameters"] = parameters.provenance()
     return PatientRun(scenario, pm, out, summary)
 
 
