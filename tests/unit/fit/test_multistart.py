@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -54,7 +55,7 @@ class _Quadratic:
     """(x − 0.3)² per coordinate in [0, 1]²; cannot be evaluated where x₀ > 0.5 (a stand-in
     for a model that cannot be integrated at a start)."""
 
-    theta_ids = ["a", "b"]
+    theta_ids: ClassVar[list[str]] = ["a", "b"]
     lower = np.zeros(2)
     upper = np.ones(2)
 
