@@ -167,11 +167,15 @@ def run_peer(problem_yaml: Path, starts: np.ndarray, hessian: str, build: Path) 
     )
     objective = importer.create_objective()
     compile_s = time.perf_counter() - t0
+    try:  # AMICI >= 1.0
+        from amici.sim.sundials import SensitivityMethod
+    except ImportError:  # AMICI 0.x
+        SensitivityMethod = amici.SensitivityMethod
     solver = objective.amici_solver
     for camel, snake, value in (
         ("setRelativeTolerance", "set_relative_tolerance", RTOL),
         ("setAbsoluteTolerance", "set_absolute_tolerance", ATOL),
-        ("setSensitivityMethod", "set_sensitivity_method", amici.SensitivityMethod.forward),
+        ("setSensitivityMethod", "set_sensitivity_method", SensitivityMethod.forward),
     ):
         (getattr(solver, camel, None) or getattr(solver, snake))(value)
     problem = importer.create_problem(objective)
