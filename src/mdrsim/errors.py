@@ -367,3 +367,16 @@ class UnitMismatchError(UnitError):
 
     def __reduce__(self) -> tuple[type, tuple[str, float, str, str, str]]:
         return (type(self), self._args)
+
+
+# --- fit: parameter files ---
+
+
+class ParameterFileError(MdrsimError, ValueError):
+    """A parameter file (``--params``; the best.json of a fit) is malformed: the message names
+    the file and the field."""
+
+
+class ParameterFileMismatchError(ParameterFileError):
+    """A parameter file was fitted to another model (its structure hash differs) or names
+    parameters the model does not have; the message says which."""

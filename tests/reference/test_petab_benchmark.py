@@ -208,3 +208,27 @@ def test_multistart_reaches_reference_optimum_boehm() -> None:
 
     result = multistart(_objective(name), n_starts=4, seed=0)
     assert result.best_objective <= -_reference()[name] + 0.1
+
+
+@pytest.mark.slow
+def test_fit_from_near_the_published_optimum_fujita() -> None:
+    """Fujita_SciSignal2010: the published estimates (the collection's nominal parameters) are
+    a local optimum of mdrsim's objective, and fides (hybrid FIM/BFGS Hessian) gets back there
+    from a start 0.1·N(0, 1) away on the log10 scale (seed 0; objective at the start 492). This
+    is not the random-start criterion of issue 18 (uniform starts in 1e-8…1e8 did not reach it
+    in the 18 starts tried, docs/calibration.md). Reference: −llh 53.0838 at the nominal
+    parameters (reference_llh.tsv); tolerance 0.1. Measured: converged (FTOL) at −53.230681,
+    0.147 better than the published point, in 232 evaluations."""
+    name = "Fujita_SciSignal2010"
+    if not (BENCHMARK / name).is_dir():
+        pytest.skip(f"PEtab benchmark data not found at {BENCHMARK}")
+    from mdrsim.fit.multistart import multistart
+
+    objective = _objective(name)
+    nominal = objective.problem.nominal_theta()
+    rng = np.random.default_rng(0)
+    start = np.clip(nominal + 0.1 * rng.standard_normal(nominal.size), objective.lower,
+                    objective.upper)  # fmt: skip
+    result = multistart(objective, starts=start[None, :], hessian="hybrid", max_iter=500)
+    assert result.table["status"].iloc[0] == "converged", result.table["reason"].iloc[0]
+    assert result.best_objective <= -_reference()[name] + 0.1

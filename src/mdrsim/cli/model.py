@@ -81,6 +81,23 @@ def _parse_params(items: list[str], model: Any, model_path: Path) -> dict[str, f
         fail(exc)
 
 
+def _fitted(path: Path | None, model: Any, overrides: dict[str, float]) -> Any:
+    """The parameter file at ``path`` checked against ``model`` (None without --params)."""
+    if path is None:
+        return None
+    from mdrsim.fit.parameters import read_parameter_file
+
+    try:
+        fitted = read_parameter_file(path)
+        fitted.check(model)
+    except MdrsimError as exc:
+        fail(exc)
+    both = sorted(set(fitted.values) & set(overrides))
+    if both:
+        fail(f"--param {both[0]}: also set by --params {path}; give each parameter once")
+    return fitted
+
+
 #: Most output intervals of `mdrsim simulate` (a million rows of every variable).
 MAX_POINTS = 1_000_000
 #: Latest end time of `mdrsim simulate` (model time units; in days, 2,700 years).
@@ -111,6 +128,14 @@ def simulate(
     method: Annotated[
         str, typer.Option(help="rodas4 (default) or scipy-radau / scipy-bdf / scipy-lsoda.")
     ] = "rodas4",
+    params_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--params",
+            help="Fitted parameters: the best.json of `mdrsim fit` (or a parameter file); "
+            "refused unless fitted to this model.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Simulate MODEL from 0 to UNTIL and write trajectories and a plot.
@@ -118,7 +143,7 @@ def simulate(
     Files written to OUT: trajectories.parquet and trajectories.csv (wide: a `time` column,
     then one column per state, rule variable and observable, by model id, on POINTS+1 evenly
     spaced times), plot.png (one panel per variable) and provenance.json (model hash,
-    parameters, tolerances, versions).
+    parameters, tolerances, versions, and the --params file with its sha256).
     """
     from mdrsim.engine import simulate as run_simulation
 
@@ -128,6 +153,9 @@ def simulate(
         fail(f"--until must be a positive number <= {MAX_UNTIL:g}, got {until}")
     model = _load(model_path)
     overrides = _parse_params(param or [], model, model_path)
+    fitted = _fitted(params_file, model, overrides)
+    if fitted is not None:
+        overrides = {**fitted.values, **overrides}
     params = {k: v for k, v in overrides.items() if k not in model.species}
     initial = {k: v for k, v in overrides.items() if k in model.species}
     # Simulate on a grid k times finer than asked for, so the plot shows doses and fast
@@ -170,6 +198,7 @@ def simulate(
                     zip(result.parameter_names, result.parameters[0].tolist(), strict=True)
                 ),
                 "model_file": str(model_path),
+                "fitted_parameters": None if fitted is None else fitted.provenance(),
             },
             default=json_default,
             indent=2,

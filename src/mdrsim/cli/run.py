@@ -31,7 +31,25 @@ def _load(path: Path) -> tuple[Any, str]:
         fail(exc)
 
 
-def _run(path: Path, show_progress: bool, params: list[str] | None = None) -> PatientRun:
+def _fitted(path: Path | None) -> Any:
+    """The parameter file of --params, read (checked against the model when it is built)."""
+    if path is None:
+        return None
+    from mdrsim.errors import MdrsimError
+    from mdrsim.fit.parameters import read_parameter_file
+
+    try:
+        return read_parameter_file(path)
+    except MdrsimError as exc:
+        fail(exc)
+
+
+def _run(
+    path: Path,
+    show_progress: bool,
+    params: list[str] | None = None,
+    params_file: Path | None = None,
+) -> PatientRun:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from mdrsim.cli.analysis import param_texts
@@ -40,6 +58,7 @@ def _run(path: Path, show_progress: bool, params: list[str] | None = None) -> Pa
 
     scenario, text = _load(path)
     fixed = param_texts(params)
+    fitted = _fitted(params_file)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -56,6 +75,7 @@ def _run(path: Path, show_progress: bool, params: list[str] | None = None) -> Pa
                 scenario_text=text,
                 progress=lambda f: bar.update(task, completed=f * scenario.horizon_days),
                 params=fixed,
+                parameters=fitted,
             )
         except MdrsimError as exc:
             # A failed patient exits 1, a scenario the model cannot be built from exits 2.
@@ -83,19 +103,27 @@ def run(
             'UNIT, converted with pint (--param "CL_doxorubicin=40 L/h"; repeatable).',
         ),
     ] = None,
+    params_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--params",
+            help="Fitted parameters (best.json of `mdrsim fit`, or a parameter file) for the "
+            "patient model; refused unless fitted to this scenario's patient model.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run one patient's scenario: PK, tumour clones, T cells, marrow, infections.
 
     Writes OUT/trajectories.parquet (time, variable, value), OUT/lines.csv, OUT/summary.json
-    and, unless --no-figures, OUT/tumour_by_clone.png, OUT/drug_levels.png, OUT/cd8.png,
-    OUT/anc.png, OUT/infection.png (when the scenario has infections) and OUT/report.html
-    (self-contained).
+    (its provenance names the --params file, its sha256 and the values used) and, unless
+    --no-figures, OUT/tumour_by_clone.png, OUT/drug_levels.png, OUT/cd8.png, OUT/anc.png,
+    OUT/infection.png (when the scenario has infections) and OUT/report.html (self-contained).
     """
     from mdrsim.errors import MdrsimError
     from mdrsim.report.patient_report import write_patient_data, write_patient_figures
 
-    result = _run(scenario, progress and not as_json, param)
+    result = _run(scenario, progress and not as_json, param, params_file)
     try:
         report = write_patient_data(result, out)
     except MdrsimError as exc:

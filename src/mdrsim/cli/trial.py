@@ -47,11 +47,20 @@ def trial(
     chunk_size: Annotated[
         int, typer.Option("--chunk-size", help="Patients per chunk (unit of work and of files).")
     ] = 1000,
+    params_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--params",
+            help="Fitted parameters (best.json of `mdrsim fit`, or a parameter file) given to "
+            "every patient; refused unless fitted to the trial's model.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Run a virtual trial: every patient in every arm, then analyse and report.
 
-    Files written to OUT: manifest.json; patients/, endpoints/ARM/ and trajectories/ARM/
+    Files written to OUT: manifest.json (with the --params file, its sha256 and values);
+    patients/, endpoints/ARM/ and trajectories/ARM/
     (Parquet, one file per chunk, queryable with `mdrsim query OUT "SELECT …"`);
     summary.json and summary.csv (per arm: median PFS with CI, HR vs the first arm with CI,
     log-rank, ORR with CI, safety rates); failures.csv (patient, arm, reason); km.png,
@@ -69,6 +78,10 @@ def trial(
         fail(f"--chunk-size must be between 1 and {MAX_CHUNK_SIZE:,}, got {chunk_size}")
     try:
         plan = TrialPlan.from_file(trial_path)
+        if params_file is not None:
+            from mdrsim.fit.parameters import apply_to_plan, read_parameter_file
+
+            plan = apply_to_plan(plan, read_parameter_file(params_file))
     except MdrsimError as exc:
         fail(exc)
     out_dir = out or Path("results") / f"trial_{plan.spec.name}"

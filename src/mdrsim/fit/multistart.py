@@ -29,29 +29,44 @@ __all__ = ["MultistartResult", "ProfileResult", "multistart", "profile"]
 _CONVERGED_FLAGS = ("FTOL", "XTOL", "GTOL")
 
 
-class _Counted:
-    """Wraps value_and_gradient: counts calls, turns simulation failures into +inf."""
+#: Hessian approximations of the optimiser: BFGS updates; the Fisher information matrix from
+#: the forward sensitivities (Gauss–Newton; what pyPESTO uses with AMICI and fides); or
+#: fides' hybrid (the FIM, then BFGS updates from iteration 20; Fröhlich & Sorger, PLoS Comput
+#: Biol 2022, doi:10.1371/journal.pcbi.1010322).
+HESSIANS = ("bfgs", "fim", "hybrid")
 
-    def __init__(self, fun: Callable[[np.ndarray], tuple[float, np.ndarray]]) -> None:
+
+class _Counted:
+    """Wraps the objective: counts calls, turns simulation failures into +inf. ``fun`` returns
+    (f, g) or (f, g, H)."""
+
+    def __init__(self, fun: Callable[[np.ndarray], tuple[Any, ...]]) -> None:
         self.fun = fun
         self.calls = 0
         self.last_error: str = ""
 
-    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+    def __call__(self, x: np.ndarray) -> tuple[Any, ...]:
         self.calls += 1
         try:
-            f, g = self.fun(x)
+            out = self.fun(x)
         except MdrsimError as exc:
             self.last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
-            return math.inf, np.zeros_like(x)
-        if not (np.isfinite(f) and np.all(np.isfinite(g))):
+            return self._failed(x)
+        if not all(np.all(np.isfinite(v)) for v in out):
             self.last_error = "non-finite objective or gradient"
-            return math.inf, np.zeros_like(x)
-        return float(f), np.asarray(g, dtype=float)
+            return self._failed(x)
+        return (float(out[0]), *(np.asarray(v, dtype=float) for v in out[1:]))
+
+    def _failed(self, x: np.ndarray) -> tuple[Any, ...]:
+        n = x.size
+        return (math.inf, np.zeros(n)) if self.arity == 2 else (math.inf, np.zeros(n),
+                                                                np.eye(n))  # fmt: skip
+
+    arity = 2
 
 
 def _fides_minimize(
-    fun: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    fun: Callable[[np.ndarray], tuple[Any, ...]],
     x0: np.ndarray,
     lb: np.ndarray,
     ub: np.ndarray,
@@ -59,11 +74,13 @@ def _fides_minimize(
     max_iter: int,
     max_time: float,
     gatol: float,
+    hessian: str = "bfgs",
 ) -> tuple[float, np.ndarray, str, int, str]:
     import fides
 
     counted = _Counted(fun)
-    f0, _ = counted(x0)
+    counted.arity = 2 if hessian == "bfgs" else 3
+    f0 = counted(x0)[0]
     if not math.isfinite(f0):
         return (
             math.inf,
@@ -77,7 +94,7 @@ def _fides_minimize(
         ub=ub,
         lb=lb,
         verbose=logging.WARNING,
-        hessian_update=fides.BFGS(),
+        hessian_update={"bfgs": fides.BFGS(), "fim": None, "hybrid": fides.HybridFixed()}[hessian],
         options={
             fides.Options.MAXITER: max_iter,
             fides.Options.MAXTIME: max_time,
@@ -135,12 +152,24 @@ def multistart(
     max_time_per_start: float = 600.0,
     gatol: float = 1e-6,
     starts: np.ndarray | None = None,
+    hessian: str = "bfgs",
+    resample: int = 0,
 ) -> MultistartResult:
     """Optimise from ``n_starts`` seeded uniform random points inside the bounds.
 
     ``objective`` is an :class:`~mdrsim.fit.Objective` (anything with ``value_and_gradient``,
-    ``lower``, ``upper`` and ``theta_ids``). ``starts`` [n, K] overrides the random points.
+    ``lower``, ``upper`` and ``theta_ids``; and ``value_gradient_fim`` for ``hessian="fim"``).
+    ``starts`` [n, K] overrides the random points. ``hessian``: ``"bfgs"`` (updates) or
+    ``"fim"`` (the Fisher information matrix, Gauss–Newton) or ``"hybrid"`` (FIM, then BFGS
+    from iteration 20). ``resample``: a start whose
+    objective cannot be evaluated (the model fails to integrate there) is replaced by up to
+    this many new uniform points, drawn from a generator seeded by (seed, start) so results
+    do not depend on the order; the column ``draws`` counts the points tried.
     """
+    if hessian not in HESSIANS:
+        raise FitError(f"hessian {hessian!r}; allowed: {', '.join(HESSIANS)}")
+    if resample < 0:
+        raise FitError(f"resample must be >= 0, got {resample}")
     lb = np.asarray(objective.lower, dtype=float)
     ub = np.asarray(objective.upper, dtype=float)
     ids = list(objective.theta_ids)
@@ -150,18 +179,28 @@ def multistart(
     starts = np.atleast_2d(np.asarray(starts, dtype=float))
     if starts.shape[1] != lb.size:
         raise FitError(f"starts must have {lb.size} columns, got {starts.shape}")
+    fun = objective.value_and_gradient if hessian == "bfgs" else objective.value_gradient_fim
     rows = []
-    for i, x0 in enumerate(starts):
+    for i, first in enumerate(starts):
         t0 = time.perf_counter()
-        fval, x, status, calls, reason = _fides_minimize(
-            objective.value_and_gradient,
-            x0,
-            lb,
-            ub,
-            max_iter=max_iter,
-            max_time=max_time_per_start,
-            gatol=gatol,
-        )
+        x0 = first
+        redraw = np.random.default_rng([seed, i])
+        draws = 0
+        while True:
+            draws += 1
+            fval, x, status, calls, reason = _fides_minimize(
+                fun,
+                x0,
+                lb,
+                ub,
+                max_iter=max_iter,
+                max_time=max_time_per_start,
+                gatol=gatol,
+                hessian=hessian,
+            )
+            if not (reason.startswith("objective at the start") and draws <= resample):
+                break
+            x0 = lb + (ub - lb) * redraw.random(lb.size)
         row = {
             "start": i,
             "status": status,
@@ -169,6 +208,7 @@ def multistart(
             "objective": fval,
             "evaluations": calls,
             "seconds": time.perf_counter() - t0,
+            "draws": draws,
         }
         row.update(dict(zip(ids, x, strict=True)))
         row.update({f"start_{k}": v for k, v in zip(ids, x0, strict=True)})

@@ -683,7 +683,12 @@ class Objective:
         x: np.ndarray,
         dx: np.ndarray,
         sens: tuple[np.ndarray, np.ndarray] | None,
+        fim: np.ndarray | None = None,
     ) -> tuple[float, np.ndarray | None]:
+        """Negative log-likelihood; with ``sens``, its gradient; with ``fim`` (a K×K array,
+        added to in place), the expected Fisher information of the measurements (for a normal
+        noise model 1/σ² for the mean and 2/σ² for σ, for Laplace 1/σ² and 1/σ², by the
+        chain rule) — the Gauss–Newton approximation of the Hessian that fides uses."""
         total = 0.0
         grad = np.zeros(len(self.theta_ids)) if sens is not None else None
         for obs_id, rows in self._obs_rows.items():
@@ -739,6 +744,11 @@ class Objective:
                     grad += np.sum(dsig / sigma[:, None] + res[:, None] * dres, axis=0)
                 else:
                     grad += np.sum(dsig / sigma[:, None] + np.sign(res)[:, None] * dres, axis=0)
+                if fim is not None:
+                    dmean = dth[:, None] * dh / sigma[:, None]
+                    dscale = dsig / sigma[:, None]
+                    weight = 2.0 if spec.distribution == "normal" else 1.0
+                    fim += dmean.T @ dmean + weight * (dscale.T @ dscale)
         return total, grad
 
     # -- priors ----------------------------------------------------------------------------
@@ -788,6 +798,20 @@ class Objective:
 
     def value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """Objective (−llh + priors) and its gradient with respect to θ."""
+        value, grad, _ = self._evaluate(theta, with_fim=False)
+        return value, grad
+
+    def value_gradient_fim(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """Objective, gradient and the Fisher information matrix (expected, from the same
+        forward sensitivities; plus the Gauss–Newton term of normal priors): a positive
+        semi-definite approximation of the Hessian for fides."""
+        value, grad, fim = self._evaluate(theta, with_fim=True)
+        assert fim is not None
+        return value, grad, fim
+
+    def _evaluate(
+        self, theta: np.ndarray, *, with_fim: bool
+    ) -> tuple[float, np.ndarray, np.ndarray | None]:
         theta = np.asarray(theta, dtype=float)
         x, dx = self._unscale(theta)
         sm, aug = self._sensitivity()
@@ -840,11 +864,27 @@ class Objective:
                 Y[missing] = self.simulate_states(theta)[missing]
         else:
             Y = self.simulate_states(theta)
-        nllh, grad = self._nllh(Y, P_plain, x, dx, (S, V_sim))
+        fim = np.zeros((K, K)) if with_fim else None
+        nllh, grad = self._nllh(Y, P_plain, x, dx, (S, V_sim), fim)
         assert grad is not None
         value = nllh
         if self.options.include_priors:
             pv, pg = self._prior(theta)
             value += pv
             grad = grad + pg
-        return value, grad
+            if fim is not None:
+                fim += np.diag(self._prior_fim(theta))
+        return value, grad, fim
+
+    def _prior_fim(self, theta: np.ndarray) -> np.ndarray:
+        """Diagonal Gauss–Newton term of the priors: (dz/dθ / b)² for normal priors."""
+        ptab = self.problem.parameters
+        out = np.zeros(len(self.theta_ids))
+        _, dx = self._unscale(theta)
+        for k, pid in enumerate(self.theta_ids):
+            kind = ptab.loc[pid, "prior_type"]
+            if kind and kind.removeprefix("parameterScale").lower() == "normal":
+                _, b = ptab.loc[pid, "prior_parameters"]
+                dz = 1.0 if kind.startswith("parameterScale") else dx[k]
+                out[k] = (dz / b) ** 2
+        return out

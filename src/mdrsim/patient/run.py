@@ -20,6 +20,7 @@ from mdrsim.patient.scenario import Scenario
 
 if TYPE_CHECKING:
     from mdrsim.data.library import Library
+    from mdrsim.fit.parameters import FittedParameters
 
 
 @dataclass
@@ -67,28 +68,44 @@ def run_scenario(
     scenario_text: str | None = None,
     progress: Callable[[float], None] | None = None,
     params: Mapping[str, float | str] | None = None,
+    parameters: FittedParameters | None = None,
 ) -> PatientRun:
     """Build the whole-patient model from ``library`` (default: the packaged one — give the
     library the scenario was validated against), run the scenario's lines to its horizon,
-    summarise. ``params`` fixes model parameters: a number in the model's unit, or text with a
-    unit (``"40 L/h"``) converted to it with pint (:func:`mdrsim.data.units.quantity_in`).
+    summarise. ``parameters`` (a fit's parameter file) replaces model parameters by name after
+    checking that it was fitted to this patient model (structure hash and names). ``params``
+    fixes model parameters: a number in the model's unit, or text with a unit (``"40 L/h"``)
+    converted to it with pint (:func:`mdrsim.data.units.quantity_in`); a name may not be in
+    both.
 
     Raises :class:`~mdrsim.errors.SimulationError` naming the segment if the patient fails."""
     from mdrsim.data.library import load_library
     from mdrsim.errors import SimulationError
+    from mdrsim.patient.runner import default_inputs
 
     pm = build_patient_model(scenario, load_library() if library is None else library)
-    inputs = None
+    inputs = default_inputs(pm)
+    cm = pm.compiled
+    names = list(cm.parameter_names)
+    if parameters is not None:
+        parameters.check(pm.model, names)
+        for name, value in parameters.values.items():
+            inputs.params[:, names.index(name)] = value
     fixed: dict[str, float] = {}
     if params:
         from mdrsim.data.units import resolve_values
-        from mdrsim.patient.runner import default_inputs
 
-        cm = pm.compiled
         fixed = resolve_values(params, cm.parameter_names, cm.model.unit_of)
-        inputs = default_inputs(pm)
+        both = sorted(set(fixed) & set(parameters.values if parameters is not None else {}))
+        if both:
+            from mdrsim.errors import ParameterFileMismatchError
+
+            raise ParameterFileMismatchError(
+                f"--param sets {', '.join(both)}, which the fitted parameter file also sets; "
+                "give each parameter once"
+            )
         for name, value in fixed.items():
-            inputs.params[:, cm.parameter_names.index(name)] = value
+            inputs.params[:, names.index(name)] = value
     out = run_patients(pm, inputs, progress=progress)
     if out.failures:
         raise SimulationError({0: f"scenario {scenario.name!r}: {out.failures[0]}"})
@@ -96,6 +113,8 @@ def run_scenario(
     if fixed:
         # Not in the scenario file: the values (model units) that replaced the model's own.
         summary["provenance"]["parameter_overrides"] = fixed
+    if parameters is not None:
+        summary["provenance"]["fitted_parameters"] = parameters.provenance()
     return PatientRun(scenario, pm, out, summary)
 
 

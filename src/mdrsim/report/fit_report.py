@@ -34,6 +34,7 @@ import pandas as pd
 
 from mdrsim import __version__
 from mdrsim.errors import FitError, ReportError
+from mdrsim.fit.parameters import fit_block
 from mdrsim.io.petab import from_scale, to_scale
 from mdrsim.report.html import Section, format_number, write_html
 
@@ -206,6 +207,13 @@ def write_fit_outputs(
             "linear": {p["id"]: p["estimate"] for p in params},
             "parameters": params,
         }
+        if any(pid in problem.model.parameters for pid in problem.parameters.index):
+            best["model"] = fit_block(
+                problem,
+                best["linear"],
+                {"problem": str(problem.path), "problem_sha256": base["problem_sha256"],
+                 "llh": llh, "start": best["start"]},
+            )  # fmt: skip
         written(out / "best.json").write_text(json.dumps(best, indent=2) + "\n")
         m = problem.measurements
         points = pd.DataFrame(

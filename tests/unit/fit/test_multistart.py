@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -48,3 +49,41 @@ def test_profile_interval_contains_the_truth(decay_objective) -> None:  # type: 
     assert lo < math.log10(TRUTH["k2"]) < hi
     assert prof.threshold == pytest.approx(1.920729, rel=1e-5)
     assert (prof.table["delta"] >= -1e-6).all()
+
+
+class _Quadratic:
+    """(x − 0.3)² per coordinate in [0, 1]²; cannot be evaluated where x₀ > 0.5 (a stand-in
+    for a model that cannot be integrated at a start)."""
+
+    theta_ids: ClassVar[list[str]] = ["a", "b"]
+    lower = np.zeros(2)
+    upper = np.ones(2)
+
+    def value_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        if x[0] > 0.5:
+            raise FitError("simulation failed (test)")
+        return float(np.sum((x - 0.3) ** 2)), 2 * (x - 0.3)
+
+    def value_gradient_fim(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        f, g = self.value_and_gradient(x)
+        return f, g, 2 * np.eye(2)
+
+
+@pytest.mark.parametrize("hessian", ["bfgs", "fim", "hybrid"])
+def test_resampling_replaces_starts_that_cannot_be_evaluated(hessian: str) -> None:
+    plain = multistart(_Quadratic(), n_starts=8, seed=5, hessian=hessian)
+    failed = plain.table["reason"].str.startswith("objective at the start")
+    assert failed.any() and (plain.table.loc[failed, "status"] == "failed").all()
+    again = multistart(_Quadratic(), n_starts=8, seed=5, hessian=hessian, resample=20)
+    assert (again.table["status"] == "converged").all()
+    assert (again.table["draws"] > 1).sum() == failed.sum()
+    assert np.allclose(again.table[["a", "b"]], 0.3, atol=1e-4)
+    # every start point that was used can be evaluated (x0 <= 0.5)
+    assert (again.table["start_a"] <= 0.5).all()
+
+
+def test_unknown_hessian_and_negative_resample_are_refused() -> None:
+    with pytest.raises(FitError, match="hessian 'newton'; allowed: bfgs, fim, hybrid"):
+        multistart(_Quadratic(), n_starts=1, hessian="newton")
+    with pytest.raises(FitError, match="resample must be >= 0"):
+        multistart(_Quadratic(), n_starts=1, resample=-1)
