@@ -32,7 +32,7 @@ from mdrsim.model.ir import Model
 from mdrsim.model.validation import rule_order
 
 #: Bump when the generated code's layout changes, so old cache entries are not reused.
-CODEGEN_VERSION = "9"
+CODEGEN_VERSION = "10"
 #: Bump when the generated pending-queue functions change (only delayed-event models).
 QUEUE_LAYOUT = "3"
 
@@ -48,6 +48,18 @@ class _Printer(PythonCodePrinter):
 
     def _print_Half(self, expr: sympy.Rational) -> str:
         return "0.5"
+
+    def _print_Pow(self, expr: sympy.Pow, rational: bool = False) -> str:
+        # A negative whole exponent is printed as a division: numba computes `x**(-2)` by
+        # integer-power code that raises ZeroDivisionError at x = 0 even with
+        # error_model="numpy", and inside a cfunc that exception is swallowed and the
+        # function returns 0 — a silent wrong number. `1.0/(x)**2` gives inf (a failed patient).
+        exp = expr.exp
+        if exp.is_Integer and exp.is_negative:
+            base = self._print(expr.base)
+            n = -int(exp)
+            return f"(1.0/({base}))" if n == 1 else f"(1.0/({base})**{n})"
+        return str(super()._print_Pow(expr, rational))
 
     def _print_BooleanTrue(self, expr: sympy.Basic) -> str:
         return "True"

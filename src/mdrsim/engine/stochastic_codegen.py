@@ -47,7 +47,7 @@ from mdrsim.model.ir import Model
 from mdrsim.model.validation import rule_order
 
 #: Bump when the generated propensity module's layout changes.
-STOCHASTIC_CODEGEN_VERSION = "1"
+STOCHASTIC_CODEGEN_VERSION = "2"  # 2: negative whole powers printed as divisions
 
 #: Generated propensity modules: ``<cache>/stochastic/propensities_<key>.py``.
 _MODULES = ModuleCache("stochastic", "propensities_", module_prefix="stochastic_")
