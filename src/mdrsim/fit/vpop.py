@@ -37,7 +37,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from mdrsim.trial.endpoints import STATUS_OK, Endpoint
 from mdrsim.trial.errors import TrialSpecError
-from mdrsim.trial.spec import TrialSpec, format_validation_error, load_trial
+from mdrsim.trial.spec import (
+    TrialSpec,
+    format_validation_error,
+    load_document,
+    load_trial,
+    parse_document,
+)
 
 SCHEMA_VERSION = 1
 #: Days per month (the mean Gregorian month), for targets published in months.
@@ -157,35 +163,13 @@ class CalibrationSpec(_Strict):
 
 
 def parse_calibration(data: Mapping[str, Any]) -> CalibrationSpec:
-    if not isinstance(data, Mapping):
-        raise TrialSpecError("calibration file: the top level must be a mapping of fields")
-    version = data.get("schema_version", SCHEMA_VERSION)
-    if version != SCHEMA_VERSION or isinstance(version, bool):
-        raise TrialSpecError(
-            f"schema_version: got {version!r}; this mdrsim reads schema_version {SCHEMA_VERSION}"
-        )
-    try:
-        return CalibrationSpec.model_validate(data)
-    except ValidationError as exc:
-        raise TrialSpecError(format_validation_error(exc)) from None
+    """Validate a calibration document (already parsed from YAML)."""
+    return parse_document(data, CalibrationSpec, "calibration file")
 
 
 def load_calibration(path: str | Path) -> tuple[CalibrationSpec, Path]:
     """Read a calibration YAML file (safe loader); returns it and its directory."""
-    from mdrsim.errors import InputFileError
-    from mdrsim.io.safe_yaml import load_yaml, read_text_file
-
-    p = Path(path)
-    if not p.is_file():
-        raise TrialSpecError(f"calibration file {str(p)!r} does not exist")
-    try:
-        data = load_yaml(read_text_file(p, "calibration file"), f"calibration file {p}")
-    except InputFileError as exc:
-        raise TrialSpecError(str(exc)) from None
-    try:
-        return parse_calibration(data), p.resolve().parent
-    except TrialSpecError as exc:
-        raise TrialSpecError(f"calibration file {p}:\n{exc}") from None
+    return load_document(path, CalibrationSpec, "calibration file")
 
 
 # -- the trial with free values set ------------------------------------------------------------

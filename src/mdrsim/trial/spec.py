@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -298,31 +298,47 @@ def format_validation_error(exc: ValidationError, prefix: str = "") -> str:
     return "\n".join(lines)
 
 
-def parse_trial(data: Mapping[str, Any]) -> TrialSpec:
-    """Validate a trial document (already parsed from YAML)."""
+_Doc = TypeVar("_Doc", bound=BaseModel)
+
+
+def parse_document(data: Mapping[str, Any], model: type[_Doc], what: str) -> _Doc:
+    """Validate a versioned YAML document (already parsed) against ``model``: the top level
+    must be a mapping and ``schema_version`` (default: this version) must be this mdrsim's.
+    Shared by trial files and the population-calibration files of :mod:`mdrsim.fit.vpop`."""
     if not isinstance(data, Mapping):
-        raise TrialSpecError("trial file: the top level must be a mapping of fields")
+        raise TrialSpecError(f"{what}: the top level must be a mapping of fields")
     version = data.get("schema_version", SCHEMA_VERSION)
     if version != SCHEMA_VERSION or isinstance(version, bool):
         raise TrialSpecError(
             f"schema_version: got {version!r}; this mdrsim reads schema_version {SCHEMA_VERSION}"
         )
     try:
-        return TrialSpec.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise TrialSpecError(format_validation_error(exc)) from None
 
 
-def load_trial(path: str | Path) -> tuple[TrialSpec, Path]:
-    """Read and validate a trial YAML file; returns the spec and the file's directory."""
+def load_document(path: str | Path, model: type[_Doc], what: str) -> tuple[_Doc, Path]:
+    """Read (safe YAML loader, size and nesting limits) and validate a versioned document;
+    returns it and the file's directory (relative paths inside it are relative to that)."""
     p = Path(path)
     if not p.is_file():
-        raise TrialSpecError(f"trial file {str(p)!r} does not exist")
+        raise TrialSpecError(f"{what} {str(p)!r} does not exist")
     try:
-        data = load_yaml(read_text_file(p, "trial file"), f"trial file {p}")
+        data = load_yaml(read_text_file(p, what), f"{what} {p}")
     except InputFileError as exc:
         raise TrialSpecError(str(exc)) from None
     try:
-        return parse_trial(data), p.resolve().parent
+        return parse_document(data, model, what), p.resolve().parent
     except TrialSpecError as exc:
-        raise TrialSpecError(f"trial file {p}:\n{exc}") from None
+        raise TrialSpecError(f"{what} {p}:\n{exc}") from None
+
+
+def parse_trial(data: Mapping[str, Any]) -> TrialSpec:
+    """Validate a trial document (already parsed from YAML)."""
+    return parse_document(data, TrialSpec, "trial file")
+
+
+def load_trial(path: str | Path) -> tuple[TrialSpec, Path]:
+    """Read and validate a trial YAML file; returns the spec and the file's directory."""
+    return load_document(path, TrialSpec, "trial file")
