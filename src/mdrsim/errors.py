@@ -25,6 +25,8 @@ __all__ = [
     "ModelImportError",
     "ModelValidationError",
     "OutputPathError",
+    "ParameterFileError",
+    "ParameterFileMismatchError",
     "PetabError",
     "PhysicalBoundsError",
     "PopulationError",

@@ -103,7 +103,10 @@ def test_dosei_zero_switches_the_inhibitor_off(tmp_path: Path) -> None:
     assert ip["initial"] == 0.0 and ip["max"] == 0.0
 
 
-def test_ic50_with_an_inhibitor_says_so(tmp_path: Path) -> None:
+def test_ic50_with_an_inhibitor_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Off a terminal tables print full width; pytest-xdist workers set COLUMNS=80, which would
+    # wrap the long labels this test reads.
+    monkeypatch.delenv("COLUMNS", raising=False)
     r = runner.invoke(
         app,
         ["assay", "ic50", "--drug", "doxorubicin", "--cell-line", "MES-SA/Dx5",
