@@ -385,7 +385,7 @@ def fit_population(
 
     def evaluate(u: np.ndarray) -> float:
         x = _from_unit(free, u)
-        key = tuple(np.round(x, 12))
+        key = tuple(float(v) for v in x)  # exact: the fitted trial must equal the best run
         if key in cache:
             return cache[key][0]
         ep = simulate_arm(trial_with(trial, free, x))

@@ -191,3 +191,25 @@ def test_an_unknown_arm_is_refused() -> None:
     spec = parse_calibration(_doc(arm="placebo"))
     with pytest.raises(MdrsimError, match="placebo"):
         fit_population(spec, _trial(), _exponential_arm(10))  # type: ignore[arg-type]
+
+
+def test_the_fitted_trial_is_exactly_the_best_evaluation_even_for_tiny_values() -> None:
+    # A law whose scale is 1e-8: rounding the evaluation key to 12 decimals once kept only
+    # 4 significant digits, so the written trial differed from the best run.
+    base = _exponential_arm(500)
+
+    def scaled(trial: TrialSpec) -> pd.DataFrame:
+        r = trial.population.parameters["tum_r"].median  # type: ignore[union-attr]
+        doc = trial.model_dump()
+        doc["population"]["parameters"]["tum_r"]["median"] = r * 1e6
+        return base(TrialSpec.model_validate(doc))  # type: ignore[operator]
+
+    doc = _doc(
+        free=[{"path": "population.parameters.tum_r.median", "lower": 1e-9, "upper": 5e-8}],
+        max_evaluations=12,
+    )
+    fit = fit_population(parse_calibration(doc), _trial(), scaled)
+    value = fit.free_values["population.parameters.tum_r.median"]
+    assert fit.fitted_trial.population.parameters["tum_r"].median == value  # type: ignore[union-attr]
+    best_row = fit.evaluations.loc[fit.evaluations["objective_chi2"].idxmin()]
+    assert best_row["population.parameters.tum_r.median"] == value
