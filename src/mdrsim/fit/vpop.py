@@ -36,7 +36,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mdrsim.trial.endpoints import STATUS_OK, Endpoint
-from mdrsim.trial.errors import TrialSpecError
+from mdrsim.trial.errors import PopulationError, TrialSpecError
 from mdrsim.trial.spec import (
     TrialSpec,
     format_validation_error,
@@ -220,10 +220,23 @@ def km_at(durations: np.ndarray, events: np.ndarray, t: float) -> float:
     return float(s)
 
 
+def _column(endpoints: pd.DataFrame, column: str) -> pd.Series:
+    """An endpoint column with a value for every patient; a simulator that does not report it
+    (NA) cannot be fitted to it — refused rather than counted as 0."""
+    values = endpoints[column]
+    if values.isna().any():
+        raise TrialSpecError(
+            f"the arm's simulator gives no '{column!s}' for {int(values.isna().sum())} of "
+            f"{len(values)} patients; a target on it cannot be compared (remove the target or "
+            "use a simulator that reports it)"
+        )
+    return values
+
+
 def _rate(endpoints: pd.DataFrame, endpoint: str) -> float:
     if endpoint == "orr":
-        return float(endpoints[Endpoint.BEST_RESPONSE].isin(["CR", "PR"]).mean())
-    return float(endpoints[endpoint].astype(bool).mean())
+        return float(_column(endpoints, Endpoint.BEST_RESPONSE).isin(["CR", "PR"]).mean())
+    return float(_column(endpoints, endpoint).astype(bool).mean())
 
 
 @dataclass(frozen=True)
@@ -257,8 +270,8 @@ def compare(endpoints: pd.DataFrame, spec: CalibrationSpec) -> list[TargetRow]:
     for kind, survival, rates in groups:
         for st in survival:
             d_col, e_col = _SURVIVAL_COLUMNS[st.endpoint]
-            d = endpoints[d_col].to_numpy(float)
-            e = endpoints[e_col].to_numpy(bool)
+            d = _column(endpoints, d_col).to_numpy(float)
+            e = _column(endpoints, e_col).to_numpy(bool)
             for t, s_pub in st.points:
                 s_sim = km_at(d, e, st.days(t))
                 se = math.sqrt(s_pub * (1.0 - s_pub) / st.n)
@@ -388,9 +401,14 @@ def fit_population(
         key = tuple(float(v) for v in x)  # exact: the fitted trial must equal the best run
         if key in cache:
             return cache[key][0]
-        ep = simulate_arm(trial_with(trial, free, x))
-        failed = int((ep[Endpoint.STATUS] != STATUS_OK).sum())
-        if failed:
+        try:
+            ep = simulate_arm(trial_with(trial, free, x))
+        except PopulationError:
+            # The laws at this point cannot be sampled (bounds reject every draw, overflow):
+            # an infeasible point of the search, not the end of the fit.
+            ep = None
+        failed = spec.patients if ep is None else int((ep[Endpoint.STATUS] != STATUS_OK).sum())
+        if ep is None or failed:
             value, rows, ok_ep = math.inf, [], None
         else:
             rows = compare(ep, spec)
@@ -421,9 +439,14 @@ def fit_population(
     if remaining > 0:
         step = 0.5 / max(1.0, n_design ** (1.0 / len(free)))  # about the design's spacing
         start = design[best]
-        simplex = np.vstack(
-            [start] + [np.clip(start + step * np.eye(len(free))[i], 0, 1) for i in range(len(free))]
-        )
+        # One vertex per axis, stepping inwards where the start sits near the box's edge (a
+        # clipped step would give a flat simplex that never explores that axis).
+        vertices = [start]
+        for i in range(len(free)):
+            v = start.copy()
+            v[i] = start[i] + step if start[i] + step <= 1.0 else start[i] - step
+            vertices.append(v)
+        simplex = np.vstack(vertices)
         res = minimize(
             evaluate,
             start,
@@ -462,8 +485,7 @@ def engine_arm_simulator(arm: str, patients: int, base_dir: Path) -> ArmSimulato
     population from the changed laws, so the same seeds give the same patients.
     """
     from mdrsim.trial.population import BOOKKEEPING_COLUMNS, Population
-    from mdrsim.trial.runner import TrialPlan
-    from mdrsim.trial.simulator import conform_endpoints
+    from mdrsim.trial.runner import TrialPlan, simulate_arm
 
     plans: dict[str, TrialPlan] = {}
 
@@ -474,8 +496,9 @@ def engine_arm_simulator(arm: str, patients: int, base_dir: Path) -> ArmSimulato
         population = Population(trial.population, trial.seed, plan.population.physical)
         sampled = population.sample(np.arange(patients, dtype=np.int64))
         inputs = sampled.drop(columns=list(BOOKKEEPING_COLUMNS))
-        out = plan.simulator.simulate_chunk(arm, inputs)
-        return conform_endpoints(out.endpoints, arm)
+        # The trial runner's own path: rows checked, impossible "ok" patients marked failed.
+        endpoints, _ = simulate_arm(plan.simulator, arm, sampled, inputs, "population fit")
+        return endpoints
 
     return simulate
 

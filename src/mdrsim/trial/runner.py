@@ -123,16 +123,8 @@ def run_chunk(job: ChunkJob, chunk: int) -> ChunkResult:
     endpoints: dict[str, pd.DataFrame] = {}
     trajectories: dict[str, pd.DataFrame | None] = {}
     for arm in job.arms:
-        out: ChunkOutput = job.simulator.simulate_chunk(arm, inputs.copy())
-        ep = conform_endpoints(out.endpoints, arm)
-        if len(ep) != len(patients) or not np.array_equal(
-            ep["patient"].to_numpy(), patients["patient"].to_numpy()
-        ):
-            raise TrialSpecError(
-                f"simulator returned {len(ep)} endpoint rows for arm {arm!r}, chunk {chunk}; "
-                f"expected one per patient ({len(patients)}) in the same order"
-            )
-        endpoints[arm] = fail_impossible(ep)
+        ep, out = simulate_arm(job.simulator, arm, patients, inputs, f"chunk {chunk}")
+        endpoints[arm] = ep
         trajectories[arm] = out.trajectories
     return ChunkResult(chunk, patients, endpoints, trajectories, time.perf_counter() - start)
 
@@ -143,6 +135,24 @@ _NON_NEGATIVE = (
     Endpoint.PFS_DAYS, Endpoint.TTF_LINE1_DAYS, Endpoint.ANC_NADIR,
     Endpoint.INFECTION_CLEARANCE_DAY, Endpoint.CD8_MEMORY, Endpoint.CD8_MEMORY_RATIO,
 )  # fmt: skip
+
+
+def simulate_arm(
+    simulator: Simulator, arm: str, patients: pd.DataFrame, inputs: pd.DataFrame, where: str
+) -> tuple[pd.DataFrame, ChunkOutput]:
+    """One arm's endpoints for ``patients`` (one row each, in order, checked), with every
+    physically impossible "ok" patient marked failed — the one path from a simulator to
+    endpoints, shared by the trial runner and population fitting (mdrsim.fit.vpop)."""
+    out: ChunkOutput = simulator.simulate_chunk(arm, inputs.copy())
+    ep = conform_endpoints(out.endpoints, arm)
+    if len(ep) != len(patients) or not np.array_equal(
+        ep["patient"].to_numpy(), patients["patient"].to_numpy()
+    ):
+        raise TrialSpecError(
+            f"simulator returned {len(ep)} endpoint rows for arm {arm!r}, {where}; "
+            f"expected one per patient ({len(patients)}) in the same order"
+        )
+    return fail_impossible(ep), out
 
 
 def fail_impossible(ep: pd.DataFrame) -> pd.DataFrame:

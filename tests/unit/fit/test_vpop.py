@@ -213,3 +213,38 @@ def test_the_fitted_trial_is_exactly_the_best_evaluation_even_for_tiny_values() 
     assert fit.fitted_trial.population.parameters["tum_r"].median == value  # type: ignore[union-attr]
     best_row = fit.evaluations.loc[fit.evaluations["objective_chi2"].idxmin()]
     assert best_row["population.parameters.tum_r.median"] == value
+
+
+def test_a_target_the_simulator_does_not_report_is_refused() -> None:
+    base = _exponential_arm(200)
+
+    def no_response(trial: TrialSpec) -> pd.DataFrame:
+        ep = base(trial)  # type: ignore[operator]
+        ep["best_response"] = pd.Series([None] * len(ep), dtype=object)
+        return ep
+
+    spec = parse_calibration(
+        _doc(rates=[{"endpoint": "orr", "events": 30, "n": 100, "source": "made-up arm"}])
+    )
+    with pytest.raises(MdrsimError, match="no 'best_response'"):
+        fit_population(spec, _trial(), no_response)
+
+
+def test_impossible_patients_are_failed_on_the_shared_arm_path() -> None:
+    # The engine path of the fit goes through the trial runner's simulate_arm, which marks an
+    # "ok" patient with a negative PFS as failed (so the evaluation is infeasible).
+    from mdrsim.trial.runner import simulate_arm
+    from mdrsim.trial.simulator import ChunkOutput
+
+    patients = pd.DataFrame({"patient": np.arange(3, dtype=np.int64)})
+
+    class Stub:
+        def simulate_chunk(self, arm: str, inputs: pd.DataFrame) -> ChunkOutput:
+            ep = pd.DataFrame(
+                {"patient": np.arange(3), "status": "ok", "pfs_days": [10.0, -1.0, 30.0],
+                 "pfs_event": True}
+            )  # fmt: skip
+            return ChunkOutput(endpoints=ep, trajectories=None)
+
+    ep, _ = simulate_arm(Stub(), "a", patients, patients, "test")  # type: ignore[arg-type]
+    assert list(ep["status"]) == ["ok", "failed", "ok"]
