@@ -9,7 +9,7 @@ error measure ``|x - ref| / max(|ref|, 1e-9)``), with AMICI added in the same ru
 - **AMICI** 1.x, CVODES (BDF, Newton, dense direct solver, no sensitivities), the same rtol and
   plain atol, serial and with 2 OpenMP threads (``runAmiciSimulations(num_threads=2)``); its
   model build (SBML import, code generation, C++ compile) is timed and reported. AMICI lives in
-  another Python (``--amici-python``, default ``/work/peers-venv/bin/python`` if present): the
+  another Python (``--amici-python``, default: the ``MDRSIM_PEER_PYTHON`` environment variable): the
   work runs there through ``benchmarks/amici_peer.py``; its wall times are measured inside it,
   around ``runAmiciSimulations`` only;
 - **libroadrunner** CVODE, serial, the same rtol and a per-state atol list (not rescaled);
@@ -65,10 +65,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--patients", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
-    default_peer = "/work/peers-venv/bin/python"
     ap.add_argument(
         "--amici-python",
-        default=default_peer if Path(default_peer).exists() else None,
+        default=os.environ.get("MDRSIM_PEER_PYTHON"),
         help="a Python with AMICI installed",
     )
     ap.add_argument("--json", type=Path)

@@ -21,10 +21,10 @@ Protocol (docs/benchmarks.md, "Fitting: mdrsim vs pyPESTO + AMICI"):
   gradient agreement at the nominal parameters (max relative difference, with an absolute floor
   of 1e-6·max|g|). Speed is given as a ratio pyPESTO+AMICI / mdrsim.
 
-The pyPESTO side runs in the peers' virtual environment (``--peer-python``, default
-``/work/peers-venv/bin/python``), as a subprocess of this script (``--side peer``); mdrsim runs
-in this interpreter. Both sides write JSON; the driver prints a Markdown table and writes every
-number with the machine to ``--json``.
+The pyPESTO side runs in the peers' virtual environment (``--peer-python``, default the
+``MDRSIM_PEER_PYTHON`` environment variable), as a subprocess of this script (``--side peer``);
+mdrsim runs in this interpreter. Both sides write JSON; the driver prints a Markdown table
+and writes every number with the machine to ``--json``.
 
 Run: ``.venv/bin/python benchmarks/fit_vs_peers.py --problems Boehm_JProteomeRes2014
 --starts 10 --json results/fit_vs_peers.json`` (``--side mdrsim`` or ``--side peer`` runs one
@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--hessian", choices=("fim", "bfgs", "hybrid"), default="fim")
     ap.add_argument("--benchmark-dir", type=Path, default=DEFAULT_BENCHMARK)
-    ap.add_argument("--peer-python", default="/work/peers-venv/bin/python")
+    ap.add_argument("--peer-python", default=os.environ.get("MDRSIM_PEER_PYTHON"))
     ap.add_argument("--side", choices=("both", "mdrsim", "peer"), default="both")
     ap.add_argument("--build", type=Path, default=HERE / ".cache" / "amici")
     ap.add_argument("--json", type=Path, default=None)
@@ -355,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
             lo, hi = problem.bounds()
             np.save(base / f"starts.{name}.npy", starts_for(lo, hi, args.starts, args.seed))
             results["problems"][name] = {"reference_llh": refs[name]}
+        if not args.peer_python:
+            ap.error("give --peer-python (or set MDRSIM_PEER_PYTHON): a Python with pyPESTO+AMICI")
         sides = [("mdrsim", sys.executable), ("peer", args.peer_python)]
         for key, python in sides:
             if args.side not in ("both", key):
